@@ -1,0 +1,209 @@
+"""The ``allysim`` command line: parse, call the library, print.
+
+Bad input of any kind prints one line ``error: ...`` on stderr and exits with
+code 2; no traceback, no output file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from . import __version__, report
+from .errors import AllysimError
+from .io.nfg import to_nfg
+from .model import load_model
+from .scenario import list_scenarios, load_scenario
+from .solve import DEFAULT_TOL
+
+
+class _Group(click.Group):
+    """A click group that turns every usage or input error into one line and exit 2."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        try:
+            return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            click.echo(f"error: {where}{exc.format_message()}", err=True)
+            sys.exit(2)
+        except AllysimError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise AllysimError(f"--set {item!r}: expected name=value")
+        try:
+            out[key.strip()] = float(raw)
+        except ValueError:
+            raise AllysimError(f"--set {item!r}: value {raw!r} is not a number") from None
+    return out
+
+
+def _scenario(name: str, sets: tuple[str, ...], force: bool):
+    scenario = load_scenario(name, force=force)
+    return scenario.with_overrides(_parse_sets(sets), force=force) if sets else scenario
+
+
+def _atomic_write(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename."""
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise AllysimError(f"-o {path}: folder {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                          help="Override a parameter (repeatable).")
+force_option = click.option("--force", is_flag=True,
+                            help="Allow parameter values outside their declared ranges.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+tol_option = click.option("--tol", type=float, default=DEFAULT_TOL, show_default=True,
+                          help="Tolerance for best-response and regret comparisons (payoff units).")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="allysim")
+def main():
+    """allysim: alliance politics as game theory.
+
+    Solve, sweep and plot the four-power model of the US-Japan alliance
+    (US, Japan, China, North Korea) and other games written as model files.
+    """
+
+
+@main.command()
+@json_option
+def scenarios(as_json):
+    """List the scenarios: name, model, description."""
+    rows = []
+    for name in list_scenarios():
+        s = load_scenario(name)
+        rows.append([name, s.model.name, s.description])
+    if as_json:
+        click.echo(json.dumps([dict(zip(["name", "model", "description"], r)) for r in rows], indent=2))
+    else:
+        click.echo(report.format_listing(rows, ["scenario", "model", "description"]))
+
+
+@main.command()
+@click.argument("name")
+@set_option
+@force_option
+@json_option
+def show(name, sets, force, as_json):
+    """Show a scenario (or model): parameters with default, value and range, and strategies."""
+    s = _scenario(name, sets, force)
+    if as_json:
+        click.echo(json.dumps({
+            "scenario": s.name, "model": s.model.name, "description": s.description,
+            "question": s.question, "overrides": s.overrides,
+            "players": {p: list(st) for p, st in zip(s.model.players, s.model.strategies)},
+            "parameters": {p.name: {"default": p.default, "value": float(v), "range": [p.low, p.high],
+                                    "description": p.description}
+                           for p, v in zip(s.model.parameters, s.point)},
+        }, indent=2))
+        return
+    click.echo(f"{s.name}  (model {s.model.name})")
+    if s.description:
+        click.echo(s.description)
+    if s.question:
+        click.echo(f"Asks: {s.question}")
+    click.echo("")
+    click.echo(report.format_strategies(s))
+    click.echo("")
+    click.echo(report.format_parameters(s))
+    click.echo("(* = overridden by the scenario or --set)")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+def validate(files):
+    """Check model and scenario files; print one line per file, exit 2 on the first bad one."""
+    for f in files:
+        path = Path(f)
+        if not path.is_file():
+            raise AllysimError(f"{f}: no such file")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "[[players]]" in text:
+            m = load_model(path)
+            payoffs = m.payoffs(m.defaults)  # raises on NaN/inf at the defaults
+            click.echo(f"{f}: ok (model {m.name}: {m.n_players} players, "
+                       f"{'x'.join(map(str, payoffs.shape[2:]))} profiles, {len(m.parameters)} parameters)")
+        else:
+            s = load_scenario(path)
+            s.model.payoffs(s.point)
+            click.echo(f"{f}: ok (scenario {s.name} of model {s.model.name}, "
+                       f"{len(s.overrides)} override(s))")
+
+
+@main.command()
+@click.argument("name")
+@set_option
+@force_option
+@click.option("--solver", type=click.Choice(["pure", "dominance"]), default="pure", show_default=True,
+              help="Solution concept: pure (pure Nash equilibria, plus dominance) or dominance only.")
+@tol_option
+@json_option
+def run(name, sets, force, solver, tol, as_json):
+    """Solve a scenario (or a model at its defaults) and print its equilibria."""
+    s = _scenario(name, sets, force)
+    payoffs = s.model.payoffs(s.point)
+    out = {"scenario": s.name, "model": s.model.name, "overrides": s.overrides, "results": []}
+    if solver == "pure":
+        out["results"].append(report.pure_report(s, payoffs, tol))
+    out["results"].append(report.dominance_report(s, payoffs, tol))
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(f"{s.name}  (model {s.model.name}"
+               + (", " + ", ".join(f"{k}={v:g}" for k, v in s.overrides.items()) if s.overrides else "")
+               + ")")
+    for res in out["results"]:
+        click.echo("")
+        if res["solution_concept"].startswith("NE"):
+            click.echo(report.format_pure(res, s.model.players))
+        else:
+            click.echo(report.format_dominance(res))
+
+
+@main.command()
+@click.argument("name")
+@set_option
+@force_option
+@click.option("--format", "fmt", type=click.Choice(["nfg"]), default="nfg", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(), help="File to write.")
+def export(name, sets, force, fmt, output):
+    """Export a scenario's game in Gambit's .nfg format."""
+    s = _scenario(name, sets, force)
+    payoffs = s.model.payoffs(s.point)
+    comment = f"allysim scenario {s.name}, model {s.model.name}; overrides: {json.dumps(s.overrides)}"
+    _atomic_write(output, to_nfg(payoffs[0], s.model.players, s.model.strategies,
+                                 title=f"{s.model.name}: {s.name}", comment=comment))
+    click.echo(f"wrote {output}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

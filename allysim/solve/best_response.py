@@ -1,0 +1,54 @@
+"""Pure best responses over a batch of games."""
+from __future__ import annotations
+
+import numpy as np
+
+from .regret import DEFAULT_TOL, as_payoffs
+
+
+def best_response_mask(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndarray:
+    """Which strategies are best responses to each profile of the others.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
+    tol : a strategy within ``tol`` of the best payoff counts as a best response.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (B, n, s1, ..., sn)
+        ``mask[b, i, a1, ..., an]`` is True when ``ai`` is a best response of
+        player i to the others' ``a_{-i}``.
+
+    >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
+    >>> best_response_mask(pd)[0, 0].tolist()   # Row: defect whatever Column does
+    [[False, False], [True, True]]
+    """
+    payoffs = as_payoffs(payoffs, "best_response_mask")
+    n = payoffs.shape[1]
+    mask = np.empty(payoffs.shape, dtype=bool)
+    for i in range(n):
+        u = payoffs[:, i]
+        np.greater_equal(u, u.max(axis=i + 1, keepdims=True) - tol, out=mask[:, i])
+    return mask
+
+
+def best_response_gap(payoffs: np.ndarray) -> np.ndarray:
+    """Gap between each player's best and second-best reply, per profile of the others.
+
+    Returns (B, n, s1, ..., sn) with the player's own axis of length 1 kept:
+    a gap <= tol means a tie for the best response there. Players with one
+    strategy get +inf.
+    """
+    payoffs = as_payoffs(payoffs, "best_response_gap")
+    n = payoffs.shape[1]
+    gaps = []
+    for i in range(n):
+        u = payoffs[:, i]
+        if u.shape[i + 1] == 1:
+            gaps.append(np.full(u.shape, np.inf))
+            continue
+        top2 = -np.partition(-u, 1, axis=i + 1).take([0, 1], axis=i + 1)
+        gap = top2.take([0], axis=i + 1) - top2.take([1], axis=i + 1)
+        gaps.append(np.broadcast_to(gap, u.shape))
+    return np.stack(gaps, axis=1)

@@ -1,0 +1,120 @@
+"""Expected payoffs, best responses and regret of pure and mixed profiles.
+
+Profiles
+--------
+A pure profile is ``profile: (B, n) int``, one strategy index per player.
+A mixed profile is ``sigma: (B, s1 + ... + sn) float64``: the players' mixed
+strategies concatenated in player order (Gambit's flattening); use
+:func:`split_profile` to get the per-player blocks ``(B, s_i)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Default tolerance for every best-response and regret comparison, in payoff units.
+DEFAULT_TOL = 1e-9
+
+
+def as_payoffs(payoffs, where: str) -> np.ndarray:
+    """Validate a payoff array: float64, C-contiguous, shape ``(B, n, s1, ..., sn)``."""
+    arr = np.ascontiguousarray(payoffs, dtype=np.float64)
+    if arr.ndim < 3 or arr.shape[1] != arr.ndim - 2:
+        raise ValueError(f"{where}(): payoffs must have shape (B, n, s1, ..., sn), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{where}(): payoffs contain NaN or inf")
+    return arr
+
+
+def split_profile(sigma: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Split ``sigma: (B, sum(shape))`` into per-player views ``(B, s_i)``."""
+    return np.split(np.asarray(sigma, dtype=float), np.cumsum(shape)[:-1], axis=-1)
+
+
+def strategy_values(payoffs: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
+    """Expected payoff of each pure strategy against the others' mixed strategies.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
+    sigma : ndarray of float, shape (B, s1 + ... + sn)
+
+    Returns
+    -------
+    values : list of n arrays, ``values[i]`` of shape (B, s_i):
+        ``values[i][b, k]`` = player i's expected payoff from strategy k.
+
+    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
+    >>> [v.tolist() for v in strategy_values(pennies, np.full((1, 4), 0.5))]
+    [[[0.0, 0.0]], [[0.0, 0.0]]]
+    """
+    batch, n = payoffs.shape[:2]
+    shape = payoffs.shape[2:]
+    mixes = split_profile(sigma, shape)
+    values = []
+    for i in range(n):
+        u = payoffs[:, i]
+        # Contract the other players' axes, last first, so axis numbers stay valid.
+        for j in reversed(range(n)):
+            if j == i:
+                continue
+            w = mixes[j].reshape((batch,) + (1,) * j + (shape[j],) + (1,) * (u.ndim - j - 2))
+            u = (u * w).sum(axis=j + 1)
+        values.append(u.reshape(batch, shape[i]))
+    return values
+
+
+def regret(payoffs: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Each player's regret (gain from the best deviation) at a mixed profile.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
+    sigma : ndarray of float, shape (B, s1 + ... + sn)
+
+    Returns
+    -------
+    regret : ndarray of float, shape (B, n), each entry >= 0 up to rounding.
+
+    >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
+    >>> regret(pd, np.array([[1., 0., 1., 0.]])).tolist()
+    [[2.0, 2.0]]
+    """
+    payoffs = as_payoffs(payoffs, "regret")
+    values = strategy_values(payoffs, sigma)
+    mixes = split_profile(sigma, payoffs.shape[2:])
+    return np.stack([v.max(axis=1) - (v * m).sum(axis=1) for v, m in zip(values, mixes)], axis=1)
+
+
+def pure_to_mixed(profile: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """One-hot mixed profile ``(B, sum(shape))`` of a pure profile ``(B, n)``."""
+    profile = np.atleast_2d(np.asarray(profile, dtype=np.intp))
+    offsets = np.concatenate([[0], np.cumsum(shape)[:-1]])
+    sigma = np.zeros((profile.shape[0], int(np.sum(shape))))
+    np.put_along_axis(sigma, profile + offsets, 1.0, axis=1)
+    return sigma
+
+
+def pure_regret(payoffs: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Each player's regret at a pure profile.
+
+    payoffs: (B, n, s1, ..., sn); profile: (B, n) int. Returns (B, n).
+    """
+    payoffs = as_payoffs(payoffs, "pure_regret")
+    return regret(payoffs, pure_to_mixed(profile, payoffs.shape[2:]))
+
+
+def verify(payoffs: np.ndarray, sigma: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndarray:
+    """The shared equilibrium certificate every solver's output goes through.
+
+    True where ``sigma`` is a mixed profile (each block >= -tol, summing to 1
+    within tol) and its max regret is <= tol.
+
+    payoffs: (B, n, s1, ..., sn); sigma: (B, sum S). Returns (B,) bool.
+    """
+    payoffs = as_payoffs(payoffs, "verify")
+    sigma = np.asarray(sigma, dtype=float)
+    mixes = split_profile(sigma, payoffs.shape[2:])
+    valid = np.all(sigma >= -tol, axis=1) & np.isfinite(sigma).all(axis=1)
+    for m in mixes:
+        valid &= np.abs(m.sum(axis=1) - 1.0) <= tol
+    return valid & (regret(payoffs, np.where(np.isfinite(sigma), sigma, 0.0)).max(axis=1) <= tol)
