@@ -15,6 +15,7 @@ import click
 
 from . import __version__, report
 from .errors import AllysimError
+from .game import Game
 from .io.nfg import to_nfg
 from .model import load_model
 from .scenario import list_scenarios, load_scenario
@@ -159,34 +160,70 @@ def validate(files):
                        f"{len(s.overrides)} override(s))")
 
 
+def _parse_lambdas(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise AllysimError(f"--lambda {text!r}: expected comma-separated numbers, e.g. 0.5,1.5") from None
+    if not values or any(not (v >= 0) or v == float("inf") for v in values):
+        raise AllysimError(f"--lambda {text!r}: expected finite numbers >= 0")
+    return values
+
+
+def _parse_fix(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        player, sep, strategy = item.partition("=")
+        if not sep or not player or not strategy:
+            raise AllysimError(f"--fix {item!r}: expected Player=STRATEGY")
+        out[player.strip()] = strategy.strip()
+    return out
+
+
+def _parse_stages(text: str | None) -> tuple[tuple[str, ...], ...] | None:
+    if text is None:
+        return None
+    stages = tuple(tuple(p.strip() for p in stage.split(",") if p.strip())
+                   for stage in text.replace("->", ">").split(">"))
+    if not stages or any(not stage for stage in stages):
+        raise AllysimError(f"--stages {text!r}: expected e.g. US>Japan>China,NorthKorea")
+    return stages
+
+
 @main.command()
 @click.argument("name")
 @set_option
 @force_option
-@click.option("--solver", type=click.Choice(["pure", "dominance"]), default="pure", show_default=True,
-              help="Solution concept: pure (pure Nash equilibria, plus dominance) or dominance only.")
+@click.option("--solver", type=click.Choice(sorted(report.SOLVERS)), default="pure", show_default=True,
+              help="Solution concept: " + "; ".join(f"{k}: {v.help}" for k, v in sorted(report.SOLVERS.items())))
+@click.option("--lambda", "lambdas", default="1.5", show_default=True, metavar="L1,L2,...",
+              help="Logit QRE precision(s), on raw payoffs as in Gambit.")
+@click.option("--fix", "fix", multiple=True, metavar="PLAYER=STRATEGY",
+              help="Fix a player's strategy, solving the subgame of the others (repeatable).")
+@click.option("--stages", default=None, metavar="ORDER",
+              help="Sequential stage order, e.g. 'US>Japan>China,NorthKorea' (players in one stage move together).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for searches with random starts.")
 @tol_option
 @json_option
-def run(name, sets, force, solver, tol, as_json):
+def run(name, sets, force, solver, lambdas, fix, stages, seed, tol, as_json):
     """Solve a scenario (or a model at its defaults) and print its equilibria."""
     s = _scenario(name, sets, force)
-    payoffs = s.model.payoffs(s.point)
-    out = {"scenario": s.name, "model": s.model.name, "overrides": s.overrides, "results": []}
-    if solver == "pure":
-        out["results"].append(report.pure_report(s, payoffs, tol))
-    out["results"].append(report.dominance_report(s, payoffs, tol))
+    opts = report.SolveOptions(tol=tol, lambdas=_parse_lambdas(lambdas), fix=_parse_fix(fix),
+                               stages=_parse_stages(stages), seed=seed)
+    game = Game.from_model(s.model, s.point).restrict(opts.fix)
+    results = report.SOLVERS[solver].compute(game, opts)
     if as_json:
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json.dumps({"scenario": s.name, "model": s.model.name, "overrides": s.overrides,
+                               "fix": opts.fix, "results": results}, indent=2))
         return
     click.echo(f"{s.name}  (model {s.model.name}"
                + (", " + ", ".join(f"{k}={v:g}" for k, v in s.overrides.items()) if s.overrides else "")
                + ")")
-    for res in out["results"]:
+    if opts.fix:
+        click.echo("subgame with " + ", ".join(f"{p} fixed at {v}" for p, v in opts.fix.items()))
+    for res in results:
         click.echo("")
-        if res["solution_concept"].startswith("NE"):
-            click.echo(report.format_pure(res, s.model.players))
-        else:
-            click.echo(report.format_dominance(res))
+        click.echo(report.format_report(res, game))
 
 
 @main.command()

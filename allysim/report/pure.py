@@ -1,29 +1,19 @@
-"""Solver results as plain records (for ``--json``) and as text tables.
-
-Each report is a dict with ``solution_concept`` naming the concept, the
-scenario and point, and a list of ``equilibria`` rows carrying strategy names,
-expected payoffs and regret, so every output row says what it is.
-"""
+"""Reports of the pure Nash and dominance solvers, and scenario listings."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from .scenario import Scenario
-from .solve import iterated_dominance, pure_nash, pure_regret, status_names
+from ..game import Game
+from ..scenario import Scenario
+from ..solve import iterated_dominance, pure_nash, pure_regret, status_names
+from ._registry import SolveOptions, register_solver, table as _table
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h)
-              for k, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
-def pure_report(scenario: Scenario, payoffs: np.ndarray, tol: float) -> dict[str, Any]:
-    """Pure Nash equilibria of one game: ``payoffs: (1, n, s1, ..., sn)``."""
-    model = scenario.model
+def pure_report(game: Game, opts: SolveOptions) -> dict[str, Any]:
+    """Pure Nash equilibria of one game (``game.payoffs: (1, n, s1, ..., sn)``)."""
+    model, tol, payoffs = game, opts.tol, game.payoffs
     result = pure_nash(payoffs, tol=tol)
     profiles = result.profiles(0)
     rows = []
@@ -39,9 +29,9 @@ def pure_report(scenario: Scenario, payoffs: np.ndarray, tol: float) -> dict[str
             "tol": tol, "count": int(result.count[0]), "equilibria": rows}
 
 
-def dominance_report(scenario: Scenario, payoffs: np.ndarray, tol: float) -> dict[str, Any]:
+def dominance_report(game: Game, opts: SolveOptions) -> dict[str, Any]:
     """Iterated elimination of strictly dominated strategies for one game."""
-    model = scenario.model
+    model, tol, payoffs = game, opts.tol, game.payoffs
     result = iterated_dominance(payoffs, tol=tol)
     surviving = {p: [s for s, alive in zip(model.strategies[i], result.surviving[i][0]) if alive]
                  for i, p in enumerate(model.players)}
@@ -50,7 +40,8 @@ def dominance_report(scenario: Scenario, payoffs: np.ndarray, tol: float) -> dic
             "surviving": surviving}
 
 
-def format_pure(report: dict[str, Any], players: tuple[str, ...]) -> str:
+def format_pure(report: dict[str, Any], game: Game) -> str:
+    players = game.players
     head = f"Pure Nash equilibria: {report['count']}  (status {report['status']}, tol {report['tol']:g})"
     if not report["equilibria"]:
         return head + "\n  none: try --solver qre or --solver mixed"
@@ -63,7 +54,7 @@ def format_pure(report: dict[str, Any], players: tuple[str, ...]) -> str:
     return head + "\n" + _table(headers, rows)
 
 
-def format_dominance(report: dict[str, Any]) -> str:
+def format_dominance(report: dict[str, Any], game: Game) -> str:
     lines = [f"Iterated strict dominance: {report['rounds']} round(s), "
              + ("dominance solvable" if report["solved"] else "not dominance solvable")]
     for player, strategies in report["surviving"].items():
@@ -89,3 +80,11 @@ def format_strategies(scenario: Scenario) -> str:
 
 def format_listing(rows: list[list[str]], headers: list[str]) -> str:
     return _table(headers, rows)
+
+
+register_solver("pure", lambda g, o: [pure_report(g, o), dominance_report(g, o)],
+                {"NE (pure)": format_pure, "IESDS (pure-strategy domination)": format_dominance},
+                help="pure Nash equilibria (all of them, with payoffs and regret) and dominance")
+register_solver("dominance", lambda g, o: [dominance_report(g, o)],
+                {"IESDS (pure-strategy domination)": format_dominance},
+                help="iterated elimination of strictly dominated strategies")
