@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +34,9 @@ _KEYS = ("model", "description", "question", "overrides", "sweep", "solve")
 
 def scenario_dirs() -> list[Path]:
     """Folders searched for scenarios by name, first match wins."""
-    dirs = []
-    checkout = Path(__file__).resolve().parent.parent / "scenarios"
-    if checkout.is_dir():
-        dirs.append(checkout)
-    try:
-        installed = Path(str(resources.files("allysim.scenarios")))
-        if installed.is_dir() and installed.resolve() not in [d.resolve() for d in dirs]:
-            dirs.append(installed)
-    except ModuleNotFoundError:
-        pass
-    return dirs
+    here = Path(__file__).resolve().parent
+    # A source checkout keeps them at the top level; an install ships them as allysim/scenarios.
+    return [d for d in (here.parent / "scenarios", here / "scenarios") if d.is_dir()]
 
 
 def list_scenarios() -> list[str]:
