@@ -36,7 +36,7 @@ def scenario_dirs() -> list[Path]:
     """Folders searched for scenarios by name, first match wins."""
     here = Path(__file__).resolve().parent
     # A source checkout keeps them at the top level; an install ships them as allysim/scenarios.
-    return [d for d in (here.parent / "scenarios", here / "scenarios") if d.is_dir()]
+    return [d for d in (here / "scenarios", here.parent / "scenarios") if d.is_dir()][:1]
 
 
 def list_scenarios() -> list[str]:
