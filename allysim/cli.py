@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import click
@@ -147,8 +148,7 @@ def validate(files):
         path = Path(f)
         if not path.is_file():
             raise AllysimError(f"{f}: no such file")
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if "[[players]]" in text:
+        if _is_model_file(path):
             m = load_model(path)
             payoffs = m.payoffs(m.defaults)  # raises on NaN/inf at the defaults
             click.echo(f"{f}: ok (model {m.name}: {m.n_players} players, "
@@ -160,34 +160,12 @@ def validate(files):
                        f"{len(s.overrides)} override(s))")
 
 
-def _parse_lambdas(text: str) -> tuple[float, ...]:
+def _is_model_file(path: Path) -> bool:
+    """A model file declares players; anything else is read as a scenario."""
     try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise AllysimError(f"--lambda {text!r}: expected comma-separated numbers, e.g. 0.5,1.5") from None
-    if not values or any(not (v >= 0) or v == float("inf") for v in values):
-        raise AllysimError(f"--lambda {text!r}: expected finite numbers >= 0")
-    return values
-
-
-def _parse_fix(values: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for item in values:
-        player, sep, strategy = item.partition("=")
-        if not sep or not player or not strategy:
-            raise AllysimError(f"--fix {item!r}: expected Player=STRATEGY")
-        out[player.strip()] = strategy.strip()
-    return out
-
-
-def _parse_stages(text: str | None) -> tuple[tuple[str, ...], ...] | None:
-    if text is None:
-        return None
-    stages = tuple(tuple(p.strip() for p in stage.split(",") if p.strip())
-                   for stage in text.replace("->", ">").split(">"))
-    if not stages or any(not stage for stage in stages):
-        raise AllysimError(f"--stages {text!r}: expected e.g. US>Japan>China,NorthKorea")
-    return stages
+        return "players" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return b"[[players]]" in path.read_bytes()
 
 
 @main.command()
