@@ -31,24 +31,3 @@ def best_response_mask(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndar
         u = payoffs[:, i]
         np.greater_equal(u, u.max(axis=i + 1, keepdims=True) - tol, out=mask[:, i])
     return mask
-
-
-def best_response_gap(payoffs: np.ndarray) -> np.ndarray:
-    """Gap between each player's best and second-best reply, per profile of the others.
-
-    Returns (B, n, s1, ..., sn) with the player's own axis of length 1 kept:
-    a gap <= tol means a tie for the best response there. Players with one
-    strategy get +inf.
-    """
-    payoffs = as_payoffs(payoffs, "best_response_gap")
-    n = payoffs.shape[1]
-    gaps = []
-    for i in range(n):
-        u = payoffs[:, i]
-        if u.shape[i + 1] == 1:
-            gaps.append(np.full(u.shape, np.inf))
-            continue
-        top2 = -np.partition(-u, 1, axis=i + 1).take([0, 1], axis=i + 1)
-        gap = top2.take([0], axis=i + 1) - top2.take([1], axis=i + 1)
-        gaps.append(np.broadcast_to(gap, u.shape))
-    return np.stack(gaps, axis=1)

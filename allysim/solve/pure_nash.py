@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._status import STATUS
-from .best_response import best_response_gap, best_response_mask
+from .best_response import best_response_mask
 from .regret import DEFAULT_TOL, as_payoffs
 
 
@@ -60,10 +60,15 @@ def pure_nash(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> PureNashResult:
     if tol < 0:
         raise ValueError(f"pure_nash(): tol must be >= 0, got {tol}")
     payoffs = as_payoffs(payoffs, "pure_nash")
-    mask = best_response_mask(payoffs, tol).all(axis=1)
-    batch = payoffs.shape[0]
+    best = best_response_mask(payoffs, tol)
+    mask = best.all(axis=1)
+    batch, n = payoffs.shape[:2]
     count = mask.reshape(batch, -1).sum(axis=1)
-    weak = (best_response_gap(payoffs) <= tol).any(axis=1) & mask
+    # Weak equilibrium: some player has another best reply (within tol) to the others' play.
+    ties = np.zeros_like(mask)
+    for i in range(n):
+        ties |= best[:, i].sum(axis=i + 1, keepdims=True) > 1
+    weak = ties & mask
     status = np.full(batch, STATUS["ok"], dtype=np.int8)
     status[weak.reshape(batch, -1).any(axis=1)] = STATUS["degenerate"]
     status[count == 0] = STATUS["no_pure"]
