@@ -137,7 +137,7 @@ class Model:
         unless ``force`` is true. ``where`` prefixes error messages (a file name).
 
         >>> m = load_model("prisoners-dilemma")
-        >>> m.point({"temptation": 6})[m.parameter_index("temptation")]
+        >>> float(m.point({"temptation": 6})[m.parameter_index("temptation")])
         6.0
         """
         values = self.defaults
