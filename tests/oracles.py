@@ -41,20 +41,39 @@ def gambit_pure(u: np.ndarray) -> set[tuple[int, ...]]:
     return found
 
 
-def gambit_iesds(u: np.ndarray) -> list[np.ndarray]:
-    """Strategies surviving iterated strict pure-strategy dominance in pygambit.
+def gambit_iesds(u: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """Iterated strict pure-strategy dominance with pygambit's dominance test.
 
-    ``undominated_strategies_solve(strict=True)`` does one round; it is
-    repeated until the support stops shrinking. Returns one bool array per
-    player, ``(s_i,)``.
+    Each round asks ``StrategySupportProfile.is_dominated(s, strict=True)``
+    (exact comparisons against the current support) for every strategy of
+    every player, then removes all dominated ones at once; rounds repeat until
+    nothing is removed. Returns the survivors, one bool array ``(s_i,)`` per
+    player, and the number of rounds that removed something.
+
+    ``pygambit.supports.undominated_strategies_solve(strict=True)`` is not used:
+    in pygambit 16.7.0 it can remove an undominated strategy and keep a
+    dominated one (see ``gambit_undominated_once`` and test_dominance.py).
     """
     game = gambit_game(u)
+    strategies = _strategies(game)
     support = game.strategy_support_profile()
+    rounds = 0
     while True:
-        smaller = undominated_strategies_solve(support, strict=True)
-        if len(smaller) == len(support):
+        dominated = [s for ss in strategies for s in ss
+                     if s in support and support.is_dominated(s, True)]
+        if not dominated:
             break
-        support = smaller
+        for s in dominated:
+            support = support.remove(s)
+        rounds += 1
+    return [np.array([s in support for s in ss]) for ss in strategies], rounds
+
+
+def gambit_undominated_once(u: np.ndarray) -> list[np.ndarray]:
+    """One round of ``pygambit.supports.undominated_strategies_solve(strict=True)``
+    on the full game: the strategies it keeps, one bool array per player."""
+    game = gambit_game(u)
+    support = undominated_strategies_solve(game, strict=True)
     return [np.array([s in support for s in ss]) for ss in _strategies(game)]
 
 
