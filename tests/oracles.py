@@ -80,9 +80,9 @@ def gambit_undominated_once(u: np.ndarray) -> list[np.ndarray]:
 def gambit_mixed(u: np.ndarray, sigma: np.ndarray):
     """pygambit's view of a mixed profile ``sigma: (s1 + ... + sn,)``.
 
-    Returns ``(payoff, values, max_regret)``: each player's expected payoff
-    ``(n,)``, each pure strategy's value ``list of (s_i,)``, and
-    ``MixedStrategyProfile.max_regret()``.
+    Returns ``(payoff, values, regrets, max_regret)``: each player's expected
+    payoff ``(n,)``, each pure strategy's value ``list of (s_i,)``, each
+    player's ``player_regret`` ``(n,)`` and ``max_regret()``.
     """
     game = gambit_game(u)
     shape = u.shape[1:]
@@ -92,7 +92,8 @@ def gambit_mixed(u: np.ndarray, sigma: np.ndarray):
     payoff = np.array([profile.payoff(p) for p in players], dtype=float)
     values = [np.array([profile.strategy_value(s) for s in ss], dtype=float)
               for ss in _strategies(game)]
-    return payoff, values, float(profile.max_regret())
+    regrets = np.array([profile.player_regret(p) for p in players], dtype=float)
+    return payoff, values, regrets, float(profile.max_regret())
 
 
 def quantecon_game(u: np.ndarray) -> qe.NormalFormGame:
