@@ -168,6 +168,36 @@ def _is_model_file(path: Path) -> bool:
         return b"[[players]]" in path.read_bytes()
 
 
+def _parse_lambdas(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise AllysimError(f"--lambda {text!r}: expected comma-separated numbers, e.g. 0.5,1.5") from None
+    if not values or any(not (v >= 0) or v == float("inf") for v in values):
+        raise AllysimError(f"--lambda {text!r}: expected finite numbers >= 0")
+    return values
+
+
+def _parse_fix(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        player, sep, strategy = item.partition("=")
+        if not sep or not player or not strategy:
+            raise AllysimError(f"--fix {item!r}: expected Player=STRATEGY")
+        out[player.strip()] = strategy.strip()
+    return out
+
+
+def _parse_stages(text: str | None) -> tuple[tuple[str, ...], ...] | None:
+    if text is None:
+        return None
+    stages = tuple(tuple(p.strip() for p in stage.split(",") if p.strip())
+                   for stage in text.replace("->", ">").split(">"))
+    if not stages or any(not stage for stage in stages):
+        raise AllysimError(f"--stages {text!r}: expected e.g. US>Japan>China,NorthKorea")
+    return stages
+
+
 @main.command()
 @click.argument("name")
 @set_option
