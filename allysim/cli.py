@@ -250,5 +250,7 @@ def export(name, sets, force, fmt, output):
     click.echo(f"wrote {output}", err=True)
 
 
+from .sweep import commands as _sweep_commands  # noqa: E402,F401  (registers sweep, reproduce)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

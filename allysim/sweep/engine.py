@@ -1,0 +1,506 @@
+"""The streaming sweep engine: plan chunks, run them on an executor, store, summarise.
+
+A sweep is a :class:`SweepSpec` (model text, design, solver, options, store
+level, chunk size). Its points are cut into chunks ``[start, stop)`` of
+``chunk_size``; each chunk is computed by :func:`run_chunk` — sample, payoffs,
+solve, reduce — which returns plain arrays, so any executor can run it:
+
+- in-process (``jobs=1``), a process pool (``jobs=N``), or
+- Dask distributed (``scheduler="local"`` starts a ``LocalCluster``;
+  ``"tcp://host:port"`` connects to a running scheduler; or pass a ``Client``).
+
+A chunk's result depends only on the spec and its slice of points, and the
+design generates any slice bitwise identically (see :mod:`.design`), so results
+do not depend on the number of workers, the chunk size or the executor. A chunk
+that raises is stored with every point ``failed`` (and the error in the
+manifest); the sweep goes on. Only a bounded number of chunks is in flight, so
+memory stays flat however many points there are.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import math
+import multiprocessing
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import AllysimError
+from ..model import compile_model
+from ..solve import STATUS, STATUS_NAMES
+from . import store as st
+from .design import Design
+from .reducers import STORES, Reducer, get_reducer
+
+#: Default points per chunk: enough to amortise per-chunk overhead, small enough to stay in cache.
+DEFAULT_CHUNK_SIZE = 16384
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Everything that determines a sweep's results (and nothing that does not)."""
+
+    model_source: str
+    model_where: str
+    design: Design
+    solver: str = "pure"
+    options: dict[str, Any] = field(default_factory=dict)
+    store: str = "full"
+    backend: str = "auto"
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    scenario: dict[str, Any] = field(default_factory=dict)   # provenance only
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model_source": self.model_source, "model_where": self.model_where,
+                "design": self.design.to_json(), "solver": self.solver, "options": self.options,
+                "store": self.store, "backend": self.backend, "chunk_size": self.chunk_size,
+                "scenario": self.scenario}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> SweepSpec:
+        return cls(doc["model_source"], doc["model_where"], Design.from_json(doc["design"]),
+                   doc["solver"], dict(doc["options"]), doc["store"], doc.get("backend", "auto"),
+                   int(doc["chunk_size"]), dict(doc.get("scenario", {})))
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.design.n / self.chunk_size)
+
+    def chunks(self) -> list[tuple[int, int, int]]:
+        """``(k, start, stop)`` of every chunk."""
+        n, size = self.design.n, self.chunk_size
+        return [(k, k * size, min(n, (k + 1) * size)) for k in range(self.n_chunks)]
+
+    def validate(self) -> None:
+        if self.store not in STORES:
+            raise AllysimError(f"--store {self.store!r}: expected one of {', '.join(STORES)}")
+        if isinstance(self.chunk_size, bool) or self.chunk_size < 1:
+            raise AllysimError(f"--chunk-size {self.chunk_size}: expected a whole number >= 1")
+
+
+# -- the worker side -----------------------------------------------------------------------
+_CONTEXTS: dict[str, tuple[Any, Design, Reducer]] = {}
+
+
+def _key(doc: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def context(doc: dict[str, Any]) -> tuple[Any, Design, Reducer]:
+    """(model, design, reducer) of a spec, built once per process."""
+    key = _key(doc)
+    if key not in _CONTEXTS:
+        spec = SweepSpec.from_json(doc)
+        model = compile_model(spec.model_source, where=spec.model_where)
+        reducer = get_reducer(spec.solver)(model, spec.options, spec.store, spec.backend)
+        _CONTEXTS.clear()      # one sweep at a time per worker; keep memory flat
+        _CONTEXTS[key] = (model, spec.design, reducer)
+    return _CONTEXTS[key]
+
+
+def _pack(reducer: Reducer, arrays: dict[str, np.ndarray], m: int) -> dict[str, np.ndarray]:
+    out = {}
+    for f in reducer.point_fields():
+        a = np.ascontiguousarray(arrays[f.name], dtype=f.dtype)
+        if a.shape != (m, *f.shape):
+            raise ValueError(f"reducer {reducer.name}: field {f.name} has shape {a.shape}, "
+                             f"expected {(m, *f.shape)}")
+        out[f"p/{f.name}"] = a
+    for f in reducer.row_fields():
+        out[f"r/{f.name}"] = np.ascontiguousarray(arrays[f.name], dtype=f.dtype).reshape(-1, *f.shape)
+    for f in reducer.total_fields():
+        out[f"t/{f.name}"] = np.ascontiguousarray(arrays[f.name], dtype=f.dtype).reshape(f.shape)
+    out["t/status_counts"] = np.bincount(out["p/status"].astype(np.intp),
+                                         minlength=len(STATUS_NAMES)).astype(np.int64)
+    return out
+
+
+def failed_chunk(reducer: Reducer, m: int, error: str) -> dict[str, np.ndarray]:
+    """The arrays of a chunk whose computation failed: every point ``failed``."""
+    arrays = {f.name: np.full((m, *f.shape), f.fill, dtype=f.dtype) for f in reducer.point_fields()}
+    arrays["status"] = np.full(m, STATUS["failed"], dtype=np.int8)
+    arrays.update({f.name: np.zeros((0, *f.shape), dtype=f.dtype) for f in reducer.row_fields()})
+    arrays.update({f.name: np.zeros(f.shape, dtype=f.dtype) for f in reducer.total_fields()})
+    out = _pack(reducer, arrays, m)
+    out["error"] = np.frombuffer(error.encode()[:2000], dtype=np.uint8).copy()
+    return out
+
+
+def _csv_bytes(reducer, packed, varied, start) -> np.ndarray:
+    arrays = {k.split("/", 1)[1]: v for k, v in packed.items() if k[:2] in ("p/", "r/")}
+    text = reducer.csv_text(arrays, varied, start)
+    return np.frombuffer(text.encode(), dtype=np.uint8).copy()
+
+
+def run_chunk(doc: dict[str, Any], k: int, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Compute chunk ``k`` (points ``[start, stop)``) of the sweep ``doc``; plain arrays out."""
+    model, design, reducer = context(doc)
+    m = stop - start
+    params = design.points(start, stop)
+    try:
+        packed = _pack(reducer, reducer.reduce(params, start), m)
+    except Exception as exc:  # the sweep goes on; these points are marked failed
+        packed = failed_chunk(reducer, m, f"{type(exc).__name__}: {exc}")
+    if reducer.store == "full":
+        varied = np.ascontiguousarray(params[:, list(design.columns)])
+        packed["varied"] = varied
+        try:
+            packed["csv"] = _csv_bytes(reducer, packed, varied, start)
+        except Exception as exc:
+            packed = failed_chunk(reducer, m, f"writing CSV rows: {type(exc).__name__}: {exc}")
+            packed["varied"] = varied
+            packed["csv"] = np.zeros(0, np.uint8)
+    return packed
+
+
+# -- executors -----------------------------------------------------------------------------
+Task = tuple[int, int, int]
+
+
+def _in_process(doc, tasks: list[Task]) -> Iterator[tuple[Task, dict]]:
+    for task in tasks:
+        try:
+            result = run_chunk(doc, *task)
+        except Exception as exc:    # as a pool worker's exception: the chunk is marked failed
+            result = exc
+        yield task, result
+
+
+def _processes(doc, tasks: list[Task], jobs: int) -> Iterator[tuple[Task, Any]]:
+    methods = multiprocessing.get_all_start_methods()
+    # fork lets workers inherit the compiled kernel; elsewhere each worker compiles once.
+    ctx = multiprocessing.get_context("fork") if "fork" in methods and sys.platform != "darwin" else None
+    queue = list(reversed(tasks))
+    while queue:
+        pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+        pending: dict[cf.Future, Task] = {}
+        broken = False
+        try:
+            while (queue or pending) and not broken:
+                while queue and len(pending) < 2 * jobs:
+                    task = queue.pop()
+                    pending[pool.submit(run_chunk, doc, *task)] = task
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    task = pending.pop(fut)
+                    try:
+                        yield task, fut.result()
+                    except cf.process.BrokenProcessPool as exc:
+                        broken = True
+                        yield task, exc
+                    except Exception as exc:
+                        yield task, exc
+            # A dead worker breaks the pool: mark what it held failed and start a new pool.
+            for fut, task in pending.items():
+                yield task, RuntimeError("worker process died")
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_client(scheduler, jobs: int):
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise AllysimError(f"--scheduler {scheduler}: Dask is not installed; "
+                           "install the dask extra: pip install 'allysim[dask]'") from None
+    if not isinstance(scheduler, str):
+        return scheduler, None       # a Client given by the caller
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout="10s"), None
+    except (OSError, TimeoutError) as exc:
+        raise AllysimError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+
+
+def _dask(doc, tasks: list[Task], scheduler, jobs: int) -> Iterator[tuple[Task, Any]]:
+    from dask.distributed import as_completed
+
+    client, cluster = _dask_client(scheduler, jobs)
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
+        queue = list(reversed(tasks))
+        pending = {}
+
+        def submit():
+            task = queue.pop()
+            fut = client.submit(run_chunk, doc, *task, pure=False)
+            pending[fut.key] = task
+            return fut
+
+        ac = as_completed([submit() for _ in range(min(len(queue), 2 * workers))])
+        for fut in ac:
+            task = pending.pop(fut.key)
+            try:
+                result = fut.result()
+            except Exception as exc:
+                result = exc
+            fut.release()
+            yield task, result
+            if queue:
+                ac.add(submit())
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
+
+
+def check_scheduler(scheduler: str | None) -> None:
+    if scheduler is None or not isinstance(scheduler, str):
+        return
+    if scheduler != "local" and "://" not in scheduler:
+        raise AllysimError(f"--scheduler {scheduler!r}: expected 'local' or an address such as "
+                           "tcp://host:8786")
+
+
+# -- progress --------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on stderr with rate and ETA (off unless stderr is a TTY)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled, self.done = total, enabled, 0
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if not self.enabled or (now - self.last < 0.2 and self.done < self.total):
+            return
+        self.last = now
+        elapsed = max(now - self.start, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r[{bar:<30}] {100 * frac:5.1f}% {self.done:,}/{self.total:,} points "
+                         f"{rate:,.0f}/s ETA {int(eta) // 60}:{int(eta) % 60:02d} ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# -- running ---------------------------------------------------------------------------------
+@dataclass
+class SweepRun:
+    """What a finished (or summary-only) sweep reports."""
+
+    spec: SweepSpec
+    n_points: int
+    seconds: float
+    totals: dict[str, np.ndarray]
+    failed_chunks: list[dict[str, Any]]
+    executor: str
+    note: str
+    summary: list[str]
+    out: Path | None = None
+    finalize_seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.n_points / self.seconds if self.seconds > 0 else float("inf")
+
+
+def executor_name(jobs: int, scheduler) -> str:
+    if scheduler is not None:
+        return f"dask ({scheduler if isinstance(scheduler, str) else 'client'})"
+    return "in-process" if jobs == 1 else f"{jobs} processes"
+
+
+def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, scheduler=None,
+              progress: bool = False, resume: bool = False, command: list[str] | None = None,
+              started: str | None = None) -> SweepRun:
+    """Run (or, with ``resume``, finish) a sweep; with ``out``, store and finalize its folder.
+
+    The folder must already be prepared (:func:`allysim.sweep.store.prepare`) and its
+    ``plan.json`` written (:func:`write_plan`).
+    """
+    spec.validate()
+    if isinstance(jobs, bool) or jobs < 1:
+        raise AllysimError(f"--jobs {jobs}: expected a whole number >= 1")
+    check_scheduler(scheduler)
+    doc = spec.to_json()
+    model, design, reducer = context(doc)   # validates options, compiles the kernel once
+    tasks = spec.chunks()
+    totals = {f"t/{f.name}": np.zeros(f.shape, dtype=f.dtype) for f in reducer.total_fields()}
+    totals["t/status_counts"] = np.zeros(len(STATUS_NAMES), np.int64)
+    failed: list[dict[str, Any]] = []
+    if out is not None and resume:
+        done = st.done_chunks(out)
+        for k in sorted(done):
+            chunk = st.load_chunk(out, k)
+            for key in totals:
+                totals[key] += chunk[key]
+            if "error" in chunk:
+                failed.append({"chunk": k, "error": chunk["error"].tobytes().decode(errors="replace")})
+        tasks = [t for t in tasks if t[0] not in done]
+    bar = Progress(sum(t[2] - t[1] for t in tasks), progress)
+    started = started or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    if scheduler is not None:
+        stream = _dask(doc, tasks, scheduler, jobs)
+    elif jobs > 1 and len(tasks) > 1:
+        stream = _processes(doc, tasks, jobs)
+    else:
+        stream = _in_process(doc, tasks)
+    try:
+        for (k, start, stop), result in stream:
+            if isinstance(result, BaseException):
+                result = failed_chunk(reducer, stop - start, f"{type(result).__name__}: {result}")
+                if spec.store == "full":
+                    result["varied"] = np.ascontiguousarray(
+                        design.points(start, stop)[:, list(design.columns)])
+                    result["csv"] = _csv_bytes(reducer, result, result["varied"], start)
+            if "error" in result:
+                failed.append({"chunk": k, "start": start, "stop": stop,
+                               "error": result["error"].tobytes().decode(errors="replace")})
+            for key in totals:
+                totals[key] += result[key]
+            if out is not None:
+                st.write_chunk(out, k, result)
+            bar.update(stop - start)
+    finally:
+        bar.close()
+        stream.close()
+    seconds = time.perf_counter() - t0
+    named = {k[2:]: v for k, v in totals.items()}
+    summary = reducer.summary(named, design.n)
+    run = SweepRun(spec, sum(t[2] - t[1] for t in tasks), seconds, named, failed,
+                   executor_name(jobs, scheduler), reducer.note(), summary)
+    if out is not None:
+        t1 = time.perf_counter()
+        finalize(Path(out), spec, reducer, run, command=command, started=started, resumed=resume)
+        run.finalize_seconds = time.perf_counter() - t1
+        run.out = Path(out)
+    return run
+
+
+def write_plan(out: Path, spec: SweepSpec, command: list[str] | None) -> None:
+    st.write_json(Path(out) / st.PLAN, {"allysim": __version__, "spec": spec.to_json(),
+                                        "command": command or [],
+                                        "started": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+
+def read_plan(out: Path) -> tuple[SweepSpec, dict[str, Any]]:
+    out = Path(out)
+    if (out / st.MANIFEST).exists():
+        raise st.ResultsError(f"--resume {out}: this sweep is already complete (manifest.json "
+                              f"exists); check it with allysim reproduce {out}")
+    if not (out / st.PLAN).exists():
+        raise st.ResultsError(f"--resume {out}: no plan.json; not a sweep folder "
+                              "(start a sweep with -o DIR)")
+    try:
+        doc = json.loads((out / st.PLAN).read_text())
+        return SweepSpec.from_json(doc["spec"]), doc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise st.ResultsError(f"--resume {out}: plan.json is unreadable ({exc})") from None
+
+
+def _versions() -> dict[str, str]:
+    import scipy
+
+    out = {"python": platform.python_version(), "platform": platform.platform(),
+           "numpy": np.__version__, "scipy": scipy.__version__}
+    for mod in ("numba", "dask", "distributed"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except ImportError:
+            pass
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def finalize(out: Path, spec: SweepSpec, reducer: Reducer, run: SweepRun, *,
+             command: list[str] | None, started: str, resumed: bool) -> None:
+    """Assemble results.npz and equilibria.csv from the chunk files, then write manifest.json."""
+    design, n = spec.design, spec.design.n
+    ks = range(spec.n_chunks)
+
+    def pieces(key):
+        return lambda: (st.load_chunk_key(out, k, key) for k in ks)
+
+    entries = []
+    for f in reducer.point_fields():
+        entries.append((f.name, np.dtype(f.dtype), (n, *f.shape), pieces(f"p/{f.name}")))
+    for f in reducer.row_fields():
+        rows = sum(len(st.load_chunk_key(out, k, f"r/{f.name}")) for k in ks)
+        entries.append((f.name, np.dtype(f.dtype), (rows, *f.shape), pieces(f"r/{f.name}")))
+    if spec.store == "full":
+        entries.append(("params", np.dtype("float64"), (n, design.d), pieces("varied")))
+    for name, value in run.totals.items():
+        entries.append((f"total_{name}", value.dtype, value.shape, lambda v=value: [v]))
+    names = np.asarray(design.names, dtype=str) if design.d else np.zeros(0, dtype="<U1")
+    entries.append(("param_names", names.dtype, names.shape, lambda: [names]))
+    status = np.asarray(STATUS_NAMES)
+    entries.append(("status_names", status.dtype, status.shape, lambda: [status]))
+    st.write_npz_stream(out / st.RESULTS, entries)
+    files = {st.RESULTS: out / st.RESULTS}
+    if spec.store == "full":
+        header = ",".join(reducer.csv_header(design.names)) + "\n"
+
+        def write_csv(fh):
+            fh.write(header.encode())
+            for k in ks:
+                fh.write(st.load_chunk_key(out, k, "csv").tobytes())
+        st.atomic_write(out / st.CSV, write_csv)
+        files[st.CSV] = out / st.CSV
+    model, _, _ = context(spec.to_json())
+    finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest = {
+        "allysim": __version__,
+        "kind": "sweep",
+        "command": command or [],
+        "started": started,
+        "finished": finished,
+        "resumed": resumed,
+        "seconds": round(run.seconds, 3),
+        "points_computed": run.n_points,
+        "points_per_second": round(run.rate, 1),
+        "scenario": spec.scenario,
+        "model": {"name": model.name, "sha256": model.sha256, "where": spec.model_where,
+                  "source": spec.model_source},
+        "design": design.to_json(),
+        "seed": design.seed,
+        "solver": {"name": spec.solver, "solution_concept": getattr(reducer, "concept", spec.solver),
+                   "options": spec.options},
+        "store": spec.store,
+        "chunking": {"chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks,
+                     "seed_block": design.to_json()["seed_block"]},
+        "execution": {"executor": run.executor, "backend": spec.backend, "kernel": run.note},
+        "environment": _versions(),
+        "git_commit": _git_commit(),
+        "failed_chunks": run.failed_chunks,
+        "status_counts": {name: int(c) for name, c in zip(STATUS_NAMES, run.totals["status_counts"])},
+        "summary": run.summary,
+        "spec": spec.to_json(),
+        "files": {name: {"sha256": st.sha256_file(p), "bytes": p.stat().st_size}
+                  for name, p in files.items()},
+    }
+    st.write_json(out / st.MANIFEST, manifest)
+    # The manifest is down: the folder is complete; drop the resume state.
+    import shutil
+    shutil.rmtree(out / st.CHUNKS, ignore_errors=True)
+    (out / st.PLAN).unlink(missing_ok=True)

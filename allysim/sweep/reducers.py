@@ -1,0 +1,281 @@
+"""Per-chunk solvers for sweeps ("reducers") and their registry.
+
+The sweep engine cuts a design into chunks of points and, for each chunk, calls
+one reducer: parameters in, plain arrays out. A reducer declares the arrays it
+returns, so the engine can store, concatenate and fill them without knowing
+the solution concept:
+
+``point_fields()``
+    one entry per point (leading axis = points of the chunk); must include
+    ``status`` (int8, codes of :mod:`allysim.solve._status`).
+``row_fields()``
+    ragged rows, e.g. one per equilibrium; must include ``point`` (int64, the
+    point's global index). Empty when the store level does not keep rows.
+``total_fields()``
+    fixed-shape arrays summed over chunks (histograms for the summary).
+
+Writing a reducer (e.g. logit QRE)
+----------------------------------
+Subclass :class:`Reducer`, set ``name`` and ``help``, validate the options you
+need in ``__init__`` (raise :class:`allysim.errors.AllysimError` naming the
+flag), and implement ``point_fields``, ``reduce``, ``csv_header``/``csv_text``
+and ``summary``; then ``register_reducer(MyReducer)``. For QRE at
+``--lambda 1.5`` that is: point fields ``prob`` (float64, shape
+``(s1 + ... + sn,)``), ``regret`` (float64) and ``status``; ``reduce`` builds
+payoffs with :func:`payoffs_of` and calls the batched QRE solver; CSV rows
+carry ``P(Player=STRATEGY)`` columns and ``solution_concept`` ``QRE(lambda=1.5)``.
+The engine then gives you chunking, every executor, resume, reproduce and the
+results folder for free. A reducer that needs randomness must derive it from
+the sweep seed and the global point index (``start`` is passed to ``reduce``)
+so results stay independent of chunking.
+"""
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import AllysimError, suggest
+from ..solve import DEFAULT_TOL, STATUS, STATUS_NAMES, pure_nash, pure_regret
+from . import _kernel
+
+#: What a sweep keeps per point: ``counts`` (per-point counts, status and outcome) or
+#: ``full`` (also the parameters and one row per equilibrium, and equilibria.csv).
+STORES = ("counts", "full")
+BACKENDS = ("auto", "numba", "numpy")
+
+
+@dataclass(frozen=True)
+class Field:
+    """An array a reducer returns: name, dtype, trailing shape, fill for failed points."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...] = ()
+    fill: Any = 0
+
+
+class Reducer(ABC):
+    """Solve and reduce one chunk of a sweep. See the module docstring."""
+
+    name: ClassVar[str] = ""
+    help: ClassVar[str] = ""
+
+    def __init__(self, model, options: dict[str, Any], store: str, backend: str = "auto"):
+        self.model, self.options, self.store, self.backend = model, dict(options), store, backend
+
+    @abstractmethod
+    def point_fields(self) -> list[Field]: ...
+
+    def row_fields(self) -> list[Field]:
+        return []
+
+    def total_fields(self) -> list[Field]:
+        return []
+
+    @abstractmethod
+    def reduce(self, params: np.ndarray, start: int) -> dict[str, np.ndarray]:
+        """Arrays for points ``start .. start + len(params)``; params: (B, P) float64.
+
+        Returns every point field, row field and total field by name.
+        """
+
+    def csv_header(self, varied: tuple[str, ...]) -> list[str]:
+        return []
+
+    def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
+        """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
+        return ""
+
+    def summary(self, totals: dict[str, np.ndarray], n_points: int) -> list[str]:
+        """Summary lines; ``totals`` also holds ``status_counts`` (per status code)."""
+        return []
+
+    def note(self) -> str:
+        """One line on how the chunk is computed (backend), for the summary and manifest."""
+        return ""
+
+
+REDUCERS: dict[str, type[Reducer]] = {}
+
+
+def register_reducer(cls: type[Reducer]) -> type[Reducer]:
+    """Make a reducer available as ``allysim sweep --solver NAME`` (usable as a decorator)."""
+    if not cls.name:
+        raise ValueError("register_reducer(): the reducer class needs a name")
+    REDUCERS[cls.name] = cls
+    return cls
+
+
+def get_reducer(name: str) -> type[Reducer]:
+    if name not in REDUCERS:
+        raise AllysimError(f"--solver {name!r}: no sweep solver of that name"
+                           f"{suggest(name, REDUCERS)}; expected one of {', '.join(sorted(REDUCERS))}")
+    return REDUCERS[name]
+
+
+def payoffs_of(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Payoffs ``(B, n, s1..sn)`` of a chunk (unchecked) and a ``(B,)`` mask of finite points."""
+    payoffs = model.payoffs(params, check=False)
+    finite = np.isfinite(payoffs.reshape(len(params), -1)).all(axis=1)
+    return payoffs, finite
+
+
+def _floats(values: np.ndarray) -> list[str]:
+    return [repr(v) for v in values.tolist()]
+
+
+@register_reducer
+class PureReducer(Reducer):
+    """All pure Nash equilibria per point (``NE (pure)``), with a tolerance ``tol``."""
+
+    name = "pure"
+    help = "pure Nash equilibria: counts, status, the unique outcome; rows per equilibrium"
+
+    def __init__(self, model, options, store, backend="auto"):
+        super().__init__(model, options, store, backend)
+        tol = self.options.setdefault("tol", DEFAULT_TOL)
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
+                or not math.isfinite(tol):
+            raise AllysimError(f"--tol {tol!r}: expected a finite number >= 0")
+        self.tol = float(tol)
+        self.size = math.prod(model.shape)
+        if backend not in BACKENDS:
+            raise AllysimError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        if backend == "numba" and not _kernel.available():
+            raise AllysimError("--backend numba: numba is not installed; "
+                               "install the fast extra: pip install 'allysim[fast]'")
+        self.kernel = None
+        self.compile_seconds = 0.0
+        if backend in ("auto", "numba") and _kernel.available():
+            self.kernel = _kernel.build_kernel(model)
+            self.compile_seconds = self.kernel.compile_seconds
+
+    @property
+    def concept(self) -> str:
+        return "NE (pure)"
+
+    def note(self) -> str:
+        if self.kernel is not None:
+            return (f"numba kernel generated from the model (compiled in "
+                    f"{self.compile_seconds:.1f} s)")
+        if self.backend == "numpy":
+            return "NumPy path (--backend numpy)"
+        return "NumPy path: numba is not installed, so this is slower; pip install 'allysim[fast]'"
+
+    def point_fields(self):
+        return [Field("count", "int32"), Field("status", "int8", (), int(STATUS["failed"])),
+                Field("outcome", "int32", (), -1)]
+
+    def row_fields(self):
+        if self.store != "full":
+            return []
+        n = self.model.n_players
+        return [Field("eq_point", "int64"), Field("eq_profile", "int16", (n,)),
+                Field("eq_payoff", "float64", (n,)), Field("eq_regret", "float64")]
+
+    def total_fields(self):
+        return [Field("equilibrium_points", "int64", (self.size,)),
+                Field("count_histogram", "int64", (self.size + 1,))]
+
+    def reduce(self, params, start):
+        batch = len(params)
+        if self.kernel is not None and self.store == "counts":
+            count, status, outcome, hist = self.kernel.counts(params, self.tol)
+            out = {"count": count, "status": status, "outcome": outcome, "equilibrium_points": hist}
+        else:
+            payoffs = (self.kernel.payoffs(params) if self.kernel is not None
+                       else self.model.payoffs(params, check=False))
+            finite = np.isfinite(payoffs.reshape(batch, -1)).all(axis=1)
+            mask = np.zeros((batch, self.size), dtype=bool)
+            count = np.zeros(batch, np.int32)
+            status = np.full(batch, STATUS["failed"], np.int8)
+            if finite.any():
+                res = pure_nash(payoffs[finite], tol=self.tol)
+                mask[finite] = res.mask.reshape(-1, self.size)
+                count[finite] = res.count
+                status[finite] = res.status
+            outcome = np.where(count == 1, mask.argmax(axis=1), np.where(count == 0, -1, -2))
+            out = {"count": count, "status": status, "outcome": outcome.astype(np.int32),
+                   "equilibrium_points": mask.sum(axis=0, dtype=np.int64)}
+            if self.store == "full":
+                local, flat = np.nonzero(mask)          # row-major: by point, then profile order
+                profile = np.stack(np.unravel_index(flat, self.model.shape), axis=1)
+                eq_pay = payoffs[local]
+                idx = (np.arange(len(local)),) + (slice(None),) + tuple(profile.T)
+                payoff = eq_pay[idx] if len(local) else np.zeros((0, self.model.n_players))
+                regret = (pure_regret(eq_pay, profile).max(axis=1) if len(local)
+                          else np.zeros(0))
+                out.update(eq_point=(local + start).astype(np.int64),
+                           eq_profile=profile.astype(np.int16),
+                           eq_payoff=np.ascontiguousarray(payoff, dtype=np.float64), eq_regret=regret)
+        out["count_histogram"] = np.bincount(out["count"], minlength=self.size + 1).astype(np.int64)
+        return out
+
+    def csv_header(self, varied):
+        players = self.model.players
+        return (["point", "solution_concept", "status", "n_equilibria", "equilibrium", *varied,
+                 *players, *(f"payoff_{p}" for p in players), "max_regret"])
+
+    def csv_text(self, arrays, varied, start):
+        n = self.model.n_players
+        count, status = arrays["count"], arrays["status"]
+        points = arrays["eq_point"] - start
+        # One row per equilibrium, and one (with empty strategy columns) per point without any.
+        empty = np.nonzero(count == 0)[0]
+        row_point = np.concatenate([points, empty])
+        row_eq = np.concatenate([np.arange(len(points)), np.full(len(empty), -1)])
+        order = np.lexsort((row_eq, row_point))      # by point, equilibria in canonical order
+        row_point, row_eq = row_point[order], row_eq[order]
+        # k-th equilibrium of its point (1-based)
+        first = np.searchsorted(points, points)
+        kth = np.arange(len(points)) - first + 1
+        names = np.asarray(STATUS_NAMES, dtype=object)
+        cols = [[str(p + start) for p in row_point.tolist()],
+                ["NE (pure)"] * len(row_point),
+                names[status[row_point]].tolist(),
+                [str(c) for c in count[row_point].tolist()],
+                ["" if e < 0 else str(kth[e]) for e in row_eq.tolist()]]
+        for j in range(varied.shape[1]):
+            cols.append(_floats(varied[row_point, j]))
+        has = row_eq >= 0
+        safe = np.where(has, row_eq, 0)
+        for i in range(n):
+            strat = np.asarray(self.model.strategies[i], dtype=object)
+            col = strat[arrays["eq_profile"][safe, i]] if len(points) else np.array([], dtype=object)
+            cols.append(np.where(has, col, "").tolist() if len(row_point) else [])
+        for i in range(n):
+            vals = _floats(arrays["eq_payoff"][safe, i]) if len(points) else ["0"] * len(row_point)
+            cols.append([v if h else "" for v, h in zip(vals, has.tolist())])
+        vals = _floats(arrays["eq_regret"][safe]) if len(points) else ["0"] * len(row_point)
+        cols.append([v if h else "" for v, h in zip(vals, has.tolist())])
+        if not row_point.size:
+            return ""
+        return "\n".join(map(",".join, zip(*cols))) + "\n"
+
+    def outcome_name(self, flat: int) -> str:
+        prof = np.unravel_index(flat, self.model.shape)
+        return "/".join(self.model.strategies[i][a] for i, a in enumerate(prof))
+
+    def summary(self, totals, n_points):
+        if n_points == 0:
+            return []
+        eqp, hist = totals["equilibrium_points"], totals["count_histogram"]
+        lines = [f"pure Nash equilibria (tol {self.tol:g}); share of points where each profile "
+                 f"({'/'.join(self.model.players)}) is an equilibrium:"]
+        order = np.argsort(-eqp, kind="stable")
+        shown = [c for c in order if eqp[c] > 0]
+        width = max([len(self.outcome_name(c)) for c in shown[:12]] + [28])
+        for c in shown[:12]:
+            lines.append(f"  {self.outcome_name(c):<{width}} {100 * eqp[c] / n_points:6.2f}%")
+        if len(shown) > 12:
+            rest = int(eqp[shown[12:]].sum())
+            lines.append(f"  {'(' + str(len(shown) - 12) + ' other profiles)':<{width}} "
+                         f"{100 * rest / n_points:6.2f}%")
+        none = int(totals["status_counts"][STATUS["no_pure"]])
+        lines.append(f"  {'no pure equilibrium':<{width}} {100 * none / n_points:6.2f}%")
+        lines.append(f"  {'several pure equilibria':<{width}} {100 * hist[2:].sum() / n_points:6.2f}%")
+        return lines

@@ -1,0 +1,209 @@
+"""The results folder of a sweep (``-o DIR``).
+
+Layout while a sweep runs::
+
+    DIR/plan.json                 what to compute (enough to resume)
+    DIR/chunks/chunk-000012.npz   one file per finished chunk (plus .csv with --store full)
+
+and once it has finished::
+
+    DIR/manifest.json             provenance, design, timings, summary, file hashes
+    DIR/results.npz               arrays (allow_pickle=False), one entry per point / row
+    DIR/equilibria.csv            one row per point and equilibrium (--store full)
+
+Every file is written to a temporary name in DIR and renamed into place, so a
+file that exists is whole. ``manifest.json`` is written last: a folder without
+it is unfinished, and ``allysim sweep --resume DIR`` finishes it from its chunks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from ..errors import AllysimError
+
+PLAN, MANIFEST, RESULTS, CSV, CHUNKS = "plan.json", "manifest.json", "results.npz", "equilibria.csv", "chunks"
+OWN = (PLAN, MANIFEST, RESULTS, CSV, CHUNKS)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
+
+class ResultsError(AllysimError):
+    """A results folder that cannot be used as asked."""
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _MODE)     # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, doc: Any) -> None:
+    atomic_write(path, lambda fh: fh.write((json.dumps(doc, indent=2) + "\n").encode()))
+
+
+def prepare(out: Path, *, overwrite: bool) -> None:
+    """Make ``out`` ready for a new sweep: create it, or refuse a non-empty one
+    unless ``overwrite`` (which removes allysim's own files from it)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"-o {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise ResultsError(f"-o {out}: folder is not empty; pass --overwrite to replace its "
+                               "results, or --resume to finish an interrupted sweep")
+        for name in OWN:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+    if not out.parent.exists():
+        raise ResultsError(f"-o {out}: parent folder {out.parent} does not exist")
+    out.mkdir(exist_ok=True)
+    (out / CHUNKS).mkdir(exist_ok=True)
+
+
+def chunk_path(out: Path, k: int) -> Path:
+    return Path(out) / CHUNKS / f"chunk-{k:06d}.npz"
+
+
+def write_chunk(out: Path, k: int, arrays: dict[str, np.ndarray]) -> None:
+    """Store one chunk's arrays (keys such as ``p/count``, ``r/eq_point``, ``t/...``)."""
+    def write(fh):
+        np.savez(fh, **arrays)
+    atomic_write(chunk_path(out, k), write)
+
+
+def load_chunk(out: Path, k: int) -> dict[str, np.ndarray]:
+    with np.load(chunk_path(out, k), allow_pickle=False) as z:
+        return {key: z[key] for key in z.files}
+
+
+def done_chunks(out: Path) -> set[int]:
+    """Indices of the chunks already stored in ``out``."""
+    folder = Path(out) / CHUNKS
+    if not folder.is_dir():
+        return set()
+    done = set()
+    for f in folder.glob("chunk-*.npz"):
+        try:
+            done.add(int(f.stem.split("-")[1]))
+        except (IndexError, ValueError):
+            continue
+    return done
+
+
+def _header(dtype: np.dtype, shape: tuple[int, ...]) -> dict:
+    return {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+            "shape": tuple(int(s) for s in shape)}
+
+
+def write_npz_stream(path: Path, entries: Iterable[tuple[str, np.dtype, tuple[int, ...],
+                                                          Callable[[], Iterable[np.ndarray]]]]) -> None:
+    """Write an ``.npz`` (loadable with ``np.load(allow_pickle=False)``) whose arrays
+    are streamed in pieces: each entry is ``(name, dtype, shape, pieces)`` where
+    ``pieces()`` yields C-ordered blocks that concatenate to ``shape``."""
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, dtype, shape, pieces in entries:
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array_header_2_0(f, _header(dtype, shape))
+                    for piece in pieces():
+                        f.write(np.ascontiguousarray(piece, dtype=dtype).tobytes())
+    atomic_write(path, write)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def compare_folders(expected: Path, actual: Path) -> list[str]:
+    """Bit-for-bit comparison of two results folders' data files.
+
+    Returns a list of human-readable differences (empty when equal). ``expected``
+    is the folder under test, ``actual`` the fresh re-run.
+    """
+    diffs = []
+    a_path, b_path = Path(expected) / RESULTS, Path(actual) / RESULTS
+    if not a_path.exists():
+        return [f"{RESULTS}: missing from {expected}"]
+    try:
+        a = np.load(a_path, allow_pickle=False)
+    except Exception as exc:   # a tampered or truncated file
+        return [f"{RESULTS}: cannot be read ({exc})"]
+    with a, np.load(b_path, allow_pickle=False) as b:
+        for name in sorted(set(a.files) | set(b.files)):
+            if name not in a.files:
+                diffs.append(f"{RESULTS}: array '{name}' is missing")
+                continue
+            if name not in b.files:
+                diffs.append(f"{RESULTS}: array '{name}' is not produced by the re-run")
+                continue
+            x, y = a[name], b[name]
+            if x.dtype != y.dtype or x.shape != y.shape:
+                diffs.append(f"{RESULTS}: '{name}' is {x.dtype}{list(x.shape)}, the re-run gives "
+                             f"{y.dtype}{list(y.shape)}")
+                continue
+            if x.tobytes() == y.tobytes():
+                continue
+            xs = x.reshape(len(x), -1) if x.ndim else x.reshape(1, 1)
+            ys = y.reshape(len(y), -1) if y.ndim else y.reshape(1, 1)
+            if xs.dtype.kind in "fiub":
+                bad = np.nonzero((xs.view(np.uint8).reshape(len(xs), -1)
+                                  != ys.view(np.uint8).reshape(len(ys), -1)).any(axis=1))[0]
+            else:
+                bad = np.nonzero((xs != ys).any(axis=1))[0]
+            first = int(bad[0]) if len(bad) else 0
+            diffs.append(f"{RESULTS}: '{name}' differs at {len(bad)} of {len(xs)} entries "
+                         f"(first at {first}: {xs[first].tolist()} vs re-run {ys[first].tolist()})")
+    a_csv, b_csv = Path(expected) / CSV, Path(actual) / CSV
+    if a_csv.exists() != b_csv.exists():
+        diffs.append(f"{CSV}: present in only one of the folders")
+    elif a_csv.exists() and sha256_file(a_csv) != sha256_file(b_csv):
+        with open(a_csv, "rb") as fa, open(b_csv, "rb") as fb:
+            for line_no, (la, lb) in enumerate(zip(fa, fb), 1):
+                if la != lb:
+                    diffs.append(f"{CSV}: differs from line {line_no}: "
+                                 f"{la.decode(errors='replace').strip()[:100]!r} vs re-run "
+                                 f"{lb.decode(errors='replace').strip()[:100]!r}")
+                    break
+            else:
+                diffs.append(f"{CSV}: files differ in length")
+    return diffs
+
+
+def load_chunk_key(out: Path, k: int, key: str) -> np.ndarray:
+    """One array of one stored chunk."""
+    with np.load(chunk_path(out, k), allow_pickle=False) as z:
+        return z[key]
