@@ -67,13 +67,20 @@ def _atomic_write(path: str, text: str) -> None:
     target = Path(path)
     if target.parent and not target.parent.exists():
         raise AllysimError(f"-o {path}: folder {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    if target.is_dir():
+        raise AllysimError(f"-o {path}: is a folder; expected a file name")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise AllysimError(f"-o {path}: cannot write in {target.parent}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise AllysimError(f"-o {path}: cannot write: {exc.strerror}") from None
         raise
 
 
@@ -82,7 +89,15 @@ set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
 force_option = click.option("--force", is_flag=True,
                             help="Allow parameter values outside their declared ranges.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-tol_option = click.option("--tol", type=float, default=DEFAULT_TOL, show_default=True,
+
+
+def _check_tol(ctx, param, value):
+    if not (0 <= value < float("inf")):
+        raise click.BadParameter(f"{value} is not a finite number >= 0", ctx=ctx, param=param)
+    return value
+
+
+tol_option = click.option("--tol", type=float, default=DEFAULT_TOL, show_default=True, callback=_check_tol,
                           help="Tolerance for best-response and regret comparisons (payoff units).")
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ScenarioError, suggest
-from .model import Model, list_models, load_model
+from .model import Model, compile_model, list_models, load_model
 
 _KEYS = ("model", "description", "question", "overrides", "sweep", "solve")
 
@@ -88,7 +88,7 @@ def _find(name: str) -> Path:
 
 def load_scenario(name: str | Path, *, force: bool = False) -> Scenario:
     """Load a scenario by name (``"baseline-2018"``), by path (``"my.toml"``), or a
-    shipped model name, which gives that model at its defaults.
+    shipped model name or model file path, which gives that model at its defaults.
 
     >>> s = load_scenario("singapore-summit")
     >>> s.model.name, s.overrides["deal_value"]
@@ -109,6 +109,10 @@ def load_scenario(name: str | Path, *, force: bool = False) -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{where}: malformed TOML: {exc}") from None
+    if "players" in doc:  # a model file, as 'allysim validate' tells them apart: its defaults
+        model = compile_model(text, where=where, path=str(path))
+        return Scenario(path.stem, model, model.description, "", {}, model.defaults,
+                        source=text, sha256=model.sha256, path=str(path))
     for key in doc:
         if key not in _KEYS:
             raise ScenarioError(f"{where}: unknown key '{key}'{suggest(key, _KEYS)}; "
