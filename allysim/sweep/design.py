@@ -38,6 +38,7 @@ Sobol' and Halton sequences and the LHS permutation keys come from
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,9 +113,9 @@ class Design:
     def unit(self, start: int, stop: int) -> np.ndarray:
         """The design's points ``[start, stop)`` in the unit cube, shape (stop - start, d).
 
-        Grid designs return their axis positions scaled to [0, 1]; use
-        :meth:`varied` for values.
+        Not defined for grids; use :meth:`varied` for values.
         """
+        start, stop = int(start), int(stop)
         if not 0 <= start <= stop <= self.n:
             raise ValueError(f"Design.unit(): slice [{start}, {stop}) outside [0, {self.n})")
         m, d = stop - start, self.d
@@ -133,6 +134,7 @@ class Design:
 
     def varied(self, start: int, stop: int) -> np.ndarray:
         """Values of the varied parameters at points ``[start, stop)``, shape (m, d)."""
+        start, stop = int(start), int(stop)
         if self.kind == "grid":
             if not 0 <= start <= stop <= self.n:
                 raise ValueError(f"Design.varied(): slice [{start}, {stop}) outside [0, {self.n})")
@@ -147,7 +149,7 @@ class Design:
 
     def points(self, start: int, stop: int) -> np.ndarray:
         """Full parameter points ``[start, stop)``: shape (m, P) float64, C-contiguous."""
-        P = len(self.base)
+        start, stop, P = int(start), int(stop), len(self.base)
         if self.columns == tuple(range(P)):
             return np.ascontiguousarray(self.varied(start, stop))
         out = np.empty((stop - start, P))
@@ -166,6 +168,12 @@ class Design:
         return self._cache["lhs"]
 
     def _qmc(self, start: int, m: int) -> np.ndarray:
+        # One engine per design, stepped forward chunk after chunk; threads (a Dask worker
+        # with several threads) take turns, or they would move each other's engine.
+        with self._cache.setdefault("lock", threading.Lock()):
+            return self._qmc_locked(start, m)
+
+    def _qmc_locked(self, start: int, m: int) -> np.ndarray:
         from scipy.stats import qmc
 
         engine = self._cache.get("engine")

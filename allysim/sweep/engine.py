@@ -208,12 +208,18 @@ def _processes(doc, tasks: list[Task], jobs: int) -> Iterator[tuple[Task, Any]]:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask_client(scheduler, jobs: int):
+def _require_dask(scheduler) -> None:
     try:
-        from dask.distributed import Client, LocalCluster
+        import dask.distributed  # noqa: F401
     except ImportError:
         raise AllysimError(f"--scheduler {scheduler}: Dask is not installed; "
                            "install the dask extra: pip install 'allysim[dask]'") from None
+
+
+def _dask_client(scheduler, jobs: int):
+    _require_dask(scheduler)
+    from dask.distributed import Client, LocalCluster
+
     if not isinstance(scheduler, str):
         return scheduler, None       # a Client given by the caller
     if scheduler == "local":
@@ -226,9 +232,9 @@ def _dask_client(scheduler, jobs: int):
 
 
 def _dask(doc, tasks: list[Task], scheduler, jobs: int) -> Iterator[tuple[Task, Any]]:
+    client, cluster = _dask_client(scheduler, jobs)
     from dask.distributed import as_completed
 
-    client, cluster = _dask_client(scheduler, jobs)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
         queue = list(reversed(tasks))
@@ -263,6 +269,7 @@ def check_scheduler(scheduler: str | None) -> None:
     if scheduler != "local" and "://" not in scheduler:
         raise AllysimError(f"--scheduler {scheduler!r}: expected 'local' or an address such as "
                            "tcp://host:8786")
+    _require_dask(scheduler)
 
 
 # -- progress --------------------------------------------------------------------------------

@@ -224,36 +224,40 @@ class PureReducer(Reducer):
         n = self.model.n_players
         count, status = arrays["count"], arrays["status"]
         points = arrays["eq_point"] - start
-        # One row per equilibrium, and one (with empty strategy columns) per point without any.
+        k = len(points)
+        # One row per equilibrium, and one (with empty strategy columns) per point without any;
+        # the latter point at a blank extra row k of the equilibrium arrays.
         empty = np.nonzero(count == 0)[0]
         row_point = np.concatenate([points, empty])
-        row_eq = np.concatenate([np.arange(len(points)), np.full(len(empty), -1)])
+        row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])
+        if not len(row_point):
+            return ""
         order = np.lexsort((row_eq, row_point))      # by point, equilibria in canonical order
         row_point, row_eq = row_point[order], row_eq[order]
-        # k-th equilibrium of its point (1-based)
-        first = np.searchsorted(points, points)
-        kth = np.arange(len(points)) - first + 1
+        has = (row_eq < k).tolist()
+        kth = np.arange(k) - np.searchsorted(points, points) + 1   # k-th equilibrium of its point
+        kth = np.concatenate([kth, [0]])
+        profile = np.concatenate([arrays["eq_profile"], np.zeros((1, n), np.int16)])
+        payoff = np.concatenate([arrays["eq_payoff"], np.zeros((1, n))])
+        regret = np.concatenate([arrays["eq_regret"], [0.0]])
         names = np.asarray(STATUS_NAMES, dtype=object)
+
+        def blank(values):
+            return [v if h else "" for v, h in zip(values, has)]
+
         cols = [[str(p + start) for p in row_point.tolist()],
                 ["NE (pure)"] * len(row_point),
                 names[status[row_point]].tolist(),
                 [str(c) for c in count[row_point].tolist()],
-                ["" if e < 0 else str(kth[e]) for e in row_eq.tolist()]]
+                blank([str(e) for e in kth[row_eq].tolist()])]
         for j in range(varied.shape[1]):
             cols.append(_floats(varied[row_point, j]))
-        has = row_eq >= 0
-        safe = np.where(has, row_eq, 0)
         for i in range(n):
             strat = np.asarray(self.model.strategies[i], dtype=object)
-            col = strat[arrays["eq_profile"][safe, i]] if len(points) else np.array([], dtype=object)
-            cols.append(np.where(has, col, "").tolist() if len(row_point) else [])
+            cols.append(blank(strat[profile[row_eq, i]].tolist()))
         for i in range(n):
-            vals = _floats(arrays["eq_payoff"][safe, i]) if len(points) else ["0"] * len(row_point)
-            cols.append([v if h else "" for v, h in zip(vals, has.tolist())])
-        vals = _floats(arrays["eq_regret"][safe]) if len(points) else ["0"] * len(row_point)
-        cols.append([v if h else "" for v, h in zip(vals, has.tolist())])
-        if not row_point.size:
-            return ""
+            cols.append(blank(_floats(payoff[row_eq, i])))
+        cols.append(blank(_floats(regret[row_eq])))
         return "\n".join(map(",".join, zip(*cols))) + "\n"
 
     def outcome_name(self, flat: int) -> str:

@@ -1,0 +1,118 @@
+"""The numba kernel generated from a model's Expr trees agrees with the NumPy reference path."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from allysim import compile_model, list_models, load_model
+from allysim.solve import STATUS, pure_nash
+from allysim.sweep import PureReducer
+from allysim.sweep import _kernel
+
+pytest.importorskip("numba")
+
+# Every operator and function of the expression whitelist, with ties and a log that can hit 0.
+ALL_OPS = """
+name = "all-ops"
+[[players]]
+name = "A"
+strategies = ["X", "Y", "Z"]
+[players.attributes]
+w = [1, "a / 2", "-b"]
+[[players]]
+name = "B"
+strategies = ["L", "R"]
+[players.attributes]
+v = ["abs(a - b)", "a ** 0.5"]
+[parameters]
+a = { default = 1, range = [0, 3] }
+b = { default = 2, range = [0, 3] }
+c = { default = 0.5, range = [0, 1] }
+[derived]
+m = "min(A.w, B.v) + max(a, b) - clip(A.w * B.v, -1, 1)"
+e = "where(a > b, exp(-a), log(1 + b)) + (a >= b) - (a < b) * (a <= c) + (a == b) - (b != c)"
+q = "(A == 'Y') * m + (B == 'R') * e / (1 + c)"
+[payoffs]
+A = "q - 2 * A.w * (B == 'L') + c * round_me"
+B = "-q + B.v * (A == 'Z') - log(c) * (B == 'R')"
+""".replace(" + c * round_me", "")
+
+
+def random_points(model, n, seed=0, edges=True):
+    rng = np.random.default_rng(seed)
+    b = model.bounds
+    pts = b[:, 0] + (b[:, 1] - b[:, 0]) * rng.random((n, len(b)))
+    if edges:  # a third of the points at range ends and defaults: ties and degenerate games
+        k = n // 3
+        choice = rng.integers(0, 3, (k, len(b)))
+        pts[:k] = np.where(choice == 0, b[:, 0], np.where(choice == 1, b[:, 1], model.defaults))
+    return pts
+
+
+def check_equal(model, params, bitwise=True):
+    kern = _kernel.build_kernel(model)
+    ref = model.payoffs(params, check=False)
+    got = kern.payoffs(params)
+    finite = np.isfinite(ref.reshape(len(params), -1)).all(axis=1)
+    if bitwise:
+        assert got.tobytes() == ref.tobytes()
+    else:
+        np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-13, atol=1e-13)
+    count, status, outcome, hist = kern.counts(params, 1e-9)
+    res = pure_nash(ref[finite], tol=1e-9)
+    assert np.array_equal(count[finite], res.count)
+    assert np.array_equal(status[finite], res.status)
+    assert (status[~finite] == STATUS["failed"]).all()
+    mask = res.mask.reshape(finite.sum(), -1)
+    assert np.array_equal(hist, mask.sum(axis=0))
+    uniq = np.where(res.count == 1, mask.argmax(axis=1), np.where(res.count == 0, -1, -2))
+    assert np.array_equal(outcome[finite], uniq)
+    return status
+
+
+def test_four_power_kernel_equals_numpy_bitwise():
+    model = load_model("four-power")
+    status = check_equal(model, random_points(model, 3000))
+    # the edge points do produce ties, so degenerate games are compared too
+    assert (status == STATUS["degenerate"]).any() and (status == STATUS["ok"]).any()
+
+
+@pytest.mark.parametrize("name", [m for m in list_models() if m != "four-power"])
+def test_every_shipped_model(name):
+    model = load_model(name)
+    check_equal(model, random_points(model, 600, seed=1), bitwise=False)
+
+
+def test_every_operator_and_function():
+    model = compile_model(ALL_OPS, where="all-ops.toml")
+    params = random_points(model, 2000, seed=2)
+    params[:50, 2] = 0.0          # log(c) = -inf: those points are failed in both paths
+    status = check_equal(model, params, bitwise=False)
+    assert (status[:50] == STATUS["failed"]).all()
+
+
+def test_reducer_backends_agree_on_every_array():
+    model = load_model("four-power")
+    params = random_points(model, 1500, seed=3)
+    for store in ("counts", "full"):
+        fast = PureReducer(model, {}, store, "numba").reduce(params, 100)
+        slow = PureReducer(model, {}, store, "numpy").reduce(params, 100)
+        assert fast.keys() == slow.keys()
+        for key in fast:
+            assert np.asarray(fast[key]).tobytes() == np.asarray(slow[key]).tobytes(), key
+
+
+def test_kernel_is_cached_per_model_and_compile_time_is_measured():
+    model = load_model("four-power")
+    k = _kernel.build_kernel(model)
+    assert _kernel.build_kernel(load_model("four-power")) is k
+    assert k.compile_seconds > 0
+
+
+def test_numpy_fallback_when_numba_is_missing(monkeypatch):
+    monkeypatch.setattr(_kernel, "available", lambda: False)
+    model = load_model("prisoners-dilemma")
+    red = PureReducer(model, {}, "counts", "auto")
+    assert red.kernel is None and "numba is not installed" in red.note()
+    out = red.reduce(model.defaults[None, :], 0)
+    assert out["count"].tolist() == [1]
