@@ -265,7 +265,9 @@ def export(name, sets, force, fmt, output):
     click.echo(f"wrote {output}", err=True)
 
 
-from .sweep import commands as _sweep_commands  # noqa: E402,F401  (registers sweep, reproduce)
+from .sweep.commands import register as _register_sweep  # noqa: E402
+
+_register_sweep(main, set_option=set_option, force_option=force_option, parse_sets=_parse_sets)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

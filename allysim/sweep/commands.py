@@ -1,4 +1,9 @@
-"""The ``allysim sweep`` and ``allysim reproduce`` commands (registered on :func:`allysim.cli.main`)."""
+"""The ``allysim sweep`` and ``allysim reproduce`` commands.
+
+:func:`register` adds them to the CLI group; ``allysim.cli`` calls it with its
+shared options, so this module never imports ``allysim.cli`` (which also keeps
+``python -m allysim.cli sweep`` working).
+"""
 from __future__ import annotations
 
 import json
@@ -11,7 +16,6 @@ from typing import Any
 
 import click
 
-from ..cli import _parse_sets, force_option, main, set_option
 from ..errors import AllysimError, suggest
 from ..scenario import load_scenario
 from ..solve import STATUS_NAMES
@@ -63,38 +67,7 @@ def _format_run(run) -> list[str]:
     return lines
 
 
-@main.command()
-@click.argument("name", required=False)
-@click.option("--vary", multiple=True, metavar="NAME=LO:HI:N",
-              help="Grid axis over a parameter (repeatable; axes compose into a full grid).")
-@click.option("--sample", "sample_kind", default=None, metavar="|".join(SAMPLE_KINDS),
-              help="Sample the declared ranges with scipy.stats.qmc (scrambled, seeded).")
-@click.option("--n", "n_points", type=int, default=None, help="Number of sample points.")
-@click.option("--params", default=None, metavar="A,B,...",
-              help="Parameters to sample (default: all).")
-@click.option("--seed", type=int, default=None, help="Seed of every random stream (default 0).")
-@set_option
-@force_option
-@click.option("--solver", default=None, help="Solver per chunk: " + ", ".join(sorted(REDUCERS))
-              + " (default pure).")
-@click.option("--tol", type=float, default=None, help="Best-response tolerance (default 1e-9).")
-@click.option("--lambda", "lam", default=None, metavar="L", help="Logit precision, for --solver qre.")
-@click.option("--store", type=click.Choice(STORES), default=None,
-              help="counts: per-point counts/status/outcome; full (default): also parameters, "
-                   "one row per equilibrium and equilibria.csv.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
-@click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
-              help="Run on Dask distributed (needs allysim[dask]).")
-@click.option("--chunk-size", type=int, default=None,
-              help=f"Points per chunk (default {DEFAULT_CHUNK_SIZE}).")
-@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
-              help="Kernel: numba (generated from the model) or the NumPy reference.")
-@click.option("-o", "--output", default=None, type=click.Path(), help="Results folder.")
-@click.option("--overwrite", is_flag=True, help="Replace the results in a non-empty -o folder.")
-@click.option("--resume", default=None, type=click.Path(), metavar="DIR",
-              help="Finish an interrupted sweep from its folder.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, tol, lam, store,
+def _sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, tol, lam, store,
           jobs, scheduler, chunk_size, backend, output, overwrite, resume, quiet):
     """Sweep a scenario over a grid (--vary) or a sample (--sample) of parameter points.
 
@@ -123,7 +96,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
     if name is None:
         raise AllysimError("sweep: expected a scenario NAME (or --resume DIR)")
     s = load_scenario(name, force=force)
-    overrides = _parse_sets(sets)
+    overrides = _SHARED["parse_sets"](sets)
     if overrides:
         s = s.with_overrides(overrides, force=force)
     table = _scenario_sweep(s)
@@ -204,12 +177,7 @@ def _run(spec, out, jobs, scheduler, quiet, *, resume, command, started):
         raise
 
 
-@main.command()
-@click.argument("folder", type=click.Path())
-@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
-@click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT", help="Run on Dask.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def reproduce(folder, jobs, scheduler, quiet):
+def _reproduce(folder, jobs, scheduler, quiet):
     """Re-run a sweep from its manifest and check the results bit for bit (exit 1 if not equal)."""
     out = Path(folder)
     manifest_path = out / st.MANIFEST
@@ -249,3 +217,64 @@ def reproduce(folder, jobs, scheduler, quiet):
     files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
     click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
                f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
+
+
+_SHARED: dict = {}
+
+
+def register(group, *, set_option, force_option, parse_sets) -> None:
+    """Add ``sweep`` and ``reproduce`` to ``group``, with the CLI's shared options."""
+    _SHARED.update(parse_sets=parse_sets)
+    sweep = _decorate(_sweep, [
+        click.command("sweep"),
+        click.argument("name", required=False),
+        click.option("--vary", multiple=True, metavar="NAME=LO:HI:N",
+                     help="Grid axis over a parameter (repeatable; axes compose into a full grid)."),
+        click.option("--sample", "sample_kind", default=None, metavar="|".join(SAMPLE_KINDS),
+                     help="Sample the declared ranges with scipy.stats.qmc (scrambled, seeded)."),
+        click.option("--n", "n_points", type=int, default=None, help="Number of sample points."),
+        click.option("--params", default=None, metavar="A,B,...",
+                     help="Parameters to sample (default: all)."),
+        click.option("--seed", type=int, default=None,
+                     help="Seed of every random stream (default 0)."),
+        set_option,
+        force_option,
+        click.option("--solver", default=None,
+                     help="Solver per chunk: " + ", ".join(sorted(REDUCERS)) + " (default pure)."),
+        click.option("--tol", type=float, default=None,
+                     help="Best-response tolerance (default 1e-9)."),
+        click.option("--lambda", "lam", default=None, metavar="L",
+                     help="Logit precision, for --solver qre."),
+        click.option("--store", type=click.Choice(STORES), default=None,
+                     help="counts: per-point counts/status/outcome; full (default): also "
+                          "parameters, one row per equilibrium and equilibria.csv."),
+        click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes."),
+        click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
+                     help="Run on Dask distributed (needs allysim[dask])."),
+        click.option("--chunk-size", type=int, default=None,
+                     help=f"Points per chunk (default {DEFAULT_CHUNK_SIZE})."),
+        click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+                     help="Kernel: numba (generated from the model) or the NumPy reference."),
+        click.option("-o", "--output", default=None, type=click.Path(), help="Results folder."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace the results in a non-empty -o folder."),
+        click.option("--resume", default=None, type=click.Path(), metavar="DIR",
+                     help="Finish an interrupted sweep from its folder."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ])
+    reproduce = _decorate(_reproduce, [
+        click.command("reproduce"),
+        click.argument("folder", type=click.Path()),
+        click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes."),
+        click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
+                     help="Run on Dask."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ])
+    group.add_command(sweep)
+    group.add_command(reproduce)
+
+
+def _decorate(fn, decorators):
+    for deco in reversed(decorators):
+        fn = deco(fn)
+    return fn
