@@ -180,7 +180,10 @@ class Design:
         if engine is None:
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_TAG_SCRAMBLE,)))
             cls = qmc.Sobol if self.kind == "sobol" else qmc.Halton
-            engine = cls(self.d, scramble=True, rng=rng)
+            try:
+                engine = cls(self.d, scramble=True, rng=rng)
+            except TypeError:     # scipy < 1.15 calls it seed
+                engine = cls(self.d, scramble=True, seed=rng)
             self._cache["engine"] = engine
         with warnings.catch_warnings():
             # The balance warning of Sobol' is given once, up front (sobol_warning).
