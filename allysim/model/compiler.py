@@ -28,6 +28,7 @@ A model file declares, in this order of meaning::
 from __future__ import annotations
 
 import hashlib
+import numbers
 import re
 import tomllib
 from collections.abc import Mapping
@@ -147,7 +148,7 @@ class Model:
                 raise ScenarioError(f"{prefix}unknown parameter '{name}' of model {self.name}"
                                     f"{suggest(name, self.parameter_names)}")
             j = self.parameter_names.index(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
                 raise ScenarioError(f"{prefix}parameter {name} = {value!r}: expected a number")
             p = self.parameters[j]
             if not np.isfinite(value):
