@@ -1,0 +1,641 @@
+"""Logit quantal response equilibria on the principal branch, batched over games.
+
+The maths
+---------
+A logit QRE at precision ``lam >= 0`` (McKelvey & Palfrey 1995) is a mixed
+profile ``p`` in which each player i plays strategy k with probability
+proportional to ``exp(lam * v_ik(p))``, ``v_ik(p)`` being k's expected payoff
+against the others' mixed strategies. ``lam`` multiplies raw payoffs, as in
+Gambit, so it is in inverse payoff units: doubling every payoff halves the
+``lam`` at which the same profile is reached. Adding to a player's payoffs
+anything that does not depend on its own strategy changes nothing.
+
+Coordinates: for each player, the log-odds of every strategy against the
+player's first strategy, ``r_ik = log(p_ik / p_i0)`` for k >= 1, so that
+``p_i = softmax(0, r_i)`` is always a probability vector. With
+R = sum(s_i - 1) unknowns, a QRE solves::
+
+    F(r, lam) = r_ik - lam * (v_ik(p) - v_i0(p)) = 0          (R equations)
+
+At ``lam = 0`` the unique solution is the uniform profile ``r = 0``; the
+solutions connected to it form the *principal branch* (Turocy 2005, GEB 51),
+a smooth curve in ``(r, lam)`` that converges as ``lam -> inf`` to one Nash
+equilibrium, the logit selection. The curve may turn back in ``lam`` (a fold)
+before going on, so it is followed by arclength, not by ``lam``, as Gambit's
+``logit`` does (Gambit works in log-probabilities with sum-to-one equations;
+the curve is the same).
+
+The method
+----------
+Pseudo-arclength predictor-corrector continuation (Allgower & Georg 1990,
+ch. 2) for every game of the batch at once, with its own adaptive step:
+
+* predictor: an Euler step ``y + h t`` along the unit tangent ``t``;
+* corrector: Newton on ``F = 0`` with the step kept orthogonal to ``t``,
+  i.e. the bordered ``(R+1, R+1)`` Jacobian ``[[F_r, F_lam], [t]]``, stacked
+  over games and solved by ``np.linalg.solve``; the same solve (second
+  right-hand side) gives the next tangent, oriented to keep going forward;
+* a step is rejected and halved when the first Newton step is longer than
+  ``_MAX_DIST``, Newton contracts slower than ``_MAX_CONTR``, the tangent
+  turns by more than ``_MAX_TURN`` or the bordered determinant changes sign
+  (a jump onto a leg of the curve run the other way); otherwise the next step
+  aims at a first Newton step of ``_AIM_DIST``, growing by at most ``max_accel``;
+* the first crossing of each requested ``lam`` is polished by Newton on
+  ``F(r, lam) = 0`` (R x R) and certified by its residual;
+* a determinant sign change that persists down to tiny steps is a branch
+  point (common in symmetric games): the curve is followed through it and
+  later answers are kept, certified, but flagged ``bifurcation``.
+
+Only the loop over continuation steps is in Python; each step does the same
+array work for every game still tracing, and finished games drop out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from ._status import STATUS, status_names
+from .regret import DEFAULT_TOL, as_payoffs, regret, strategy_values, verify
+
+#: Default tolerance of a QRE: max |p - logit response to p| (probability units).
+DEFAULT_QRE_TOL = 1e-10
+
+_MAX_CONTR = 0.5     # reject a step whose Newton iterates contract slower
+_CORR_ITERS = 8      # corrector iterations per step
+_MIN_STEP = 1e-10    # a step below this means the curve cannot be followed here
+_BRANCH_STEP = 1e-5  # a determinant sign change on a step this short is a branch point
+_POLISH_ITERS = 25   # Newton iterations of the polish at a requested lambda
+_JUMP = 0.25         # the polish may move a path point at most this far (else another branch)
+
+
+# ----------------------------------------------------------------------------- layout and kernels
+
+@dataclass(frozen=True)
+class _Layout:
+    """Index bookkeeping for one game shape ``(s1, ..., sn)`` (private).
+
+    Full profiles have K = sum s_i entries; log-odds R = sum (s_i - 1). The
+    derivative ``dv_i/dp_j`` (an s_i x s_j block) of every ordered pair q = (i, j)
+    is computed as one contraction of player i's payoffs, rearranged to
+    ``(s_i * s_j, rest)``, with the product of the other players' mixed
+    strategies; all pairs are stacked (zero-padded to common sizes) so that one
+    einsum does them all. Everything else is a gather with the arrays below.
+    """
+
+    shape: tuple[int, ...]
+    offsets: np.ndarray      # (n+1,) start of each player's block in the full profile
+    odds: np.ndarray         # (R,) full index of each non-reference strategy
+    ref: np.ndarray          # (R,) full index of the same player's reference strategy
+    cross: np.ndarray        # (R, R) 1.0 where the two log-odds belong to different players
+    pairs: tuple             # ((i, j), ...) ordered pairs of distinct players, Q of them
+    kl: int                  # padded s_i * s_j
+    rest: int                # padded size of the product of the other players' strategies
+    w_index: np.ndarray      # (Q, rest, n-2) full index of each factor of the rest weights (K: 1)
+    v_src: np.ndarray        # (K, smax) flat pair-derivative index for the values (pad: 0)
+    v_col: np.ndarray        # (K, smax) full index of the matching probability (pad: K, a 0)
+    d_odd: np.ndarray        # (R, R) flat pair-derivative index of d v[odds k] / d p[odds l]
+    d_ref: np.ndarray        # (R, R) same for the reference strategy's row (same player: 0,
+                             # masked by ``cross``)
+
+    @property
+    def k(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def r(self) -> int:
+        return int(self.odds.size)
+
+
+@lru_cache(maxsize=64)
+def _layout(shape: tuple[int, ...]) -> _Layout:
+    n = len(shape)
+    offsets = np.concatenate([[0], np.cumsum(shape)]).astype(np.intp)
+    k_full = int(offsets[-1])
+    odds = np.array([offsets[i] + k for i, s in enumerate(shape) for k in range(1, s)], dtype=np.intp)
+    owner_full = np.repeat(np.arange(n), shape)
+    ref = offsets[owner_full[odds]] if odds.size else np.zeros(0, dtype=np.intp)
+    owner = owner_full[odds]
+    pairs = tuple((i, j) for i in range(n) for j in range(n) if i != j)
+    kl = max((shape[i] * shape[j] for i, j in pairs), default=1)
+    rest_sizes = [int(np.prod([shape[m] for m in range(n) if m not in q], dtype=np.int64))
+                  for q in pairs]
+    rest = max(rest_sizes, default=1)
+    w_index = np.full((len(pairs), rest, max(n - 2, 0)), k_full, dtype=np.intp)
+    pos = {}  # (i, j, a_i, a_j) -> flat index into the stacked pair derivatives
+    for q, (i, j) in enumerate(pairs):
+        others = [m for m in range(n) if m not in (i, j)]
+        for rflat, combo in enumerate(np.ndindex(*[shape[m] for m in others])):
+            for t, (m, a) in enumerate(zip(others, combo)):
+                w_index[q, rflat, t] = offsets[m] + a
+        for a in range(shape[i]):
+            for b in range(shape[j]):
+                pos[i, j, a, b] = q * kl + a * shape[j] + b
+    zero = 0
+    smax = max(shape)
+    v_src = np.full((k_full, smax), zero, dtype=np.intp)
+    v_col = np.full((k_full, smax), k_full, dtype=np.intp)
+    if n > 1:
+        for i in range(n):
+            j = (i + 1) % n
+            for a in range(shape[i]):
+                for b in range(shape[j]):
+                    v_src[offsets[i] + a, b] = pos[i, j, a, b]
+                    v_col[offsets[i] + a, b] = offsets[j] + b
+    d_odd = np.full((odds.size, odds.size), zero, dtype=np.intp)
+    d_ref = np.full((odds.size, odds.size), zero, dtype=np.intp)
+    for x, fx in enumerate(odds):
+        for y, fy in enumerate(odds):
+            i, j = owner[x], owner[y]
+            if i != j:
+                d_odd[x, y] = pos[i, j, fx - offsets[i], fy - offsets[j]]
+                d_ref[x, y] = pos[i, j, 0, fy - offsets[j]]
+    return _Layout(shape=shape, offsets=offsets, odds=odds, ref=ref,
+                   cross=(owner[:, None] != owner[None, :]).astype(float), pairs=pairs, kl=kl,
+                   rest=rest, w_index=w_index, v_src=v_src, v_col=v_col, d_odd=d_odd, d_ref=d_ref)
+
+
+def _pair_payoffs(payoffs: np.ndarray, lay: _Layout) -> np.ndarray:
+    """Player i's payoffs rearranged per ordered pair q = (i, j): ``(B, Q, kl, rest)``,
+    ``[b, q, a_i * s_j + a_j, rest profile]``, zero-padded."""
+    b, n = payoffs.shape[:2]
+    out = np.zeros((b, len(lay.pairs), lay.kl, lay.rest))
+    for q, (i, j) in enumerate(lay.pairs):
+        u = np.moveaxis(payoffs[:, i], (i + 1, j + 1), (1, 2))
+        si, sj = lay.shape[i], lay.shape[j]
+        out[:, q, :si * sj, :u[0, 0, 0].size] = u.reshape(b, si * sj, -1)
+    return out
+
+
+def _probs(r: np.ndarray, lay: _Layout) -> np.ndarray:
+    """Mixed profile ``(A, K)`` from log-odds ``r: (A, R)`` (per-player softmax)."""
+    z = np.zeros((r.shape[0], lay.k))
+    z[:, lay.odds] = r
+    p = np.empty_like(z)
+    for lo, hi in zip(lay.offsets[:-1], lay.offsets[1:]):
+        blk = z[:, lo:hi]
+        e = np.exp(blk - blk.max(axis=1, keepdims=True))
+        p[:, lo:hi] = e / e.sum(axis=1, keepdims=True)
+    return p
+
+
+def _pair_derivs(upairs: np.ndarray, p: np.ndarray, lay: _Layout):
+    """Strategy values ``v: (A, K)`` and the stacked pair derivatives ``(A, Q*kl)``
+    at the mixed profile ``p: (A, K)``."""
+    a = p.shape[0]
+    p1 = np.concatenate([p, np.ones((a, 1))], axis=1)
+    if lay.w_index.shape[2]:
+        w = p1[:, lay.w_index[..., 0]]
+        for t in range(1, lay.w_index.shape[2]):
+            w *= p1[:, lay.w_index[..., t]]
+    else:
+        w = np.ones((a, len(lay.pairs), lay.rest))
+    flat = np.einsum("Zqkr,Zqr->Zqk", upairs, w).reshape(a, -1)
+    p1[:, -1] = 0.0  # padded terms of the values pick this zero
+    values = np.einsum("Zks,Zks->Zk", flat[:, lay.v_src], p1[:, lay.v_col])
+    return values, flat
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Games prepared for the kernels (private): the layout and either the stacked pair
+    payoffs ``(A, Q, kl, rest)`` or, for one-player games, the payoffs ``(A, s1)``."""
+
+    lay: _Layout
+    upairs: np.ndarray | None
+    single: np.ndarray | None
+
+    @classmethod
+    def of(cls, payoffs: np.ndarray) -> _Batch:
+        lay = _layout(tuple(payoffs.shape[2:]))
+        if payoffs.shape[1] == 1:
+            return cls(lay, None, payoffs[:, 0].copy())
+        return cls(lay, _pair_payoffs(payoffs, lay), None)
+
+    def take(self, idx: np.ndarray) -> _Batch:
+        if self.single is not None:
+            return _Batch(self.lay, None, self.single[idx])
+        return _Batch(self.lay, self.upairs[idx], None)
+
+
+def _equations(batch: _Batch, r: np.ndarray, lam: np.ndarray):
+    """The QRE equations in log-odds and their Jacobian.
+
+    r : (A, R); lam : (A,), for the A games of ``batch``.
+    Returns ``F: (A, R)``, ``F_r: (A, R, R)``, ``F_lam: (A, R)``.
+    """
+    lay = batch.lay
+    p = _probs(r, lay)
+    if batch.single is not None:
+        values, flat = batch.single, np.zeros((r.shape[0], 1))
+    else:
+        values, flat = _pair_derivs(batch.upairs, p, lay)
+    dv = values[:, lay.odds] - values[:, lay.ref]
+    f = r - lam[:, None] * dv
+    # d(dv_x)/d r_y = p_y * (dD[x, y] - dv_x) for y of another player, 0 for the same player.
+    dd = flat[:, lay.d_odd] - flat[:, lay.d_ref]
+    dd -= dv[:, :, None]
+    dd *= p[:, None, lay.odds] * lay.cross
+    dd *= -lam[:, None, None]
+    dd[:, np.arange(lay.r), np.arange(lay.r)] += 1.0
+    return f, dd, -dv
+
+
+def _solve(m: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Batched ``np.linalg.solve``; singular or non-finite systems give NaN rows."""
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(m).all(axis=(1, 2))
+        if finite.all():
+            try:
+                return np.linalg.solve(m, rhs)
+            except np.linalg.LinAlgError:
+                pass
+        out = np.full(rhs.shape, np.nan)
+        for q in np.flatnonzero(finite):  # only reached when some system is singular
+            try:
+                out[q] = np.linalg.solve(m[q], rhs[q])
+            except np.linalg.LinAlgError:
+                pass
+        return out
+
+
+# ----------------------------------------------------------------------------- continuation
+
+@dataclass(frozen=True)
+class _Settings:
+    """Step control of the continuation (private). The public functions expose
+    ``first_step``, ``max_accel`` and ``max_steps``; :meth:`careful` is the retry
+    used for games whose first, quick pass did not end well."""
+
+    first_step: float
+    max_accel: float
+    max_steps: int
+    aim: float = 0.6        # the step aims at a first Newton correction this long
+    max_dist: float = 1.0   # reject a step whose first Newton correction is longer
+    max_turn: float = 0.6   # reject a step whose tangent turns more (radians)
+    corr_tol: float = 1e-2  # the corrector stops when its Newton step is shorter
+
+    def careful(self) -> _Settings:
+        return replace(self, first_step=min(self.first_step, 0.05),
+                       max_accel=min(self.max_accel, 1.3), aim=0.05, max_dist=0.3,
+                       max_turn=0.25, corr_tol=1e-6)
+
+
+@dataclass
+class _Trace:
+    """State of the batched continuation (private, mutable)."""
+
+    y: np.ndarray         # (B, R+1) current point (r, lam)
+    t: np.ndarray         # (B, R+1) unit tangent
+    h: np.ndarray         # (B,) next step length
+    steps: np.ndarray     # (B,) steps tried (accepted and rejected)
+    det_sign: np.ndarray  # (B,) sign of the bordered Jacobian's determinant at y
+    branch: np.ndarray    # (B,) True once a branch point was passed
+    active: np.ndarray    # (B,) still tracing
+    stuck: np.ndarray     # (B,) the step collapsed: the curve could not be followed
+
+
+def _start(batch: _Batch, b: int, first_step: float) -> _Trace:
+    """The uniform profile at lam = 0 and the principal branch's tangent there."""
+    y = np.zeros((b, batch.lay.r + 1))
+    _, _, f_lam = _equations(batch, y[:, :-1], y[:, -1])
+    # At lam = 0, F_r = I, so the tangent is proportional to (-F_lam, 1).
+    t = np.concatenate([-f_lam, np.ones((b, 1))], axis=1)
+    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    return _Trace(y=y, t=t, h=np.full(b, float(first_step)), steps=np.zeros(b, dtype=np.int64),
+                  det_sign=np.ones(b), branch=np.zeros(b, dtype=bool),
+                  active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool))
+
+
+def _step(batch: _Batch, y, t, h, det_sign, st: _Settings):
+    """One predictor-corrector step for the A games of ``batch``.
+
+    y, t : (A, R+1) points and unit tangents; h : (A,) step lengths;
+    det_sign : (A,) bordered determinant signs at y.
+    Returns ``accepted (A,)``, new points ``(A, R+1)``, tangents ``(A, R+1)``,
+    step growth factors ``(A,)`` (0.5 where rejected), determinant signs ``(A,)``.
+    """
+    a, r1 = y.shape
+    r = r1 - 1
+    u = y + h[:, None] * t
+    accepted = np.zeros(a, dtype=bool)
+    going = np.ones(a, dtype=bool)
+    first = np.zeros(a)
+    contr_max = np.zeros(a)
+    prev = np.full(a, np.inf)
+    t_new = t.copy()
+    sign = np.zeros(a)
+    for it in range(_CORR_ITERS):
+        idx = np.flatnonzero(going)
+        if idx.size == 0:
+            break
+        uu = u[idx]
+        sub = batch if idx.size == a else batch.take(idx)
+        f, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r])
+        m = np.empty((idx.size, r1, r1))
+        m[:, :r, :r] = f_r
+        m[:, :r, r] = f_lam
+        m[:, r, :] = t[idx]
+        rhs = np.zeros((idx.size, r1, 2))
+        rhs[:, :r, 0] = -f
+        rhs[:, r, 1] = 1.0
+        sol = _solve(m, rhs)
+        du, z = sol[..., 0], sol[..., 1]
+        dist = np.linalg.norm(du, axis=1)
+        contr = dist / (prev[idx] + 0.1 * st.corr_tol)
+        bad = ~np.isfinite(dist) | ~np.isfinite(z).all(axis=1)
+        if it == 0:
+            first[idx] = dist
+            bad |= dist > st.max_dist
+        else:
+            bad |= contr > _MAX_CONTR
+            contr_max[idx] = np.maximum(contr_max[idx], np.where(np.isfinite(contr), contr, 0.0))
+        going[idx[bad]] = False
+        keep = ~bad
+        u[idx[keep]] += du[keep]
+        prev[idx] = dist
+        done = keep & (dist <= st.corr_tol)
+        if done.any():
+            d_idx = idx[done]
+            zz = z[done]
+            t_new[d_idx] = zz / np.linalg.norm(zz, axis=1, keepdims=True)
+            sign[d_idx] = np.sign(np.linalg.det(m[done]))
+            accepted[d_idx] = True
+            going[d_idx] = False
+    turned = np.einsum("ak,ak->a", t, t_new) < np.cos(st.max_turn)
+    flipped = (sign * det_sign < 0) & (h > _BRANCH_STEP)
+    accepted &= ~turned & ~flipped & (sign != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grow = np.minimum(np.sqrt(st.aim / first), np.sqrt(_MAX_CONTR / 2 / contr_max))
+    grow = np.clip(np.nan_to_num(grow, nan=st.max_accel, posinf=st.max_accel), 0.5, st.max_accel)
+    return accepted, u, t_new, np.where(accepted, grow, 0.5), sign
+
+
+def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
+    """One continuation step for every active game.
+
+    cap : (B,) largest step allowed (to land just past the next target lambda).
+    Returns the games that moved ``(M,)`` and their previous points ``(M, R+1)``.
+    """
+    idx = np.flatnonzero(tr.active)
+    h = np.minimum(tr.h[idx], cap[idx])
+    sub = batch if idx.size == tr.y.shape[0] else batch.take(idx)
+    accepted, u, t_new, grow, sign = _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st)
+    tr.steps[idx] += 1
+    # A step shortened to land on a target does not shrink the next one.
+    tr.h[idx] = np.where(accepted, np.maximum(h * grow, np.minimum(tr.h[idx], h * st.max_accel)),
+                         h * grow)
+    moved = idx[accepted]
+    old = tr.y[moved].copy()
+    tr.y[moved] = u[accepted]
+    tr.t[moved] = t_new[accepted]
+    tr.branch[moved[sign[accepted] * tr.det_sign[moved] < 0]] = True
+    tr.det_sign[moved] = sign[accepted]
+    collapsed = idx[tr.h[idx] < _MIN_STEP]
+    tr.stuck[collapsed] = True
+    tr.active[collapsed] = False
+    tr.active[idx[tr.steps[idx] >= st.max_steps]] = False
+    return moved, old
+
+
+def _polish(batch: _Batch, r0: np.ndarray, lam: np.ndarray):
+    """Newton on ``F(r, lam) = 0`` at fixed lam from ``r0: (A, R)``; lam : (A,).
+
+    Returns ``r: (A, R)`` and ``converged: (A,)`` (last step below 1e-12 relative).
+    """
+    r = r0.copy()
+    converged = np.zeros(r.shape[0], dtype=bool)
+    going = np.ones(r.shape[0], dtype=bool)
+    for _ in range(_POLISH_ITERS):
+        idx = np.flatnonzero(going)
+        if idx.size == 0:
+            break
+        sub = batch if idx.size == r.shape[0] else batch.take(idx)
+        f, f_r, _ = _equations(sub, r[idx], lam[idx])
+        dr = _solve(f_r, -f[..., None])[..., 0]
+        finite = np.isfinite(dr).all(axis=1)
+        r[idx[finite]] += dr[finite]
+        size = np.where(finite, np.abs(dr).max(axis=1, initial=0.0), np.inf)
+        small = size <= 1e-12 * (1.0 + np.abs(r[idx]).max(axis=1, initial=0.0))
+        converged[idx[small]] = True
+        going[idx[small | ~finite]] = False
+    return r, converged
+
+
+def _run_targets(batch: _Batch, b: int, targets: np.ndarray, st: _Settings):
+    """Follow the branch of ``b`` games and polish its first crossing of each of the
+    sorted ``targets (T,)``. Returns log-odds ``(b, T, R)`` (NaN where not found),
+    ``reached (b, T)``, ``via_branch (b, T)``, ``stuck (b,)``, ``steps (b,)``."""
+    rr, n_t = batch.lay.r, targets.size
+    r_found = np.full((b, n_t, rr), np.nan)
+    reached = np.zeros((b, n_t), dtype=bool)
+    via_branch = np.zeros((b, n_t), dtype=bool)
+    tr = _start(batch, b, st.first_step)
+    nxt = np.zeros(b, dtype=np.intp)  # index of the next target, per game
+
+    def collect(games, old):
+        """Polish every target crossed between ``old`` and the current point."""
+        while games.size:
+            tgt = targets[nxt[games]]
+            crossed = tr.y[games, rr] >= tgt
+            games, old, tgt = games[crossed], old[crossed], tgt[crossed]
+            if games.size == 0:
+                return
+            new = tr.y[games]
+            span = new[:, rr] - old[:, rr]
+            w = np.clip((tgt - old[:, rr]) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+            r0 = old[:, :rr] + w[:, None] * (new[:, :rr] - old[:, :rr])
+            r_pol, conv = _polish(batch.take(games), r0, tgt)
+            hop = np.abs(new[:, :rr] - old[:, :rr]).max(axis=1, initial=0.0)
+            near = np.abs(r_pol - r0).max(axis=1, initial=0.0) <= _JUMP * (1.0 + hop)
+            slot = nxt[games]
+            good = conv & near
+            r_found[games[good], slot[good]] = r_pol[good]
+            reached[games, slot] = True
+            via_branch[games, slot] = tr.branch[games]
+            nxt[games] += 1
+            more = nxt[games] < n_t
+            tr.active[games[~more]] = False
+            games, old = games[more], old[more]
+
+    collect(np.arange(b), tr.y.copy())  # targets at lambda = 0
+    while tr.active.any():
+        # Going forward in lambda, cap the step so the predictor lands just past the target.
+        tl = tr.t[:, rr]
+        gap = targets[np.minimum(nxt, n_t - 1)] - tr.y[:, rr]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cap = np.where(tl > 1e-12, gap / tl * (1 + 1e-6) + 1e-9, np.inf)
+        moved, old = _advance(batch, tr, cap, st)
+        if moved.size:
+            collect(moved, old)
+    return r_found, reached, via_branch, tr.stuck, tr.steps
+
+
+def _qre_check(payoffs: np.ndarray, p: np.ndarray, lam: np.ndarray):
+    """Independent check of QREs ``p: (A, K)`` at ``lam: (A,)``, by
+    :func:`allysim.solve.strategy_values`: returns max |p - logit response to p|
+    ``(A,)`` and max regret ``(A,)``."""
+    resid = np.zeros(p.shape[0])
+    reg = np.zeros(p.shape[0])
+    start = 0
+    for v in strategy_values(payoffs, p):
+        blk = p[:, start:start + v.shape[1]]
+        z = lam[:, None] * v
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        resid = np.maximum(resid, np.abs(blk - e / e.sum(axis=1, keepdims=True)).max(axis=1))
+        reg = np.maximum(reg, v.max(axis=1) - (v * blk).sum(axis=1))
+        start += v.shape[1]
+    return resid, reg
+
+
+# ----------------------------------------------------------------------------- QRE at given lambdas
+
+@dataclass(frozen=True)
+class LogitQREResult:
+    """Logit QREs of B games at L precisions, on the principal branch.
+
+    Attributes
+    ----------
+    lambdas : ndarray of float, shape (L,)
+        The requested precisions, in the caller's order.
+    profiles : ndarray of float, shape (B, L, s1 + ... + sn)
+        The QRE (player blocks in order); NaN where no certified QRE was found.
+    status : ndarray of int8, shape (B, L)
+        ``ok``; ``bifurcation``: the curve passed a branch point before this
+        lambda (the profile is a certified QRE but may be off the principal
+        branch) or could not be followed past one (profile NaN);
+        ``not_converged``: the step cap was hit or the polish failed (profile NaN).
+    residual : ndarray of float, shape (B, L)
+        max |p - logit response to p|, <= tol wherever a profile is given.
+    regret : ndarray of float, shape (B, L)
+        Max regret (payoff units) of each QRE as an approximate Nash
+        equilibrium; it shrinks as lambda grows.
+    steps : ndarray of int64, shape (B,)
+        Continuation steps tried per game (accepted and rejected, both passes).
+    tol, max_steps, first_step, max_accel : the settings used.
+    method : ``"logit_qre"``
+    """
+
+    lambdas: np.ndarray
+    profiles: np.ndarray
+    status: np.ndarray
+    residual: np.ndarray
+    regret: np.ndarray
+    steps: np.ndarray
+    tol: float
+    max_steps: int
+    first_step: float
+    max_accel: float
+    method: str = "logit_qre"
+
+
+def _check_settings(where, tol, max_steps, first_step, max_accel):
+    if not (isinstance(tol, (int, float, np.floating)) and tol > 0):
+        raise ValueError(f"{where}(): tol must be a number > 0, got {tol!r}")
+    if not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+        raise ValueError(f"{where}(): max_steps must be an integer >= 1, got {max_steps!r}")
+    if not (first_step > 0 and np.isfinite(first_step)):
+        raise ValueError(f"{where}(): first_step must be > 0, got {first_step!r}")
+    if not (max_accel > 1 and np.isfinite(max_accel)):
+        raise ValueError(f"{where}(): max_accel must be > 1, got {max_accel!r}")
+
+
+def _qre_pass(payoffs, batch, targets, st, tol):
+    """One pass of :func:`logit_qre` over sorted targets: probabilities ``(b, T, K)``,
+    residual, regret, status ``(b, T)`` and steps ``(b,)``."""
+    b = payoffs.shape[0]
+    lay = batch.lay
+    n_t = targets.size
+    r_found, reached, via_branch, stuck, steps = _run_targets(batch, b, targets, st)
+    flat = r_found.reshape(b * n_t, lay.r)
+    good = np.isfinite(flat).all(axis=1)
+    probs = np.full((b * n_t, lay.k), np.nan)
+    resid = np.full(b * n_t, np.nan)
+    reg = np.full(b * n_t, np.nan)
+    if good.any():
+        game = np.repeat(np.arange(b), n_t)[good]
+        probs[good] = _probs(flat[good], lay)
+        resid[good], reg[good] = _qre_check(payoffs[game], probs[good], np.tile(targets, b)[good])
+    probs, resid, reg = probs.reshape(b, n_t, lay.k), resid.reshape(b, n_t), reg.reshape(b, n_t)
+    certified = np.isfinite(resid) & (resid <= tol)
+    probs[~certified] = np.nan
+    status = np.full((b, n_t), STATUS["not_converged"], dtype=np.int8)
+    status[certified] = STATUS["ok"]
+    status[certified & via_branch] = STATUS["bifurcation"]
+    status[~reached & stuck[:, None]] = STATUS["bifurcation"]
+    return probs, resid, reg, status, steps
+
+
+def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max_steps: int = 1000,
+              first_step: float = 1.0, max_accel: float = 3.0) -> LogitQREResult:
+    """Logit QREs on the principal branch at given precisions, for a batch of games.
+
+    Follows the branch from the uniform profile at lambda = 0 by
+    pseudo-arclength continuation (all games at once, one adaptive step per
+    game) and polishes its first crossing of each requested lambda by Newton's
+    method. Games whose quick pass ends in anything but ``ok`` are traced once
+    more with small, careful steps. No Python loop runs over games.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
+    lambdas : float or sequence of L floats >= 0
+        Precisions on raw payoffs (as in Gambit's ``logit_solve_lambda``).
+    tol : float, default 1e-10
+        A profile is returned only if max |p - logit response to p| <= tol.
+    max_steps : int, default 1000
+        Cap on continuation steps per game and pass.
+    first_step : float, default 1.0
+        Arclength of the first step (in log-odds and lambda).
+    max_accel : float, default 3.0
+        Largest growth factor of the step from one step to the next.
+
+    Returns
+    -------
+    LogitQREResult
+        ``profiles: (B, L, s1 + ... + sn)``, ``status: (B, L)``, residuals,
+        regrets and steps.
+
+    Examples
+    --------
+    Matching pennies: the QRE is uniform at every lambda.
+
+    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
+    >>> res = logit_qre(pennies, [0.0, 2.0])
+    >>> np.round(res.profiles[0], 6).tolist()
+    [[0.5, 0.5, 0.5, 0.5], [0.5, 0.5, 0.5, 0.5]]
+
+    Prisoner's dilemma: Defect gains 2 (or 1) whatever the other does, so at
+    lambda = 1 each player defects with probability well above 1/2.
+
+    >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
+    >>> res = logit_qre(pd, 1.0)
+    >>> round(float(res.profiles[0, 0, 1]), 4), status_names(res.status[0]).tolist()  # as Gambit
+    (0.7732, ['ok'])
+    """
+    payoffs = as_payoffs(payoffs, "logit_qre")
+    lams = np.atleast_1d(np.asarray(lambdas, dtype=float))
+    if lams.ndim != 1 or lams.size == 0:
+        raise ValueError(f"logit_qre(): lambdas must be a number or a 1-d sequence, got {lambdas!r}")
+    if not np.all(np.isfinite(lams)) or np.any(lams < 0):
+        raise ValueError(f"logit_qre(): lambdas must be finite and >= 0, got {lams.tolist()}")
+    _check_settings("logit_qre", tol, max_steps, first_step, max_accel)
+    st = _Settings(first_step=float(first_step), max_accel=float(max_accel), max_steps=int(max_steps))
+    order = np.argsort(lams, kind="stable")
+    targets = lams[order]
+    batch = _Batch.of(payoffs)
+    probs, resid, reg, status, steps = _qre_pass(payoffs, batch, targets, st, tol)
+    retry = np.flatnonzero((status != STATUS["ok"]).any(axis=1))
+    if retry.size:
+        again = _qre_pass(payoffs[retry], batch.take(retry), targets, st.careful(), tol)
+        better = (again[3] == STATUS["ok"]).sum(axis=1) > (status[retry] == STATUS["ok"]).sum(axis=1)
+        take = retry[better]
+        for full, part in zip((probs, resid, reg, status), again[:4]):
+            full[take] = part[better]
+        steps[retry] += again[4]
+    back = np.argsort(order)
+    return LogitQREResult(lambdas=lams, profiles=probs[:, back], status=status[:, back],
+                          residual=resid[:, back], regret=reg[:, back], steps=steps,
+                          tol=float(tol), max_steps=int(max_steps), first_step=float(first_step),
+                          max_accel=float(max_accel))
