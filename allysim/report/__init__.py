@@ -5,6 +5,8 @@ solution concept by writing ``report/<concept>.py`` that calls
 :func:`register_solver`, and importing it below.
 """
 from . import pure  # noqa: F401  (registers "pure" and "dominance")
+from . import sequential  # noqa: F401  (registers "spe" and "agent-qre")
+from . import dynamics  # noqa: F401  (registers "dynamics")
 from ._registry import SOLVERS, SolveOptions, format_report, register_solver, table
 from .pure import format_listing, format_parameters, format_strategies
 

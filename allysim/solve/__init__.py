@@ -9,3 +9,13 @@ from .regret import (DEFAULT_TOL, pure_regret, pure_to_mixed, regret, split_prof
 __all__ = ["STATUS", "STATUS_NAMES", "status_names", "best_response_mask",
            "DominanceResult", "iterated_dominance", "PureNashResult", "pure_nash", "DEFAULT_TOL",
            "pure_regret", "pure_to_mixed", "regret", "split_profile", "strategy_values", "verify"]
+
+# Sequential play and learning dynamics.
+from .dynamics import (DynamicsResult, RestPointResult, fictitious_play,  # noqa: E402
+                       logit_dynamics, replicator, rest_points)
+from .sequential import (AgentQREResult, SubgamePerfectResult, agent_logit_qre,  # noqa: E402
+                         subgame_perfect)
+
+__all__ += ["DynamicsResult", "RestPointResult", "fictitious_play", "logit_dynamics", "replicator",
+            "rest_points", "AgentQREResult", "SubgamePerfectResult", "agent_logit_qre",
+            "subgame_perfect"]
