@@ -79,6 +79,17 @@ class _Graph:
         self._ids[key] = len(self.nodes) - 1
         return len(self.nodes) - 1
 
+    def chain(self, i: int) -> list[tuple[int, int, tuple[int, ...]]]:
+        """Player i's additive payoff terms that depend on its own strategy, as
+        ``(sign, node, deps of the partial sum up to this term)``, fewest players first."""
+        kept = [(s, t) for s, t in self.terms(self.payoffs[i]) if i in self.nodes[t][3]]
+        kept.sort(key=lambda st: len(self.nodes[st[1]][3]))
+        out, seen = [], set()
+        for s, t in kept:
+            seen |= set(self.nodes[t][3])
+            out.append((s, t, tuple(sorted(seen))))
+        return out
+
     def terms(self, nid: int, sign: int = 1) -> list[tuple[int, int]]:
         """Top-level additive terms of a node as ``(sign, node)`` pairs, in order."""
         kind, value, kids, _ = self.nodes[nid]
@@ -178,16 +189,27 @@ class _Emitter:
         return v
 
     def reduced(self, i: int, prof: tuple[int, ...]):
-        """Player i's payoff without the additive terms that do not depend on its strategy."""
-        kept = [(s, t) for s, t in self.g.terms(self.g.payoffs[i]) if i in self.g.nodes[t][3]]
-        if not kept:
+        """Player i's payoff without the additive terms that do not depend on its strategy.
+
+        The kept terms are summed in order of how many players they depend on, and
+        every partial sum is memoised on the strategies it reads, so the part of the
+        sum shared by many profiles is computed once.
+        """
+        chain = self.g.chain(i)
+        if not chain:
             return self.const(0.0)
-        sign, t = kept[0]
-        v = self.value(t, prof)
-        if sign < 0:
-            v = self.b.fneg(v)
-        for sign, t in kept[1:]:
-            v = (self.b.fadd if sign > 0 else self.b.fsub)(v, self.value(t, prof))
+        v = None
+        for j, (sign, t, deps) in enumerate(chain):
+            key = ("chain", i, j, tuple(prof[d] for d in deps))
+            hit = self.memo.get(key)
+            if hit is None:
+                x = self.value(t, prof)
+                if v is None:
+                    hit = self.b.fneg(x) if sign < 0 else x
+                else:
+                    hit = (self.b.fadd if sign > 0 else self.b.fsub)(v, x)
+                self.memo[key] = hit
+            v = hit
         return v
 
 
@@ -241,15 +263,9 @@ class Kernel:
         n, shape = model.n_players, model.shape
         size = math.prod(shape)
         strides = [math.prod(shape[i + 1:]) for i in range(n)]
-        # bases[i]: the flat profiles with player i at its first strategy, one per a_{-i}.
-        base_list = [np.array([c for c, prof in enumerate(np.ndindex(*shape)) if prof[i] == 0],
-                              dtype=np.int64) for i in range(n)]
-        width = max(len(b) for b in base_list)
-        bases = np.full((n, width), -1, dtype=np.int64)
-        for i, bl in enumerate(base_list):
-            bases[i, :len(bl)] = bl
-        nbase = np.array([len(bl) for bl in base_list], dtype=np.int64)
         shape_arr = np.array(shape, dtype=np.int64)
+        # own[i, c]: player i's strategy in flat profile c
+        own = np.array(list(np.ndindex(*shape)), dtype=np.int64).T.copy().reshape(n, size)
         stride_arr = np.array(strides, dtype=np.int64)
         fill_reduced = _make_fill(graph, reduced=True)
         fill_full = _make_fill(graph, reduced=False)
@@ -258,8 +274,8 @@ class Kernel:
         @njit(nogil=True)
         def counts(P, tol, count, status, outcome, hist):
             u = np.empty(n * size)
-            eq = np.empty(size, dtype=np.bool_)
-            weak = np.empty(size, dtype=np.bool_)
+            cand = np.empty(size, dtype=np.int64)
+            wk = np.empty(size, dtype=np.bool_)
             for b in range(P.shape[0]):
                 fill_reduced(P[b], u)
                 bad = 0.0
@@ -270,48 +286,60 @@ class Kernel:
                     status[b] = failed
                     outcome[b] = -1
                     continue
-                eq[:] = True
-                weak[:] = False
-                for i in range(n):
+                # Candidates: profiles where player 0 plays a best reply (u >= max - tol, as
+                # pure_nash), collected branch-free; then each further player keeps the
+                # candidates where it best-replies too. ``wk`` flags a tie for some player's
+                # best reply along the way (a weak equilibrium).
+                ncand = 0
+                st = stride_arr[0]
+                si = shape_arr[0]
+                for o in range(size // (si * st)):
+                    base = o * si * st
+                    for q in range(st):
+                        top = u[base + q]
+                        for k in range(1, si):
+                            v = u[base + k * st + q]
+                            top = v if v > top else top
+                        thr = top - tol
+                        ties = 0
+                        for k in range(si):
+                            ties += u[base + k * st + q] >= thr
+                        for k in range(si):
+                            c = base + k * st + q
+                            cand[ncand] = c
+                            wk[ncand] = ties > 1
+                            ncand += u[c] >= thr
+                for i in range(1, n):
                     st = stride_arr[i]
                     si = shape_arr[i]
                     off = i * size
-                    for r in range(nbase[i]):
-                        base = bases[i, r]
-                        top1 = -np.inf
-                        top2 = -np.inf
+                    kept = 0
+                    for j in range(ncand):
+                        c = cand[j]
+                        base = off + c - own[i, c] * st
+                        top = u[base]
+                        for k in range(1, si):
+                            v = u[base + k * st]
+                            top = v if v > top else top
+                        thr = top - tol
+                        ties = 0
                         for k in range(si):
-                            v = u[off + base + k * st]
-                            if v > top1:
-                                top2 = top1
-                                top1 = v
-                            elif v > top2:
-                                top2 = v
-                        tie = top1 - top2 <= tol
-                        for k in range(si):
-                            c = base + k * st
-                            if u[off + c] < top1 - tol:
-                                eq[c] = False
-                            elif tie:
-                                weak[c] = True
-                found = 0
-                first = -1
+                            ties += u[base + k * st] >= thr
+                        cand[kept] = c
+                        wk[kept] = wk[j] | (ties > 1)
+                        kept += u[off + c] >= thr
+                    ncand = kept
                 anyweak = False
-                for c in range(size):
-                    if eq[c]:
-                        found += 1
-                        hist[c] += 1
-                        if first < 0:
-                            first = c
-                        if weak[c]:
-                            anyweak = True
-                count[b] = found
-                if found == 0:
+                for j in range(ncand):
+                    hist[cand[j]] += 1
+                    anyweak |= wk[j]
+                count[b] = ncand
+                if ncand == 0:
                     status[b] = no_pure
                     outcome[b] = -1
                 else:
                     status[b] = degenerate if anyweak else ok
-                    outcome[b] = first if found == 1 else -2
+                    outcome[b] = cand[0] if ncand == 1 else -2
 
         @njit(nogil=True)
         def payoffs(P, out):

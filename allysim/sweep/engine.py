@@ -104,6 +104,8 @@ def context(doc: dict[str, Any]) -> tuple[Any, Design, Reducer]:
         spec = SweepSpec.from_json(doc)
         model = compile_model(spec.model_source, where=spec.model_where)
         reducer = get_reducer(spec.solver)(model, spec.options, spec.store, spec.backend)
+        if spec.design.kind in ("sobol", "halton"):
+            import scipy.stats.qmc  # noqa: F401  (a slow import: pay it here, not in a chunk)
         _CONTEXTS.clear()      # one sweep at a time per worker; keep memory flat
         _CONTEXTS[key] = (model, spec.design, reducer)
     return _CONTEXTS[key]

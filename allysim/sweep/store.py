@@ -48,15 +48,20 @@ class ResultsError(AllysimError):
     """A results folder that cannot be used as asked."""
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``."""
+def atomic_write(path: Path, write: Callable[[BinaryIO], None], *, sync: bool = True) -> None:
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``.
+
+    ``sync`` flushes the file to disk before the rename (survives a power cut, not
+    just a killed process); chunk files skip it, since a lost chunk is recomputed.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.chmod(tmp, _MODE)     # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
@@ -98,7 +103,7 @@ def write_chunk(out: Path, k: int, arrays: dict[str, np.ndarray]) -> None:
     """Store one chunk's arrays (keys such as ``p/count``, ``r/eq_point``, ``t/...``)."""
     def write(fh):
         np.savez(fh, **arrays)
-    atomic_write(chunk_path(out, k), write)
+    atomic_write(chunk_path(out, k), write, sync=False)
 
 
 def load_chunk(out: Path, k: int) -> dict[str, np.ndarray]:
