@@ -279,6 +279,25 @@ def test_batch_equals_loop():
             np.testing.assert_array_equal(batch.choices[p][b, :k], one.choices[p][0, :k])
 
 
+def test_large_batch_certified():
+    """20,000 random four-power points in range, one call: every SPE passes the
+    certificate and points agree with one-point solves. (Batches over 8192
+    histories once met a NumPy 2.4 unravel_index bug; the certificate caught it.)"""
+    from allysim import load_model
+    m = load_model("four-power")
+    lo = np.array([p.low for p in m.parameters])
+    hi = np.array([p.high for p in m.parameters])
+    u = m.payoffs(lo + (hi - lo) * np.random.default_rng(0).random((20000, len(lo))))
+    res = subgame_perfect(u, FOUR_POWER_STAGES)
+    assert (res.status != STATUS["failed"]).all() and (res.count >= 1).all()
+    assert np.nanmax(res.regret) <= 1e-9
+    for b in np.random.default_rng(1).choice(20000, 5, replace=False):
+        one = subgame_perfect(u[b:b + 1], FOUR_POWER_STAGES)
+        np.testing.assert_array_equal(one.path[0], res.path[b, :one.path.shape[1]])
+        for p in range(4):
+            np.testing.assert_array_equal(one.choices[p][0], res.choices[p][b, :one.path.shape[1]])
+
+
 def test_truncation_is_reported():
     # Two followers indifferent everywhere: 4 histories x 4 stage equilibria each.
     u = np.zeros((1, 3, 2, 2, 2))

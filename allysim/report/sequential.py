@@ -126,6 +126,9 @@ def format_spe(report: dict[str, Any], game: Game) -> str:
             + [f"{eq['regret']:.1e}"] for k, eq in enumerate(report["equilibria"], 1)]
     lines = [head, "Equilibrium path" + ("s" if len(rows) > 1 else "") + ":",
              _table(["#"] + order + [f"u({p})" for p in players] + ["max regret"], rows)]
+    if report["status"] == "degenerate":
+        lines.append("Note: ties. Some player is indifferent (within tol) at some history, so the SPE "
+                     "listed may differ only in such moves; every selection is listed.")
     for k, eq in enumerate(report["equilibria"][:MAX_PRINTED], 1):
         lines.append("")
         lines.append(f"Full strategies of SPE {k} (a move at every history; * = on the path):")

@@ -96,10 +96,47 @@ def _system(payoffs, y, shape, offsets, with_jacobian=True):
     return H, J
 
 
-def _tangent(J: np.ndarray) -> np.ndarray:
-    """Unit null vectors ``(R, N+1)`` of ``J: (R, N, N+1)``."""
+def _tangent(J: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
+    """Unit null vectors ``(R, N+1)`` of ``J: (R, N, N+1)``.
+
+    With ``ref`` (R, N+1), solve the bordered system ``[J; ref] t = [0; 1]``
+    (Allgower & Georg), which also orients t along ref; rows where that system
+    is singular, and all rows without ``ref``, use the SVD.
+    """
+    if ref is not None:
+        A = np.concatenate([J, ref[:, None, :]], axis=1)
+        rhs = np.zeros(J.shape[:1] + (J.shape[2],))
+        rhs[:, -1] = 1.0
+        t, ok = _bordered_solve(A, rhs)
+        t /= np.linalg.norm(t, axis=1, keepdims=True)
+        if ok.all():
+            return t
+        bad = ~ok
+        t[bad] = _tangent(J[bad])
+        return t
     _, _, vh = np.linalg.svd(J)
     return vh[:, -1, :]
+
+
+def _bordered_solve(A: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve square systems ``A x = rhs`` (R, M, M) row by row; rows whose matrix is
+    (numerically) singular get the least-squares answer and ``ok`` False."""
+    ok = np.ones(len(A), dtype=bool)
+    try:
+        x = np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        x = np.empty_like(rhs)
+        for r in range(len(A)):           # rare: only when some matrix is exactly singular
+            try:
+                x[r] = np.linalg.solve(A[r], rhs[r])
+            except np.linalg.LinAlgError:
+                x[r] = np.linalg.lstsq(A[r], rhs[r], rcond=None)[0]
+                ok[r] = False
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        x[bad] = np.einsum("rij,rj->ri", np.linalg.pinv(A[bad]), rhs[bad])
+        ok[bad] = False
+    return x, ok
 
 
 def logit_trace(payoffs: np.ndarray, lam: np.ndarray, *, max_steps: int = 20000,
@@ -165,9 +202,11 @@ def logit_trace(payoffs: np.ndarray, lam: np.ndarray, *, max_steps: int = 20000,
             if not live.any():
                 break
             H, J = _system(P[live], yc[live], shape, offsets)
-            delta = -np.einsum("rij,rj->ri", np.linalg.pinv(J), H)
-            dist = np.linalg.norm(delta, axis=1)
             li = np.flatnonzero(live)
+            # Newton step orthogonal to the predictor tangent: [J; t0] d = [-H; 0].
+            A = np.concatenate([J, t0[li][:, None, :]], axis=1)
+            delta, _ = _bordered_solve(A, np.concatenate([-H, np.zeros((len(li), 1))], axis=1))
+            dist = np.linalg.norm(delta, axis=1)
             if it == 0:
                 bad = dist > max_dist
                 decel[li] = np.maximum(decel[li], np.sqrt(dist / max_dist))
@@ -186,7 +225,7 @@ def logit_trace(payoffs: np.ndarray, lam: np.ndarray, *, max_steps: int = 20000,
         if acc.any():
             ai = np.flatnonzero(acc)
             _, J = _system(P[ai], yc[ai], shape, offsets)
-            tn = _tangent(J)
+            tn = _tangent(J, t0[ai])
             dot = np.einsum("ri,ri->r", tn, t0[ai])
             sharp = np.abs(dot) < 0.9
             acc[ai[sharp]] = False

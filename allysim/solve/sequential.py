@@ -138,6 +138,18 @@ def _layout(shape: tuple[int, ...], stages: tuple[tuple[int, ...], ...]) -> _Lay
     return _Layout(tuple(shape), stages, order, stage_shapes, n_act, n_hist)
 
 
+def _unravel(index, dims) -> tuple[np.ndarray, ...]:
+    """``np.unravel_index`` by arithmetic. NumPy 2.4's ``unravel_index`` returns
+    wrong values for arrays with a trailing length-1 axis and more than 8192
+    elements (e.g. shape (9000, 1)), which is what batched histories look like."""
+    index = np.asarray(index)
+    out = []
+    for d in reversed(tuple(dims)):
+        out.append(index % d)
+        index = index // d
+    return tuple(reversed(out))
+
+
 def history_profile(shape: Sequence[int], stages: Sequence[Sequence[int]], t: int,
                     h: int | np.ndarray) -> dict[int, np.ndarray]:
     """Decode history number(s) ``h`` at stage ``t`` into the earlier players' moves.
@@ -151,7 +163,7 @@ def history_profile(shape: Sequence[int], stages: Sequence[Sequence[int]], t: in
     players = [p for st in lay.stages[:t] for p in st]
     if not players:
         return {}
-    moves = np.unravel_index(h, [lay.shape[p] for p in players])
+    moves = _unravel(h, [lay.shape[p] for p in players])
     return {p: (int(m) if np.ndim(m) == 0 else m) for p, m in zip(players, moves)}
 
 
@@ -318,7 +330,7 @@ def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
         j = lay.stages[t].index(p)
         arr = np.full((B, M, lay.n_hist[t]), -1, dtype=np.intp)
         if R:
-            arr[owner, slot] = np.unravel_index(chosen[t], lay.stage_shapes[t])[j]
+            arr[owner, slot] = _unravel(chosen[t], lay.stage_shapes[t])[j]
         choices.append(arr)
     path = np.full((B, M, n), -1, dtype=np.intp)
     payoff = np.full((B, M, n), np.nan)
@@ -326,7 +338,7 @@ def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
         h = np.zeros(R, dtype=np.intp)
         for t in range(T):
             a = chosen[t][np.arange(R), h]
-            moves = np.unravel_index(a, lay.stage_shapes[t])
+            moves = _unravel(a, lay.stage_shapes[t])
             for j, p in enumerate(lay.stages[t]):
                 path[owner, slot, p] = moves[j]
             h = h * lay.n_act[t] + a
@@ -363,7 +375,7 @@ def _follow(lay: _Layout, choices: tuple[np.ndarray, ...], t: int) -> np.ndarray
     nodes = lay.n_hist[t + 1]
     prof = np.zeros((R, K, nodes, n), dtype=np.intp)
     earlier = [p for st in lay.stages[:t + 1] for p in st]
-    moves = np.unravel_index(np.arange(nodes), [lay.shape[p] for p in earlier])
+    moves = _unravel(np.arange(nodes), [lay.shape[p] for p in earlier])
     for p, m in zip(earlier, moves):
         prof[..., p] = m
     h = np.broadcast_to(np.arange(nodes), (R, K, nodes))
