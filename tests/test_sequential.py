@@ -483,3 +483,28 @@ def test_cli_bad_stages_one_line():
     assert out.exit_code == 2
     lines = [ln for ln in out.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Japn" in lines[0] and "expected one of" in lines[0]
+
+
+# ---------------------------------------------------------------------------
+# Sweeps
+# ---------------------------------------------------------------------------
+
+def test_sweep_spe_reducer_matches_direct_solve():
+    from allysim.sweep import SweepSpec, grid_design, run_chunk, run_sweep
+    s = load_scenario("baseline-2018")
+    design = grid_design(s.model, s.point, ["us_credibility=0.3:0.95:6", "halt_credibility_loss=0:0.8:5"])
+    spec = SweepSpec(s.model.source, "four-power.toml", design, solver="spe", store="full")
+    packed = run_chunk(spec.to_json(), 0, 0, design.n)
+    res = subgame_perfect(s.model.payoffs(design.points(0, design.n)), FOUR_POWER_STAGES)
+    np.testing.assert_array_equal(packed["p/count"], res.count)
+    np.testing.assert_array_equal(packed["p/status"], res.status)
+    np.testing.assert_array_equal(packed["r/eq_path"], res.path[res.valid])
+    np.testing.assert_array_equal(packed["r/eq_choices"][:, 0], res.choices[0][res.valid][:, 0])
+    text = packed["csv"].tobytes().decode()
+    assert text.count("\n") == design.n and "SPE (pure; stages US>Japan>China,NorthKorea)" in text
+    run = run_sweep(SweepSpec(s.model.source, "four-power.toml", design, solver="spe", store="counts",
+                              options={"stages": "Japan>US>China,NorthKorea"}))
+    assert run.totals["status_counts"][0] == design.n and any("Japan>US" in ln for ln in run.summary)
+    with pytest.raises(ScenarioError, match="unknown player 'Japn'"):
+        run_sweep(SweepSpec(s.model.source, "four-power.toml", design, solver="spe", store="counts",
+                            options={"stages": "US>Japn>China,NorthKorea"}))
