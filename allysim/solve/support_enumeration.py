@@ -1,0 +1,455 @@
+"""All Nash equilibria of two-player games by support enumeration, batched over games.
+
+The maths
+---------
+Player 1 (rows) has payoffs ``A = payoffs[:, 0]`` and player 2 (columns)
+``C = payoffs[:, 1]``, both of shape ``(B, m, n)``. A mixed equilibrium
+``(x, y)`` with supports ``I`` and ``J`` makes every row in ``I`` a best reply
+to ``y`` and every column in ``J`` a best reply to ``x``. In a
+*nondegenerate* game (no mixed strategy with support size k has more than k
+pure best replies) the supports of every equilibrium have equal size, and for
+each pair ``(I, J)`` with ``|I| = |J| = k`` the indifference conditions
+
+    A[I, J] y_J = v 1,  1' y_J = 1          C[I, J]' x_I = w 1,  1' x_I = 1
+
+have at most one solution each. Support enumeration (e.g. Nisan et al. 2007,
+ch. 3.2; QuantEcon's ``support_enumeration``) solves both systems for every
+pair and keeps the solutions that are nonnegative and whose supports are best
+replies to each other.
+
+Batched: for each support size k, the systems of *all* support pairs and *all*
+games are solved at once. Eliminating ``v`` leaves the ``k - 1`` rows of
+differences ``D = A[I[1:], J] - A[I[0], J]``, whose null direction is the
+vector of signed maximal minors of ``D`` (a generalised cross product); its
+sum is the determinant of the bordered system, so ``y = c / sum(c)``. Minors
+of size <= 3 (games up to 4 x 4) use closed forms on whole arrays; larger ones
+use ``np.linalg.det`` on stacked matrices. Only the loop over support sizes
+(and chunks of games) is in Python.
+
+Degenerate games
+----------------
+The same computation yields every *vertex* of the two best-reply polytopes: a
+solution ``x`` of the system for ``(I, J)`` that is nonnegative and has every
+column of ``J`` among its best replies is one (von Stengel 2002, Handbook of
+Game Theory 3, ch. 45). A game is degenerate exactly when some vertex has more
+best replies than its support size; such games get status ``degenerate``, a
+:class:`~allysim.errors.DegenerateGameWarning`, and their equilibria are
+recomputed as all pairs of *matching* vertices (support of each within the best
+replies of the other). That gives the *extreme* equilibria, as Gambit's
+``enummixed`` does. Equilibria that share one player's strategy are joined by
+a segment of equilibria; ``component`` labels the connected sets they form and
+``continuum`` says whether a game has a set of equilibria that is not a point
+(Nashpy issue #222: a continuum must not be reported as its endpoint alone).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+
+import numpy as np
+
+from ..errors import DegenerateGameWarning
+from ._status import STATUS
+from .regret import DEFAULT_TOL, as_payoffs, regret, verify
+
+#: Games per chunk: big enough to amortise NumPy's call overhead, small enough for cache.
+DEFAULT_CHUNK = 1024
+
+#: Two equilibria closer than this (max abs probability difference) are the same one.
+_SAME = 1e-7
+
+
+@dataclass(frozen=True)
+class SupportEnumerationResult:
+    """Every Nash equilibrium of B two-player games.
+
+    Attributes
+    ----------
+    equilibria : ndarray of float, shape (B, K, m + n)
+        Game ``b``'s equilibria in ``equilibria[b, :count[b]]`` as mixed
+        profiles (row player's ``m`` probabilities, then the column player's
+        ``n``), in canonical order (descending lexicographic: pure profiles on
+        earlier strategies first); NaN beyond ``count[b]``. ``K = max(count)``
+        (at least 1).
+    count : ndarray of int64, shape (B,)
+    regret : ndarray of float, shape (B, K)
+        Max regret of each equilibrium (<= tol, the certificate); NaN padding.
+    component : ndarray of int64, shape (B, K)
+        Equilibria with the same label lie in one connected set of equilibria
+        (labels 0, 1, ... per game, in order of first appearance); -1 padding.
+        In a nondegenerate game every equilibrium is its own component.
+    continuum : ndarray of bool, shape (B,)
+        True where the game has a connected set of equilibria that is not a
+        single point; its extreme points are the equilibria listed.
+    status : ndarray of int8, shape (B,)
+        ``ok`` (nondegenerate: the list is every equilibrium) or ``degenerate``
+        (the list is every extreme equilibrium; see ``continuum``);
+        ``failed`` if an equilibrium did not pass the certificate (dropped).
+    shape : (m, n)
+    tol : the tolerance used (payoff and probability units).
+    method : ``"support_enumeration"``
+    """
+
+    equilibria: np.ndarray
+    count: np.ndarray
+    regret: np.ndarray
+    component: np.ndarray
+    continuum: np.ndarray
+    status: np.ndarray
+    shape: tuple[int, int]
+    tol: float
+    method: str = "support_enumeration"
+
+    def equilibria_of(self, b: int) -> np.ndarray:
+        """Game ``b``'s equilibria, ``(count[b], m + n)``, canonical order."""
+        return self.equilibria[b, :self.count[b]]
+
+    def split(self, b: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Game ``b``'s equilibria as ``(x, y)`` pairs, ``x: (m,)``, ``y: (n,)``."""
+        m = self.shape[0]
+        return [(e[:m], e[m:]) for e in self.equilibria_of(b)]
+
+
+# ----------------------------------------------------------------------------- kernels
+
+@lru_cache(maxsize=None)
+def _supports(size: int, k: int) -> np.ndarray:
+    """All supports of size k among ``size`` strategies, lexicographic: ``(C(size, k), k)``."""
+    return np.array(list(combinations(range(size), k)), dtype=np.intp).reshape(-1, k)
+
+
+@lru_cache(maxsize=None)
+def _outside(size: int, k: int) -> np.ndarray:
+    """The complement of each support of :func:`_supports`: ``(C(size, k), size - k)``."""
+    sup = _supports(size, k)
+    return np.array([[s for s in range(size) if s not in row] for row in sup],
+                    dtype=np.intp).reshape(len(sup), size - k)
+
+
+def _det(cols: list[np.ndarray]) -> np.ndarray:
+    """Determinant of the square matrix whose columns are ``cols`` (r arrays of shape
+    ``(r, ...)``, stacked over the trailing axes) -> ``(...)``: closed forms for r <= 3,
+    elementwise over the stack without copies; ``np.linalg.det`` above."""
+    r = len(cols)
+    if r == 1:
+        return cols[0][0]
+    if r == 2:
+        (a, c), (b, d) = cols
+        return a * d - b * c
+    if r == 3:
+        (a, d, g), (b, e, h), (c, f, i) = cols
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    return np.linalg.det(np.moveaxis(np.stack(cols, axis=1), (0, 1), (-2, -1)))
+
+
+def _mixes(d: np.ndarray, tiny: np.ndarray, tol: float):
+    """Solve ``d @ p = 0``, ``sum(p) = 1`` for stacked ``d: (k-1, k, ...)``.
+
+    The solution is the vector ``c: (k, ...)`` of signed maximal minors of ``d``
+    (``d @ c = 0``) divided by its sum, which is the determinant of ``d``
+    bordered by a row of ones; ``|sum(c)| <= tiny`` (broadcast against ``...``)
+    counts as singular. Returns ``p: (k, ...)``, ``ok (...)``: the solution
+    exists, is unique and is ``>= -tol`` (where not ok, ``p`` is meaningless),
+    and ``min(p) (...)``.
+    """
+    k = d.shape[1]
+    if k == 1:
+        one = np.ones(d.shape[2:])
+        return one[None], np.ones(d.shape[2:], dtype=bool), one
+    columns = [d[:, j] for j in range(k)]
+    c = np.empty((k,) + d.shape[2:])
+    for j in range(k):
+        c[j] = _det(columns[:j] + columns[j + 1:])
+        if j % 2:
+            np.negative(c[j], out=c[j])
+    total = c.sum(axis=0)
+    regular = np.abs(total) > tiny
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c /= np.where(regular, total, 1.0)
+    low = c.min(axis=0)
+    return c, regular & (low >= -tol), low
+
+
+def _bits(mask: np.ndarray) -> np.ndarray:
+    """Bool ``(s, ...)`` -> int64 bit sets ``(...)``."""
+    shift = np.arange(mask.shape[0], dtype=np.int64).reshape((-1,) + (1,) * (mask.ndim - 1))
+    return (mask.astype(np.int64) << shift).sum(axis=0)
+
+
+def _side(d, others, tiny, tol):
+    """One player's candidate mixed strategies for every support pair of one size.
+
+    Every array has the small axes first and ``(P, Q, b)`` last (pairs of
+    supports, then games), so that each operation runs over contiguous memory.
+
+    d : (k, k, P, Q, b) the other player's payoffs, ``d[t, r]`` = its payoff
+        from its r-th support strategy against this player's t-th.
+    others : (k, s_other - k, P, Q, b) the same for the other's strategies
+        outside its support.
+    Returns mix (k, P, Q, b); valid (P, Q, b): a vertex of the best-reply polytope
+    (unique, >= 0, the other's support strategies best replies); over (P, Q, b):
+    valid and with more best replies than its support size (degenerate).
+    """
+    diff = np.swapaxes(d[:, 1:] - d[:, :1], 0, 1)                 # (k-1, k, P, Q, b)
+    mix, ok, low = _mixes(diff, tiny, tol)
+    v = d[0, 0] * mix[0]                                          # the support's value
+    vals = others[0] * mix[0]                                     # values outside it
+    tmp = np.empty_like(vals)
+    for t in range(1, mix.shape[0]):
+        v += d[t, 0] * mix[t]
+        vals += np.multiply(others[t], mix[t], out=tmp)
+    rest = vals.max(axis=0) if vals.shape[0] else np.full(v.shape, -np.inf)
+    valid = ok & (rest <= v + tol)
+    over = valid & ((rest >= v - tol) | (low <= tol))
+    return mix, valid, over
+
+
+def _chunk(a: np.ndarray, c: np.ndarray, tol: float):
+    """Support enumeration of one chunk: ``a, c: (b, m, n)`` (row, column payoffs).
+
+    Returns flat equilibria ``game (N,)``, ``profile (N, m+n)``, a degenerate
+    flag ``(b,)`` and, per support size, the arrays from which the vertices of
+    degenerate games are read (:func:`_vertices`).
+    """
+    b, m, n = a.shape
+    eq_game, eq_prof, per_k = [], [], []
+    degenerate = np.zeros(b, dtype=bool)
+    a_t = np.ascontiguousarray(a.transpose(1, 2, 0))   # (m, n, b): games last
+    c_t = np.ascontiguousarray(c.transpose(1, 2, 0))
+    # A bordered determinant below 1e-12 * (payoff range)^(k-1) is singular.
+    spread = np.maximum(np.ptp(a, axis=(1, 2)), np.ptp(c, axis=(1, 2)))
+    for k in range(1, min(m, n) + 1):
+        rows, cols = _supports(m, k), _supports(n, k)
+        rows_out, cols_out = _outside(m, k), _outside(n, k)
+        ri, ci = rows.T[:, None, :, None], cols.T[None, :, None, :]
+        tiny = 1e-12 * spread ** (k - 1) + 1e-300
+        # x on rows I making the columns J indifferent (column player's payoffs).
+        x, vx, ox = _side(c_t[ri, ci], c_t[ri, cols_out.T[None, :, None, :]], tiny, tol)
+        # y on columns J making the rows I indifferent (row player's payoffs).
+        y, vy, oy = _side(np.swapaxes(a_t[ri, ci], 0, 1),
+                          np.swapaxes(a_t[rows_out.T[:, None, :, None], ci], 0, 1), tiny, tol)
+        # Degeneracy: a vertex with more best replies than its support size.
+        degenerate |= (ox | oy).any(axis=(0, 1))
+        p, q, g = np.nonzero(vx & vy)
+        if g.size:
+            prof = np.zeros((g.size, m + n))
+            np.put_along_axis(prof[:, :m], rows[p], x[:, p, q, g].T, axis=1)
+            np.put_along_axis(prof[:, m:], cols[q], y[:, p, q, g].T, axis=1)
+            np.clip(prof, 0.0, None, out=prof)   # entries in [-tol, 0) are zeros
+            prof[:, :m] /= prof[:, :m].sum(axis=1, keepdims=True)
+            prof[:, m:] /= prof[:, m:].sum(axis=1, keepdims=True)
+            eq_game.append(g)
+            eq_prof.append(prof)
+        per_k.append((rows, cols, x, vx, y, vy))
+    game = np.concatenate(eq_game) if eq_game else np.zeros(0, dtype=np.intp)
+    prof = np.concatenate(eq_prof) if eq_prof else np.zeros((0, m + n))
+    return game, prof, degenerate, per_k
+
+
+def _vertices(per_k, games: np.ndarray, a: np.ndarray, c: np.ndarray, tol: float):
+    """The vertices of both best-reply polytopes of ``games`` (chunk indices).
+
+    a, c : (b, m, n) the chunk's payoffs. Returns, per player (x then y), flat
+    ``game (V,)`` (index into ``games``), ``vector (V, size)``, support bits and
+    best-reply bits ``(V,)``, deduplicated."""
+    m, n = a.shape[1:]
+    out = []
+    for side in (0, 1):
+        parts = []
+        for rows, cols, x, vx, y, vy in per_k:
+            mix, valid = (x, vx) if side == 0 else (y, vy)
+            own, size = (rows, m) if side == 0 else (cols, n)
+            p, q, g = np.nonzero(valid[:, :, games])
+            vec = np.zeros((g.size, size))
+            np.put_along_axis(vec, own[p] if side == 0 else own[q],
+                              np.clip(mix[:, p, q, games[g]].T, 0.0, None), axis=1)
+            vec /= vec.sum(axis=1, keepdims=True)
+            # The other player's payoffs against each vertex, and its best replies.
+            val = (np.einsum("vi,vij->vj", vec, c[games[g]]) if side == 0
+                   else np.einsum("vj,vij->vi", vec, a[games[g]]))
+            br = val >= val.max(axis=1, keepdims=True) - tol
+            parts.append((g, vec, _bits(vec.T > tol), _bits(br.T)))
+        g, vec, supp, brb = (np.concatenate([pt[i] for pt in parts]) for i in range(4))
+        keep = _dedupe(g, vec, games.size)
+        out.append((g[keep], vec[keep], supp[keep], brb[keep]))
+    return out
+
+
+def _padded(game: np.ndarray, rows: np.ndarray, n_games: int):
+    """Flat rows with game index -> padded ``(G, K, ...)`` (NaN), counts ``(G,)``, slot ``(N,)``."""
+    order = np.argsort(game, kind="stable")
+    game, rows = game[order], rows[order]
+    count = np.bincount(game, minlength=n_games)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    slot = np.arange(game.size) - start[game]
+    out = np.full((n_games, max(int(count.max(initial=0)), 1)) + rows.shape[1:], np.nan)
+    out[game, slot] = rows
+    return out, count, game, slot, order
+
+
+def _dedupe(game: np.ndarray, vec: np.ndarray, n_games: int):
+    """Keep the first of rows of the same game within ``_SAME`` of each other."""
+    if game.size == 0:
+        return np.zeros(0, dtype=bool)
+    pad, count, g_sorted, slot, order = _padded(game, vec, n_games)
+    close = (np.abs(pad[:, :, None] - pad[:, None, :]) <= _SAME).all(-1)   # NaN -> False
+    earlier = np.tril(np.ones(close.shape[1:], dtype=bool), -1)
+    dup = (close & earlier).any(-1)
+    keep = np.zeros(game.size, dtype=bool)
+    keep[order] = ~dup[g_sorted, slot]
+    return keep
+
+
+def _components(xid: np.ndarray, yid: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Connected components of equilibria ``(G, K)`` joined when they share x or y.
+
+    Labels are the smallest index in each component, renumbered 0, 1, ... per game."""
+    G, K = xid.shape
+    adj = valid[:, :, None] & valid[:, None, :] & ((xid[:, :, None] == xid[:, None, :])
+                                                   | (yid[:, :, None] == yid[:, None, :]))
+    label = np.where(valid, np.arange(K), K)
+    for _ in range(K):
+        new = np.where(adj, label[:, None, :], K).min(-1)
+        new = np.minimum(new, label)
+        if (new == label).all():
+            break
+        label = new
+    out = np.full((G, K), -1, dtype=np.int64)
+    # Renumber: rank of each label among the distinct labels of its game.
+    first = valid & (label == np.arange(K))
+    rank = np.cumsum(first, axis=1) - 1
+    out[valid] = np.take_along_axis(rank, np.where(valid, label, 0), axis=1)[valid]
+    return out
+
+
+def _vertex_equilibria(per_k, games: np.ndarray, a: np.ndarray, c: np.ndarray, tol: float):
+    """Extreme equilibria of the (degenerate) ``games`` as matching vertex pairs.
+
+    Returns flat ``game (N,)`` (chunk indices), ``profile (N, m+n)`` and the
+    vertex ids ``xid, yid (N,)``."""
+    G = games.size
+    sides = []
+    for g, vec, supp, brb in _vertices(per_k, games, a, c, tol):
+        pad, count, gs, slot, order = _padded(g, vec, G)
+        sp = np.zeros(pad.shape[:2], dtype=np.int64)
+        rp = np.zeros(pad.shape[:2], dtype=np.int64)
+        sp[gs, slot], rp[gs, slot] = supp[order], brb[order]
+        sides.append((pad, sp, rp, np.arange(pad.shape[1]) < count[:, None]))
+    (xv, xs, xr, xok), (yv, ys, yr, yok) = sides
+    # x's support among y's best replies, and y's among x's.
+    match = (xok[:, :, None] & yok[:, None, :]
+             & ((xs[:, :, None] & ~yr[:, None, :]) == 0)
+             & ((ys[:, None, :] & ~xr[:, :, None]) == 0))
+    g, i, j = np.nonzero(match)
+    return games[g], np.concatenate([xv[g, i], yv[g, j]], axis=1), i, j
+
+
+def _canonical(game: np.ndarray, prof: np.ndarray) -> np.ndarray:
+    """Order of flat equilibria: by game, then descending lexicographic (rounded to 1e-9)."""
+    key = np.round(prof, 9)
+    return np.lexsort(tuple(-key[:, j] for j in reversed(range(prof.shape[1]))) + (game,))
+
+
+# ----------------------------------------------------------------------------- public
+
+def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
+                        chunk: int = DEFAULT_CHUNK) -> SupportEnumerationResult:
+    """Every Nash equilibrium of each two-player game in a batch.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, 2, m, n)
+        ``payoffs[b, 0]`` the row player's, ``payoffs[b, 1]`` the column
+        player's payoffs (allysim's axis convention, not QuantEcon's).
+    tol : float, default 1e-9
+        Payoff and probability tolerance: a strategy within ``tol`` of the best
+        is a best reply; a probability ``<= tol`` is outside the support; every
+        equilibrium returned has max regret ``<= tol``.
+    chunk : games solved together (memory ~ chunk * pairs * (m + n) floats).
+
+    Returns
+    -------
+    SupportEnumerationResult
+
+    Degenerate games (ties) warn with :class:`~allysim.errors.DegenerateGameWarning`
+    and get status ``degenerate``; their extreme equilibria are listed and any
+    continuum is flagged.
+
+    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
+    >>> support_enumeration(pennies).equilibria_of(0).tolist()
+    [[0.5, 0.5, 0.5, 0.5]]
+    >>> bos = np.array([[[[2., 0.], [0., 1.]], [[1., 0.], [0., 2.]]]])
+    >>> support_enumeration(bos).equilibria_of(0).round(4).tolist()
+    [[1.0, 0.0, 1.0, 0.0], [0.6667, 0.3333, 0.3333, 0.6667], [0.0, 1.0, 0.0, 1.0]]
+    """
+    if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"support_enumeration(): tol must be a finite number >= 0, got {tol!r}")
+    if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
+        raise ValueError(f"support_enumeration(): chunk must be an integer >= 1, got {chunk!r}")
+    payoffs = as_payoffs(payoffs, "support_enumeration")
+    if payoffs.shape[1] != 2:
+        raise ValueError("support_enumeration(): payoffs must have shape (B, 2, m, n) "
+                         f"(two players), got {payoffs.shape}")
+    B, _, m, n = payoffs.shape
+    games, profs, degen = [], [], np.zeros(B, dtype=bool)
+    xids, yids = [], []
+    for lo in range(0, B, chunk):
+        hi = min(lo + chunk, B)
+        g, prof, deg, per_k = _chunk(payoffs[lo:hi, 0], payoffs[lo:hi, 1], tol)
+        degen[lo:hi] = deg
+        keep = ~deg[g]
+        games.append(g[keep] + lo)
+        profs.append(prof[keep])
+        xids.append(np.zeros(keep.sum(), dtype=np.intp))   # unused: nothing is joined
+        yids.append(np.zeros(keep.sum(), dtype=np.intp))
+        bad = np.flatnonzero(deg)
+        if bad.size:
+            g2, prof2, xi, yi = _vertex_equilibria(per_k, bad, payoffs[lo:hi, 0],
+                                                   payoffs[lo:hi, 1], tol)
+            games.append(g2 + lo)
+            profs.append(prof2)
+            xids.append(xi)
+            yids.append(yi)
+    game = np.concatenate(games)
+    prof = np.concatenate(profs)
+    xid, yid = np.concatenate(xids), np.concatenate(yids)
+    status = np.where(degen, STATUS["degenerate"], STATUS["ok"]).astype(np.int8)
+
+    # Certificate: every equilibrium goes through the shared verifier.
+    passed = verify(payoffs[game], prof, tol) if game.size else np.zeros(0, dtype=bool)
+    if not passed.all():
+        status[np.unique(game[~passed])] = STATUS["failed"]
+        game, prof, xid, yid = game[passed], prof[passed], xid[passed], yid[passed]
+    reg = regret(payoffs[game], prof).max(axis=1) if game.size else np.zeros(0)
+
+    order = _canonical(game, prof)
+    game, prof, xid, yid, reg = game[order], prof[order], xid[order], yid[order], reg[order]
+    eqs, count, gs, slot, o2 = _padded(game, prof, B)
+    reg_pad = np.full(eqs.shape[:2], np.nan)
+    reg_pad[gs, slot] = reg[o2]
+    valid = np.arange(eqs.shape[1]) < count[:, None]
+    # Nondegenerate games: every equilibrium is its own component.
+    component = np.where(valid, np.arange(eqs.shape[1]), -1)
+    continuum = np.zeros(B, dtype=bool)
+    bad = np.flatnonzero(degen)
+    if bad.size:
+        xp = np.full(eqs.shape[:2], -1, dtype=np.int64)
+        yp = np.full(eqs.shape[:2], -1, dtype=np.int64)
+        xp[gs, slot], yp[gs, slot] = xid[o2], yid[o2]
+        comp = _components(xp[bad], yp[bad], valid[bad])
+        component[bad] = comp
+        sizes = np.zeros(comp.shape, dtype=np.int64)
+        np.add.at(sizes, (np.nonzero(comp >= 0)[0], comp[comp >= 0]), 1)
+        continuum[bad] = (sizes > 1).any(axis=1)
+    if degen.any():
+        warnings.warn(f"support_enumeration(): {int(degen.sum())} of {B} game(s) degenerate "
+                      f"(a mixed strategy with more best replies than its support size, within "
+                      f"tol={tol:g}); their extreme equilibria are listed"
+                      + (f", {int(continuum.sum())} with a continuum of equilibria"
+                         if continuum.any() else ""),
+                      DegenerateGameWarning, stacklevel=2)
+    return SupportEnumerationResult(equilibria=eqs, count=count.astype(np.int64), regret=reg_pad,
+                                    component=component, continuum=continuum, status=status,
+                                    shape=(m, n), tol=float(tol))
