@@ -221,3 +221,17 @@ def test_cli_dynamics_report():
     assert reports[1]["solution_concept"].startswith("Dynamics: logit")
     text = CliRunner().invoke(main, ["run", "matching-pennies", "--solver", "dynamics"]).output
     assert "neutral" in text and "still moving" in text
+
+
+def test_logit_dynamics_rest_points_are_logit_qre_batched():
+    """Forty random 2x3x2 games at once: the logit dynamic's rest points equal
+    allysim.solve.logit_qre's principal-branch QRE where the dynamic converges."""
+    logit_qre = pytest.importorskip("allysim.solve.logit_qre").logit_qre
+    rng = np.random.default_rng(40)
+    u = rng.uniform(-2, 2, size=(40, 3, 2, 3, 2))
+    res = logit_dynamics(u, 1.0, t_max=40.0)
+    rp = rest_points(u, res.end, "logit", 1.0)
+    q = logit_qre(u, [1.0])
+    ok = (rp.status == STATUS["ok"]) & (q.status[:, 0] == 0)
+    assert ok.sum() >= 38
+    assert np.abs(rp.points[ok] - q.profiles[ok, 0]).max() <= 1e-8
