@@ -19,3 +19,9 @@ from .sequential import (AgentQREResult, SubgamePerfectResult, agent_logit_qre, 
 __all__ += ["DynamicsResult", "RestPointResult", "fictitious_play", "logit_dynamics", "replicator",
             "rest_points", "AgentQREResult", "SubgamePerfectResult", "agent_logit_qre",
             "subgame_perfect"]
+
+# Logit quantal response equilibria.
+from .logit_qre import (DEFAULT_QRE_TOL, LogitQREResult, LogitTraceResult,  # noqa: E402
+                        logit_qre, logit_trace)
+
+__all__ += ["DEFAULT_QRE_TOL", "LogitQREResult", "LogitTraceResult", "logit_qre", "logit_trace"]

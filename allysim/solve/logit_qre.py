@@ -98,6 +98,9 @@ class _Layout:
     d_odd: np.ndarray        # (R, R) flat pair-derivative index of d v[odds k] / d p[odds l]
     d_ref: np.ndarray        # (R, R) same for the reference strategy's row (same player: 0,
                              # masked by ``cross``)
+    d_full: np.ndarray       # (K, K) flat pair-derivative index of d v[k] / d p[l] (same player: 0)
+    cross_full: np.ndarray   # (K, K) 1.0 where k and l belong to different players
+    owner: np.ndarray        # (K,) player of each full index
 
     @property
     def k(self) -> int:
@@ -117,7 +120,10 @@ def _layout(shape: tuple[int, ...]) -> _Layout:
     owner_full = np.repeat(np.arange(n), shape)
     ref = offsets[owner_full[odds]] if odds.size else np.zeros(0, dtype=np.intp)
     owner = owner_full[odds]
-    pairs = tuple((i, j) for i in range(n) for j in range(n) if i != j)
+    # The pairs (i, i+1 mod n) come first: their derivatives alone give the values.
+    first_pairs = [(i, (i + 1) % n) for i in range(n)] if n > 1 else []
+    pairs = tuple(first_pairs + [(i, j) for i in range(n) for j in range(n)
+                                 if i != j and (i, j) not in first_pairs])
     kl = max((shape[i] * shape[j] for i, j in pairs), default=1)
     rest_sizes = [int(np.prod([shape[m] for m in range(n) if m not in q], dtype=np.int64))
                   for q in pairs]
@@ -151,9 +157,18 @@ def _layout(shape: tuple[int, ...]) -> _Layout:
             if i != j:
                 d_odd[x, y] = pos[i, j, fx - offsets[i], fy - offsets[j]]
                 d_ref[x, y] = pos[i, j, 0, fy - offsets[j]]
+    d_full = np.zeros((k_full, k_full), dtype=np.intp)
+    for x in range(k_full):
+        for y in range(k_full):
+            i, j = owner_full[x], owner_full[y]
+            if i != j:
+                d_full[x, y] = pos[i, j, x - offsets[i], y - offsets[j]]
     return _Layout(shape=shape, offsets=offsets, odds=odds, ref=ref,
                    cross=(owner[:, None] != owner[None, :]).astype(float), pairs=pairs, kl=kl,
-                   rest=rest, w_index=w_index, v_src=v_src, v_col=v_col, d_odd=d_odd, d_ref=d_ref)
+                   rest=rest, w_index=w_index, v_src=v_src, v_col=v_col, d_odd=d_odd, d_ref=d_ref,
+                   d_full=d_full,
+                   cross_full=(owner_full[:, None] != owner_full[None, :]).astype(float),
+                   owner=owner_full)
 
 
 def _pair_payoffs(payoffs: np.ndarray, lay: _Layout) -> np.ndarray:
@@ -219,6 +234,33 @@ class _Batch:
         return _Batch(self.lay, self.upairs[idx], None)
 
 
+def _values(batch: _Batch, p: np.ndarray) -> np.ndarray:
+    """Strategy values ``(A, K)`` at the mixed profiles ``p: (A, K)`` (cheaper than
+    :func:`_pair_derivs`: only the n pairs (i, i+1) are contracted)."""
+    lay = batch.lay
+    if batch.single is not None:
+        return batch.single
+    a, n = p.shape[0], len(lay.shape)
+    p1 = np.concatenate([p, np.ones((a, 1))], axis=1)
+    widx = lay.w_index[:n]
+    if widx.shape[2]:
+        w = p1[:, widx[..., 0]]
+        for t in range(1, widx.shape[2]):
+            w *= p1[:, widx[..., t]]
+    else:
+        w = np.ones((a, n, lay.rest))
+    flat = np.einsum("Zqkr,Zqr->Zqk", batch.upairs[:, :n], w).reshape(a, -1)
+    p1[:, -1] = 0.0
+    return np.einsum("Zks,Zks->Zk", flat[:, lay.v_src], p1[:, lay.v_col])
+
+
+def _max_regret(values: np.ndarray, p: np.ndarray, lay: _Layout) -> np.ndarray:
+    """Max regret ``(A,)`` from strategy values and profiles ``(A, K)``."""
+    best = np.maximum.reduceat(values, lay.offsets[:-1], axis=1)
+    got = np.add.reduceat(values * p, lay.offsets[:-1], axis=1)
+    return (best - got).max(axis=1)
+
+
 def _equations(batch: _Batch, r: np.ndarray, lam: np.ndarray):
     """The QRE equations in log-odds and their Jacobian.
 
@@ -243,20 +285,19 @@ def _equations(batch: _Batch, r: np.ndarray, lam: np.ndarray):
 
 
 def _solve(m: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Batched ``np.linalg.solve``; singular or non-finite systems give NaN rows."""
+    """Batched ``np.linalg.solve`` of ``m: (A, N, N)``, ``rhs: (A, N, M)``; systems that
+    are singular or not finite give NaN solutions instead of an exception."""
     with np.errstate(all="ignore"):
-        finite = np.isfinite(m).all(axis=(1, 2))
-        if finite.all():
-            try:
-                return np.linalg.solve(m, rhs)
-            except np.linalg.LinAlgError:
-                pass
-        out = np.full(rhs.shape, np.nan)
-        for q in np.flatnonzero(finite):  # only reached when some system is singular
-            try:
-                out[q] = np.linalg.solve(m[q], rhs[q])
-            except np.linalg.LinAlgError:
-                pass
+        try:
+            out = np.linalg.solve(m, rhs)
+        except np.linalg.LinAlgError:
+            # Exactly singular somewhere: det (the same LU, no exception) finds them.
+            singular = ~(np.linalg.det(np.nan_to_num(m)) != 0) | ~np.isfinite(m).all(axis=(1, 2))
+            m = m.copy()
+            m[singular] = np.eye(m.shape[1])
+            out = np.linalg.solve(m, rhs)
+            out[singular] = np.nan
+        out[~np.isfinite(m).all(axis=(1, 2))] = np.nan
         return out
 
 
@@ -275,6 +316,9 @@ class _Settings:
     max_dist: float = 1.0   # reject a step whose first Newton correction is longer
     max_turn: float = 0.6   # reject a step whose tangent turns more (radians)
     corr_tol: float = 1e-2  # the corrector stops when its Newton step is shorter
+    # Trace to the limit only: beyond lam * payoff range = ``relative``, measure the
+    # first correction relative to lam (log-odds grow like lam there); 0 = off.
+    relative: float = 0.0
 
     def careful(self) -> _Settings:
         return replace(self, first_step=min(self.first_step, 0.05),
@@ -294,9 +338,10 @@ class _Trace:
     branch: np.ndarray    # (B,) True once a branch point was passed
     active: np.ndarray    # (B,) still tracing
     stuck: np.ndarray     # (B,) the step collapsed: the curve could not be followed
+    scale: np.ndarray     # (B,) payoff range (max - min payoff, 1 if 0)
 
 
-def _start(batch: _Batch, b: int, first_step: float) -> _Trace:
+def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
     """The uniform profile at lam = 0 and the principal branch's tangent there."""
     y = np.zeros((b, batch.lay.r + 1))
     _, _, f_lam = _equations(batch, y[:, :-1], y[:, -1])
@@ -305,14 +350,16 @@ def _start(batch: _Batch, b: int, first_step: float) -> _Trace:
     t /= np.linalg.norm(t, axis=1, keepdims=True)
     return _Trace(y=y, t=t, h=np.full(b, float(first_step)), steps=np.zeros(b, dtype=np.int64),
                   det_sign=np.ones(b), branch=np.zeros(b, dtype=bool),
-                  active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool))
+                  active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool),
+                  scale=np.ones(b) if scale is None else scale)
 
 
-def _step(batch: _Batch, y, t, h, det_sign, st: _Settings):
+def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
     """One predictor-corrector step for the A games of ``batch``.
 
     y, t : (A, R+1) points and unit tangents; h : (A,) step lengths;
-    det_sign : (A,) bordered determinant signs at y.
+    det_sign : (A,) bordered determinant signs at y; unit : (A,) or None, the
+    length in which the first correction is measured (default 1).
     Returns ``accepted (A,)``, new points ``(A, R+1)``, tangents ``(A, R+1)``,
     step growth factors ``(A,)`` (0.5 where rejected), determinant signs ``(A,)``.
     """
@@ -346,8 +393,8 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings):
         contr = dist / (prev[idx] + 0.1 * st.corr_tol)
         bad = ~np.isfinite(dist) | ~np.isfinite(z).all(axis=1)
         if it == 0:
-            first[idx] = dist
-            bad |= dist > st.max_dist
+            first[idx] = dist if unit is None else dist / unit[idx]
+            bad |= first[idx] > st.max_dist
         else:
             bad |= contr > _MAX_CONTR
             contr_max[idx] = np.maximum(contr_max[idx], np.where(np.isfinite(contr), contr, 0.0))
@@ -363,11 +410,14 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings):
             sign[d_idx] = np.sign(np.linalg.det(m[done]))
             accepted[d_idx] = True
             going[d_idx] = False
-    turned = np.einsum("ak,ak->a", t, t_new) < np.cos(st.max_turn)
+    angle = np.arccos(np.clip(np.einsum("ak,ak->a", t, t_new), -1.0, 1.0))
     flipped = (sign * det_sign < 0) & (h > _BRANCH_STEP)
-    accepted &= ~turned & ~flipped & (sign != 0)
+    accepted &= (angle <= st.max_turn) & ~flipped & (sign != 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        grow = np.minimum(np.sqrt(st.aim / first), np.sqrt(_MAX_CONTR / 2 / contr_max))
+        # Aim at a first correction of ``aim``, a contraction of _MAX_CONTR / 2 and a
+        # turn of max_turn / 2 (corrections grow like h**2, turns like h).
+        grow = np.minimum(np.minimum(np.sqrt(st.aim / first), np.sqrt(_MAX_CONTR / 2 / contr_max)),
+                          0.5 * st.max_turn / angle)
     grow = np.clip(np.nan_to_num(grow, nan=st.max_accel, posinf=st.max_accel), 0.5, st.max_accel)
     return accepted, u, t_new, np.where(accepted, grow, 0.5), sign
 
@@ -381,7 +431,10 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     idx = np.flatnonzero(tr.active)
     h = np.minimum(tr.h[idx], cap[idx])
     sub = batch if idx.size == tr.y.shape[0] else batch.take(idx)
-    accepted, u, t_new, grow, sign = _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st)
+    unit = None
+    if st.relative > 0:
+        unit = np.maximum(1.0, tr.y[idx, -1] * tr.scale[idx] / st.relative)
+    accepted, u, t_new, grow, sign = _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit)
     tr.steps[idx] += 1
     # A step shortened to land on a target does not shrink the next one.
     tr.h[idx] = np.where(accepted, np.maximum(h * grow, np.minimum(tr.h[idx], h * st.max_accel)),
@@ -639,3 +692,247 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
                           residual=resid[:, back], regret=reg[:, back], steps=steps,
                           tol=float(tol), max_steps=int(max_steps), first_step=float(first_step),
                           max_accel=float(max_accel))
+
+
+# ----------------------------------------------------------------------------- trace to the limit
+
+_REFINE_FROM = 1e-3  # try the support Newton step once the QRE's regret is below this x payoff range
+_REFINE_DIST = 1e-3  # ... and accept its equilibrium only this close to the QRE (max |dp|)
+_SUPPORT = 1e-6      # a strategy is in the guessed support if p >= this x its player's largest p
+_REFINE_ITERS = 15
+_RELATIVE = 50.0     # trace: beyond lam * payoff range = 50, step control is relative to lam
+
+
+def _support(p: np.ndarray, lay: _Layout) -> np.ndarray:
+    """The support a profile ``p: (A, K)`` suggests: each player's strategies with
+    probability >= ``_SUPPORT`` times that player's largest. Returns bool ``(A, K)``."""
+    big = np.maximum.reduceat(p, lay.offsets[:-1], axis=1)[:, lay.owner]
+    return p >= _SUPPORT * big
+
+
+def _refine(batch: _Batch, p0: np.ndarray, supp: np.ndarray):
+    """Newton on the Nash conditions of the support ``supp: (A, K)``, from ``p0: (A, K)``.
+
+    The unknowns are the full profile; the K equations say that each player's
+    support strategies have equal values, its other strategies probability 0,
+    and its block sums to 1. Returns the profile ``(A, K)`` and whether Newton
+    converged ``(A,)``; the caller certifies it by its regret.
+    """
+    lay = batch.lay
+    a, k = p0.shape
+    owner = lay.owner
+    p = np.where(supp, p0, 0.0)
+    p /= np.add.reduceat(p, lay.offsets[:-1], axis=1)[:, owner]
+    # Row k0 (the first support strategy of each player) holds the sum-to-one equation.
+    first = np.empty((a, len(lay.shape)), dtype=np.intp)
+    for i, (lo, hi) in enumerate(zip(lay.offsets[:-1], lay.offsets[1:])):
+        first[:, i] = lo + np.argmax(supp[:, lo:hi], axis=1)
+    k0 = first[:, owner]
+    is_k0 = k0 == np.arange(k)
+    same = (owner[:, None] == owner[None, :]).astype(float)
+    eye = np.eye(k)
+    converged = np.zeros(a, dtype=bool)
+    going = np.ones(a, dtype=bool)
+    with np.errstate(all="ignore"):  # a wrong support may send Newton far away: it is dropped
+        for _ in range(_REFINE_ITERS):
+            _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going)
+    return p, converged
+
+
+def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going):
+    """One Newton iteration of :func:`_refine` on the games still ``going`` (in place)."""
+    lay, owner, k = batch.lay, batch.lay.owner, p.shape[1]
+    idx = np.flatnonzero(going)
+    if idx.size == 0:
+        return
+    sub = batch if idx.size == p.shape[0] else batch.take(idx)
+    pp = p[idx]
+    if sub.single is not None:
+        values, dfull = sub.single, np.zeros((idx.size, k, k))
+    else:
+        values, flat = _pair_derivs(sub.upairs, pp, lay)
+        dfull = flat[:, lay.d_full] * lay.cross_full
+    kk, rows = k0[idx], np.arange(idx.size)[:, None]
+    blocksum = np.add.reduceat(pp, lay.offsets[:-1], axis=1)[:, owner]
+    g = np.where(is_k0[idx], blocksum - 1.0,
+                 np.where(supp[idx], values - values[rows, kk], pp))
+    jac = np.where(is_k0[idx][:, :, None], same[None],
+                   np.where(supp[idx][:, :, None], dfull - dfull[rows, kk], eye[None]))
+    dp = _solve(jac, -g[..., None])[..., 0]
+    size = np.abs(dp).max(axis=1)
+    fine = np.isfinite(size) & (size <= 1.0)  # else diverging: give up
+    p[idx[fine]] += dp[fine]
+    small = fine & (size <= 1e-14)
+    converged[idx[small]] = True
+    going[idx[small | ~fine]] = False
+
+
+@dataclass(frozen=True)
+class LogitTraceResult:
+    """The limits of the principal logit branches of B games: an equilibrium selection.
+
+    Attributes
+    ----------
+    profiles : ndarray of float, shape (B, s1 + ... + sn)
+        The selected equilibrium: the exact equilibrium on the support the
+        branch converges to (``refined``), else the last QRE of the trace.
+    regret : ndarray of float, shape (B,)
+        Max regret of ``profiles`` (payoff units), by :func:`allysim.solve.regret`.
+    status : ndarray of int8, shape (B,)
+        ``ok``: ``verify(payoffs, profiles, regret_tol)`` holds; ``bifurcation``:
+        verified, but the trace passed a branch point (it may have left the
+        principal branch), or it stopped at one; ``not_converged``: the regret
+        stayed above ``regret_tol`` up to ``max_lambda`` or ``max_steps``.
+    lambdas : ndarray of float, shape (B,)
+        The lambda the trace reached.
+    qre_profiles : ndarray of float, shape (B, s1 + ... + sn)
+        The QRE at ``lambdas``.
+    refined : ndarray of bool, shape (B,)
+        Whether ``profiles`` came from the support Newton step.
+    steps : ndarray of int64, shape (B,)
+    regret_tol, max_lambda, max_steps, first_step, max_accel : the settings used.
+    method : ``"logit_trace"``
+    """
+
+    profiles: np.ndarray
+    regret: np.ndarray
+    status: np.ndarray
+    lambdas: np.ndarray
+    qre_profiles: np.ndarray
+    refined: np.ndarray
+    steps: np.ndarray
+    regret_tol: float
+    max_lambda: float
+    max_steps: int
+    first_step: float
+    max_accel: float
+    method: str = "logit_trace"
+
+
+def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
+    """One pass of :func:`logit_trace`; returns its fields as arrays over the B games."""
+    b = payoffs.shape[0]
+    lay = batch.lay
+    rr = lay.r
+    scale = np.ptp(payoffs.reshape(b, -1), axis=1)
+    scale = np.where(scale > 0, scale, 1.0)
+    limit = np.full((b, lay.k), np.nan)
+    qre = np.full((b, lay.k), np.nan)
+    reg = np.full(b, np.inf)
+    refined = np.zeros(b, dtype=bool)
+    done = np.zeros(b, dtype=bool)
+    tr = _start(batch, b, st.first_step, scale)
+    tried = np.zeros((b, lay.k), dtype=bool)  # the support last tried, per game
+    cand = np.full((b, lay.k), np.nan)         # the verified equilibrium on that support
+
+    def check(games):
+        p = _probs(tr.y[games, :rr], lay)
+        qre[games] = p
+        r_qre = _max_regret(_values(batch.take(games), p), p, lay)
+        limit[games], reg[games] = p, r_qre
+        finished = r_qre <= regret_tol
+        if refine:
+            # Solve each new support once the QRE is near equilibrium ...
+            supp = _support(p, lay)
+            new = (r_qre <= _REFINE_FROM * scale[games]) & (supp != tried[games]).any(axis=1)
+            if new.any():
+                g = games[new]
+                tried[g] = supp[new]
+                p_ne, conv = _refine(batch.take(g), p[new], supp[new])
+                p_ne[np.abs(p_ne) <= 1e-13] = 0.0
+                conv &= verify(payoffs[g], np.where(conv[:, None], p_ne, p[new]), regret_tol)
+                cand[g] = np.where(conv[:, None], p_ne, np.nan)
+            # ... and take its equilibrium once the branch has come close to it.
+            ok = np.abs(cand[games] - p).max(axis=1) <= _REFINE_DIST
+            if ok.any():
+                g = games[ok]
+                limit[g] = cand[g]
+                reg[g] = regret(payoffs[g], cand[g]).max(axis=1)
+                refined[g] = True
+                finished |= ok
+        finished |= tr.y[games, rr] >= max_lambda
+        done[games[finished]] = True
+        tr.active[games[finished]] = False
+
+    check(np.arange(b))
+    while tr.active.any():
+        moved, _ = _advance(batch, tr, np.full(b, np.inf), st)
+        if moved.size:
+            check(moved)
+    certified = verify(payoffs, limit, regret_tol)
+    status = np.full(b, STATUS["not_converged"], dtype=np.int8)
+    status[certified] = STATUS["ok"]
+    status[(certified & tr.branch) | tr.stuck] = STATUS["bifurcation"]
+    return limit, reg, status, tr.y[:, rr].copy(), qre, refined, tr.steps.copy()
+
+
+def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lambda: float = 1e10,
+                max_steps: int = 1000, first_step: float = 1.0, max_accel: float = 3.0,
+                refine: bool = True) -> LogitTraceResult:
+    """Follow each game's principal logit branch to its limit, a Nash equilibrium.
+
+    The trace stops on regret, not on a fixed lambda (lambda is in inverse
+    payoff units; Gambit #365): as soon as the QRE's max regret is
+    <= ``regret_tol``, or, with ``refine``, as soon as the support the branch is
+    converging to yields, by Newton's method on its indifference conditions, an
+    exact equilibrium within 1e-3 of the QRE whose regret is <= ``regret_tol``.
+    Every returned equilibrium is certified by :func:`allysim.solve.verify`.
+    The principal branch converges to one equilibrium: this is the logit
+    (tracing) selection of McKelvey & Palfrey (1995) and Turocy (2005), the
+    limit that Gambit's ``logit_solve`` approximates.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
+    regret_tol : float, default 1e-9
+        Payoff units. Gambit's ``logit_solve`` instead uses ``maxregret`` times
+        each game's payoff range.
+    max_lambda : float, default 1e10
+        Stop (``not_converged``) if the regret is still above ``regret_tol`` here.
+    max_steps : int, default 1000
+        Cap on continuation steps per game and pass.
+    first_step, max_accel : float
+        Step control, as in :func:`logit_qre`.
+    refine : bool, default True
+        Use the support Newton step (without it, mixed limits need lambda of
+        order payoff range / regret_tol).
+
+    Returns
+    -------
+    LogitTraceResult
+        ``profiles: (B, s1 + ... + sn)``, ``regret: (B,)``, ``status: (B,)``,
+        ``lambdas: (B,)`` reached, ...
+
+    Examples
+    --------
+    Stag hunt: of the two strict equilibria the branch selects the
+    risk-dominant one, (Hare, Hare); in matching pennies the uniform profile at
+    lambda = 0 is already the (mixed) equilibrium, so the trace stops there.
+
+    >>> stag = np.array([[[[4., 0.], [3., 3.]], [[4., 3.], [0., 3.]]]])
+    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
+    >>> res = logit_trace(np.concatenate([stag, pennies]))
+    >>> res.profiles.round(6).tolist(), status_names(res.status).tolist(), res.regret.tolist()
+    ([[0.0, 1.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]], ['ok', 'ok'], [0.0, 0.0])
+    """
+    payoffs = as_payoffs(payoffs, "logit_trace")
+    _check_settings("logit_trace", regret_tol, max_steps, first_step, max_accel)
+    if not (max_lambda > 0):
+        raise ValueError(f"logit_trace(): max_lambda must be > 0, got {max_lambda!r}")
+    st = _Settings(first_step=float(first_step), max_accel=float(max_accel), max_steps=int(max_steps),
+                   relative=_RELATIVE)
+    batch = _Batch.of(payoffs)
+    out = list(_trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine))
+    retry = np.flatnonzero(out[2] == STATUS["bifurcation"])
+    if retry.size:
+        again = _trace_pass(payoffs[retry], batch.take(retry), st.careful(), regret_tol,
+                            max_lambda, refine)
+        better = again[2] == STATUS["ok"]
+        for full, part in zip(out[:6], again[:6]):
+            full[retry[better]] = part[better]
+        out[6][retry] += again[6]
+    return LogitTraceResult(profiles=out[0], regret=out[1], status=out[2], lambdas=out[3],
+                            qre_profiles=out[4], refined=out[5], steps=out[6],
+                            regret_tol=float(regret_tol), max_lambda=float(max_lambda),
+                            max_steps=int(max_steps), first_step=float(first_step),
+                            max_accel=float(max_accel))
