@@ -125,22 +125,7 @@ def payoffs_of(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _floats(values: np.ndarray) -> list[str]:
-    """Shortest round-trip reprs of a 1-D float array (used by other reducers too)."""
     return [repr(v) for v in values.tolist()]
-
-
-def _rows(values: np.ndarray) -> list[str]:
-    """Each row of a 2-D float array as comma-separated shortest round-trip reprs.
-
-    ``repr`` of the nested list formats every float in C, several times faster than
-    calling ``repr`` per value.
-    """
-    if values.shape[1] == 0:
-        return [""] * len(values)
-    if not len(values):
-        return []
-    text = repr(values.tolist())
-    return text[2:-2].replace(", ", ",").split("],[")
 
 
 @register_reducer
@@ -257,19 +242,22 @@ class PureReducer(Reducer):
         regret = np.concatenate([arrays["eq_regret"], [0.0]])
         names = np.asarray(STATUS_NAMES, dtype=object)
 
+        def blank(values):
+            return [v if h else "" for v, h in zip(values, has)]
+
         cols = [[str(p + start) for p in row_point.tolist()],
                 ["NE (pure)"] * len(row_point),
                 names[status[row_point]].tolist(),
                 [str(c) for c in count[row_point].tolist()],
-                [str(e) if h else "" for e, h in zip(kth[row_eq].tolist(), has)]]
-        if varied.shape[1]:
-            cols.append(_rows(varied[row_point]))
+                blank([str(e) for e in kth[row_eq].tolist()])]
+        for j in range(varied.shape[1]):
+            cols.append(_floats(varied[row_point, j]))
         for i in range(n):
             strat = np.asarray(self.model.strategies[i], dtype=object)
-            cols.append([v if h else "" for v, h in zip(strat[profile[row_eq, i]].tolist(), has)])
-        empty_numbers = "," * n          # n payoffs and the regret, all blank
-        numbers = _rows(np.column_stack([payoff[row_eq], regret[row_eq]]))
-        cols.append([v if h else empty_numbers for v, h in zip(numbers, has)])
+            cols.append(blank(strat[profile[row_eq, i]].tolist()))
+        for i in range(n):
+            cols.append(blank(_floats(payoff[row_eq, i])))
+        cols.append(blank(_floats(regret[row_eq])))
         return "\n".join(map(",".join, zip(*cols))) + "\n"
 
     def outcome_name(self, flat: int) -> str:
