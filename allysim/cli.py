@@ -19,6 +19,7 @@ from .errors import AllysimError
 from .game import Game
 from .io.nfg import to_nfg
 from .model import load_model
+from .sweep.store import atomic_write
 from .scenario import list_scenarios, load_scenario
 from .solve import DEFAULT_TOL
 
@@ -62,26 +63,18 @@ def _scenario(name: str, sets: tuple[str, ...], force: bool):
     return scenario.with_overrides(_parse_sets(sets), force=force) if sets else scenario
 
 
-def _atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename."""
+def _atomic_write(path: str | Path, write) -> None:
+    """Call ``write(fh)`` on a binary temporary file, then rename it to ``path``;
+    any failure leaves no file behind and is reported as one line."""
     target = Path(path)
-    if target.parent and not target.parent.exists():
+    if not target.parent.exists():
         raise AllysimError(f"-o {path}: folder {target.parent} does not exist")
     if target.is_dir():
         raise AllysimError(f"-o {path}: is a folder; expected a file name")
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        atomic_write(target, write)
     except OSError as exc:
-        raise AllysimError(f"-o {path}: cannot write in {target.parent}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise AllysimError(f"-o {path}: cannot write: {exc.strerror}") from None
-        raise
+        raise AllysimError(f"-o {path}: cannot write: {exc.strerror or exc}") from None
 
 
 set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
@@ -260,9 +253,36 @@ def export(name, sets, force, fmt, output):
     s = _scenario(name, sets, force)
     payoffs = s.model.payoffs(s.point)
     comment = f"allysim scenario {s.name}, model {s.model.name}; overrides: {json.dumps(s.overrides)}"
-    _atomic_write(output, to_nfg(payoffs[0], s.model.players, s.model.strategies,
-                                 title=f"{s.model.name}: {s.name}", comment=comment))
+    text = to_nfg(payoffs[0], s.model.players, s.model.strategies,
+                  title=f"{s.model.name}: {s.name}", comment=comment)
+    _atomic_write(output, lambda fh: fh.write(text.encode("utf-8")))
     click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("folder", type=click.Path())
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Image file to write (.png, .pdf, .svg) [default: FOLDER/equilibria.png].")
+@click.option("--x", "x", default=None, help="Swept parameter on the x axis [default: the first].")
+@click.option("--y", "y", default=None, help="Swept parameter on the y axis [default: the second].")
+def plot(folder, output, x, y):
+    """Plot where each pure equilibrium holds in a sweep's results folder.
+
+    One swept parameter gives a band per equilibrium profile; two or more give
+    a map of each point's equilibrium set (an image for a grid, a scatter for a sample).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    from .plot import load_sweep, plot_sweep
+
+    results = load_sweep(folder)
+    target = Path(output) if output else Path(folder) / "equilibria.png"
+    suffix = target.suffix.lower().lstrip(".")
+    if suffix not in ("png", "pdf", "svg"):
+        raise AllysimError(f"-o {target}: expected a .png, .pdf or .svg file name")
+    fig = plot_sweep(results, x, y)
+    _atomic_write(target, lambda fh: fig.savefig(fh, format=suffix, dpi=150))
+    click.echo(f"wrote {target}", err=True)
 
 
 from .sweep.commands import register as _register_sweep  # noqa: E402
