@@ -289,12 +289,12 @@ def _padded(game: np.ndarray, rows: np.ndarray, n_games: int):
     return out, count, game, slot, order
 
 
-def _dedupe(game: np.ndarray, vec: np.ndarray, n_games: int):
-    """Keep the first of rows of the same game within ``_SAME`` of each other."""
+def _dedupe(game: np.ndarray, vec: np.ndarray, n_games: int, same: float = _SAME):
+    """Which rows to keep (bool ``(N,)``): the first of rows of one game within ``same``."""
     if game.size == 0:
         return np.zeros(0, dtype=bool)
     pad, count, g_sorted, slot, order = _padded(game, vec, n_games)
-    close = (np.abs(pad[:, :, None] - pad[:, None, :]) <= _SAME).all(-1)   # NaN -> False
+    close = (np.abs(pad[:, :, None] - pad[:, None, :]) <= same).all(-1)   # NaN -> False
     earlier = np.tril(np.ones(close.shape[1:], dtype=bool), -1)
     dup = (close & earlier).any(-1)
     keep = np.zeros(game.size, dtype=bool)
@@ -393,8 +393,8 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
         raise ValueError("support_enumeration(): payoffs must have shape (B, 2, m, n) "
                          f"(two players), got {payoffs.shape}")
     B, _, m, n = payoffs.shape
-    games, profs, degen = [], [], np.zeros(B, dtype=bool)
-    xids, yids = [], []
+    games, profs, degen = [np.zeros(0, dtype=np.intp)], [np.zeros((0, m + n))], np.zeros(B, dtype=bool)
+    xids, yids = [np.zeros(0, dtype=np.intp)], [np.zeros(0, dtype=np.intp)]
     for lo in range(0, B, chunk):
         hi = min(lo + chunk, B)
         g, prof, deg, per_k = _chunk(payoffs[lo:hi, 0], payoffs[lo:hi, 1], tol)

@@ -1,0 +1,320 @@
+"""Two-player mixed equilibria by batched support enumeration.
+
+Oracles: QuantEcon's ``support_enumeration`` (nondegenerate games; its players
+hold their own action first, so player 1's array is ``u[1].T``) and pygambit's
+``enummixed_solve`` (vertex enumeration: every extreme equilibrium, degenerate
+games included). Textbook games with known equilibria run alone and stacked;
+degenerate games (ties) must give a warning and a status, never a crash, and a
+continuum must be reported as one (Nashpy issue #222).
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pygambit as gbt
+import pytest
+import quantecon.game_theory as qe
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allysim import DegenerateGameWarning, load_model
+from allysim.solve import STATUS, regret, status_names, support_enumeration, verify
+from tests.strategies import payoff_arrays, random_games
+
+SEED = 1962  # the year of the Cuban missile crisis
+
+
+def as_set(profiles, digits=7):
+    """Equilibria ``(k, m+n)`` as a set of rounded tuples (order-free comparison)."""
+    return {tuple(np.round(np.asarray(p, dtype=float), digits) + 0.0) for p in profiles}
+
+
+def quantecon_equilibria(u: np.ndarray) -> np.ndarray:
+    g = qe.NormalFormGame([qe.Player(u[0]), qe.Player(u[1].T.copy())])
+    eqs = [np.concatenate(e) for e in qe.support_enumeration(g)]
+    return np.array(eqs).reshape(-1, sum(u.shape[1:]))
+
+
+def gambit_equilibria(u: np.ndarray, rational: bool) -> np.ndarray:
+    """pygambit's enummixed_solve; integer payoffs are passed as ints (exact)."""
+    arrays = [u[i].astype(int) if rational else u[i] for i in range(2)]
+    game = gbt.Game.from_arrays(*arrays)
+    res = gbt.nash.enummixed_solve(game, rational=rational)
+    eqs = [[float(e[s]) for p in game.players for s in p.strategies] for e in res.equilibria]
+    return np.array(eqs, dtype=float).reshape(-1, sum(u.shape[1:]))
+
+
+def solve(u, **kw):
+    """Support enumeration of a batch, with degenerate-game warnings recorded."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = support_enumeration(u, **kw)
+    return res, [w for w in caught if issubclass(w.category, DegenerateGameWarning)]
+
+
+def _model(name):
+    m = load_model(name)
+    return m.payoffs(m.defaults)[0]
+
+
+def _catalog(slug):
+    return np.array(gbt.catalog.load(slug).to_arrays(dtype=float), dtype=float)
+
+
+# ---------------------------------------------------------------------------
+# textbook games with known equilibria, alone and stacked
+# ---------------------------------------------------------------------------
+
+RPS = np.array([[0., -1, 1], [1, 0, -1], [-1, 1, 0]])
+T = 1 / 3
+
+# (id, game factory, expected equilibria (None: ask pygambit), status, continuum)
+CASES = [
+    ("matching-pennies", lambda: _model("matching-pennies"), [[.5, .5, .5, .5]], "ok", False),
+    ("battle-of-sexes", lambda: _model("battle-of-sexes"),
+     [[1, 0, 1, 0], [2 / 3, 1 / 3, 1 / 3, 2 / 3], [0, 1, 0, 1]], "ok", False),
+    ("chicken", lambda: _model("chicken"), [[1, 0, 0, 1], [.9, .1, .9, .1], [0, 1, 1, 0]], "ok", False),
+    ("prisoners-dilemma", lambda: _model("prisoners-dilemma"), [[0, 1, 0, 1]], "ok", False),
+    ("snyder-dilemma", lambda: _model("snyder-dilemma"), [[0, 1, 0, 1]], "ok", False),
+    ("rock-paper-scissors", lambda: np.stack([RPS, -RPS]), [[T] * 6], "ok", False),
+    # Nashpy #222: (p, 1 - p) against Left is an equilibrium for every p in [0, 2/7].
+    ("nashpy-222-continuum", lambda: np.array([[[-3., 3], [-3, 5]], [[2., 7], [4, 2]]]),
+     [[2 / 7, 5 / 7, 1, 0], [0, 1, 1, 0]], "degenerate", True),
+    # Identical rows: the row player is indifferent everywhere.
+    ("identical-rows", lambda: np.array([[[1., 0], [1, 0]], [[1., 0], [0, 1]]]),
+     [[1, 0, 1, 0], [.5, .5, 1, 0], [.5, .5, 0, 1], [0, 1, 0, 1]], "degenerate", True),
+    ("all-zero-2x3", lambda: np.zeros((2, 2, 3)),
+     [[1, 0, 1, 0, 0], [1, 0, 0, 1, 0], [1, 0, 0, 0, 1], [0, 1, 1, 0, 0], [0, 1, 0, 1, 0],
+      [0, 1, 0, 0, 1]], "degenerate", True),
+    ("one-row", lambda: np.array([[[3., 1, 2]], [[0., 2, 1]]]), [[1, 0, 1, 0]], "ok", False),
+] + [
+    (slug.split("/", 2)[2], (lambda s=slug: _catalog(s)), None, None, None)
+    for slug in ("journals/ijgt/nau2004/sec3", "journals/other/shapley1974/fig2",
+                 "journals/other/shapley1974/fig3")
+]
+
+
+@pytest.mark.parametrize("factory,expected,status,continuum", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_textbook_case(factory, expected, status, continuum):
+    u = factory()
+    res, warned = solve(u[None])
+    got = res.equilibria_of(0)
+    if expected is None:
+        integer = bool(np.all(u == np.round(u)))
+        expected = gambit_equilibria(u, rational=integer)
+    assert as_set(got) == as_set(expected)
+    if status is not None:
+        assert status_names(res.status)[0] == status
+        assert bool(res.continuum[0]) == continuum
+        assert bool(warned) == (status == "degenerate")
+    assert verify(np.repeat(u[None], len(got), 0), got, res.tol).all()
+    assert (res.regret[0, :res.count[0]] <= res.tol).all()
+    # Canonical order: descending lexicographic.
+    keys = [tuple(-np.round(e, 9)) for e in got]
+    assert keys == sorted(keys)
+
+
+def test_textbook_cases_stacked_with_random_games_agree_with_alone():
+    rng = np.random.default_rng(SEED)
+    games = [c[1]() for c in CASES]
+    by_shape: dict = {}
+    for u in games:
+        by_shape.setdefault(u.shape, []).append(u)
+    for shape, us in by_shape.items():
+        stack = us * 2 + list(random_games(rng, 6, shape[1:], integer=False))
+        order = rng.permutation(len(stack))
+        batch, _ = solve(np.stack([stack[j] for j in order]))
+        for pos, j in enumerate(order):
+            alone, _ = solve(stack[j][None])
+            assert batch.count[pos] == alone.count[0]
+            np.testing.assert_array_equal(batch.equilibria_of(pos), alone.equilibria_of(0))
+            assert batch.status[pos] == alone.status[0]
+            assert batch.continuum[pos] == alone.continuum[0]
+            np.testing.assert_array_equal(batch.component[pos, :batch.count[pos]],
+                                          alone.component[0, :alone.count[0]])
+
+
+# ---------------------------------------------------------------------------
+# cross-checks on random games
+# ---------------------------------------------------------------------------
+
+SHAPES = [(2, 2), (2, 3), (3, 2), (3, 3), (3, 4), (4, 4), (2, 5), (5, 5)]
+
+
+def _cross_check(per_shape, seed, gambit_every=1):
+    """Random float games (nondegenerate with probability 1) against QuantEcon and
+    pygambit. Returns {number of equilibria: number of games} over all shapes."""
+    rng = np.random.default_rng(seed)
+    counts: dict = {}
+    for shape in SHAPES:
+        U = random_games(rng, per_shape, shape, integer=False, low=-10, high=10)
+        res, warned = solve(U)
+        assert not warned and (res.status == STATUS["ok"]).all()
+        for b in range(per_shape):
+            got = res.equilibria_of(b)
+            assert as_set(got, 6) == as_set(quantecon_equilibria(U[b]), 6), (shape, b)
+            if b % gambit_every == 0:
+                assert as_set(got, 6) == as_set(gambit_equilibria(U[b], rational=False), 6), (shape, b)
+            counts[len(got)] = counts.get(len(got), 0) + 1
+    return counts
+
+
+def test_random_games_against_quantecon_and_pygambit():
+    counts = _cross_check(25, SEED + 1, gambit_every=2)
+    assert sum(counts.values()) == 25 * len(SHAPES)
+    # Nondegenerate games have an odd number of equilibria; the sample has 1, 3 and 5+.
+    assert all(k % 2 == 1 for k in counts)
+    assert {1, 3} <= set(counts) and max(counts) >= 5
+
+
+@pytest.mark.slow
+def test_many_random_games_against_quantecon_and_pygambit():
+    counts = _cross_check(250, SEED + 2)
+    assert sum(counts.values()) == 250 * len(SHAPES)
+
+
+def _degenerate_check(per_shape, seed):
+    """Integer payoffs in [-2, 2] (ties everywhere) against pygambit's exact vertex
+    enumeration: the same extreme equilibria. Returns (games, degenerate, continuum)."""
+    rng = np.random.default_rng(seed)
+    n_deg = n_cont = total = 0
+    for shape in [(2, 2), (2, 3), (3, 3), (3, 4), (4, 4)]:
+        U = random_games(rng, per_shape, shape, integer=True, low=-2, high=2)
+        res, warned = solve(U)
+        deg = res.status == STATUS["degenerate"]
+        assert bool(warned) == deg.any()
+        for b in range(per_shape):
+            assert as_set(res.equilibria_of(b)) == as_set(gambit_equilibria(U[b], rational=True)), (shape, b)
+        n_deg += int(deg.sum())
+        n_cont += int(res.continuum.sum())
+        total += per_shape
+        assert not (res.continuum & ~deg).any()
+    return total, n_deg, n_cont
+
+
+def test_degenerate_integer_games_give_gambits_extreme_equilibria():
+    total, n_deg, n_cont = _degenerate_check(30, SEED + 3)
+    assert total == 150 and n_deg > 50 and n_cont > 30
+
+
+@pytest.mark.slow
+def test_many_degenerate_integer_games_against_pygambit():
+    total, n_deg, _ = _degenerate_check(300, SEED + 4)
+    assert total == 1500 and n_deg > 500
+
+
+def test_bigger_supports_use_the_general_determinant_path():
+    # 6 x 6 games have supports of size 5 and 6 (minors of size >= 4: np.linalg.det).
+    rng = np.random.default_rng(SEED + 5)
+    U = random_games(rng, 6, (6, 6), integer=False)
+    res, _ = solve(U)
+    for b in range(len(U)):
+        assert as_set(res.equilibria_of(b), 6) == as_set(quantecon_equilibria(U[b]), 6)
+    assert res.count.max() >= 3
+
+
+# ---------------------------------------------------------------------------
+# invariances: a batch equals a loop, permutations, payoff transformations
+# ---------------------------------------------------------------------------
+
+def test_a_batch_equals_a_loop_and_chunking_does_not_matter():
+    rng = np.random.default_rng(SEED + 6)
+    U = np.concatenate([random_games(rng, 40, (3, 4), integer=False),
+                        random_games(rng, 40, (3, 4), integer=True, low=-1, high=1)])
+    U = U[rng.permutation(len(U))]
+    whole, _ = solve(U)
+    small, _ = solve(U, chunk=7)
+    for field in ("equilibria", "regret", "component"):
+        np.testing.assert_array_equal(getattr(whole, field), getattr(small, field))
+    np.testing.assert_array_equal(whole.status, small.status)
+    for b in range(len(U)):
+        alone, _ = solve(U[b:b + 1])
+        np.testing.assert_array_equal(alone.equilibria_of(0), whole.equilibria_of(b))
+        assert alone.status[0] == whole.status[b] and alone.continuum[0] == whole.continuum[b]
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_permuting_strategies_and_players_permutes_equilibria(integer):
+    rng = np.random.default_rng(SEED + 7)
+    U = random_games(rng, 30, (3, 4), integer=integer, low=-2, high=2)
+    base, _ = solve(U)
+    pr, pc = rng.permutation(3), rng.permutation(4)
+    perm, _ = solve(U[:, :, pr][:, :, :, pc])
+    swap, _ = solve(U[:, ::-1].transpose(0, 1, 3, 2))   # column player first
+    for b in range(len(U)):
+        eq = base.equilibria_of(b)
+        assert as_set(perm.equilibria_of(b)) == as_set(np.concatenate([eq[:, :3][:, pr], eq[:, 3:][:, pc]], 1))
+        assert as_set(swap.equilibria_of(b)) == as_set(np.concatenate([eq[:, 3:], eq[:, :3]], 1))
+        assert perm.status[b] == base.status[b] == swap.status[b]
+
+
+@settings(max_examples=40, deadline=None)
+@given(U=payoff_arrays(min_players=2, max_players=2, max_strategies=4))
+def test_every_game_has_a_certified_equilibrium(U):
+    res, _ = solve(U)
+    for b in range(len(U)):
+        eq = res.equilibria_of(b)
+        assert res.count[b] >= 1                          # every finite game has one
+        assert verify(np.repeat(U[b:b + 1], len(eq), 0), eq, res.tol).all()
+        assert (res.regret[b, :res.count[b]] <= res.tol).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(U=payoff_arrays(min_players=2, max_players=2, max_strategies=4, integer=True),
+       scale=st.integers(1, 4), shift=st.integers(-5, 5))
+def test_equilibria_are_invariant_to_positive_affine_payoffs(U, scale, shift):
+    res, _ = solve(U)
+    res2, _ = solve(U * float(scale) + shift)   # integers: exact, ties stay ties
+    for b in range(len(U)):
+        assert as_set(res2.equilibria_of(b)) == as_set(res.equilibria_of(b))
+        assert res2.status[b] == res.status[b] and res2.continuum[b] == res.continuum[b]
+
+
+def test_tolerance_decides_what_counts_as_a_tie():
+    eps = 1e-6
+    u = np.array([[[[1., 0], [1 - eps, .5]], [[1., 0], [0, 1]]]])   # rows tie on Left within eps
+    tight, warned_tight = solve(u, tol=0.1 * eps)
+    loose, warned_loose = solve(u, tol=10 * eps)
+    assert status_names(tight.status)[0] == "ok" and not warned_tight
+    assert status_names(loose.status)[0] == "degenerate" and warned_loose
+    assert (regret(np.repeat(u, loose.count[0], 0), loose.equilibria_of(0)).max(1) <= 10 * eps).all()
+
+
+# ---------------------------------------------------------------------------
+# input checks
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad,kw,match", [
+    (np.zeros((1, 3, 2, 2, 2)), {}, r"support_enumeration\(\): payoffs must have shape \(B, 2, m, n\)"),
+    (np.zeros((2, 2)), {}, r"support_enumeration\(\): payoffs must have shape"),
+    (np.full((1, 2, 2, 2), np.nan), {}, "NaN or inf"),
+    (np.zeros((1, 2, 2, 2)), {"tol": -1.0}, r"tol must be a finite number >= 0"),
+    (np.zeros((1, 2, 2, 2)), {"chunk": 0}, r"chunk must be an integer >= 1"),
+])
+def test_bad_input_raises_value_error_naming_the_function(bad, kw, match):
+    with pytest.raises(ValueError, match=match):
+        support_enumeration(bad, **kw)
+
+
+def test_empty_batch():
+    res, _ = solve(np.zeros((0, 2, 3, 3)))
+    assert res.equilibria.shape == (0, 1, 6) and res.count.shape == (0,)
+
+
+def test_does_not_modify_its_input():
+    u = random_games(np.random.default_rng(SEED + 8), 5, (3, 3), integer=True)
+    before = u.copy()
+    solve(u)
+    np.testing.assert_array_equal(u, before)
+
+
+def test_all_support_pairs_of_every_size_are_tried():
+    # In a 3 x 3 game whose unique equilibrium is completely mixed (RPS), only the
+    # size-3 pair works; scaling one player's payoffs keeps it.
+    u = np.stack([RPS, -2.0 * RPS])[None]
+    res, _ = solve(u)
+    assert res.count[0] == 1 and np.allclose(res.equilibria_of(0), T)
+    assert list(itertools.chain(*res.split(0)[0])) == pytest.approx([T] * 6)
