@@ -8,6 +8,7 @@ from . import pure  # noqa: F401  (registers "pure" and "dominance")
 from . import sequential  # noqa: F401  (registers "spe" and "agent-qre")
 from . import dynamics  # noqa: F401  (registers "dynamics")
 from . import qre  # noqa: F401  (registers "qre" and "qre-limit")
+from . import mixed  # noqa: F401  (registers "mixed")
 from ._registry import SOLVERS, SolveOptions, format_report, register_solver, table
 from .pure import format_listing, format_parameters, format_strategies
 

@@ -25,3 +25,9 @@ from .logit_qre import (DEFAULT_QRE_TOL, LogitQREResult, LogitTraceResult,  # no
                         logit_qre, logit_trace)
 
 __all__ += ["DEFAULT_QRE_TOL", "LogitQREResult", "LogitTraceResult", "logit_qre", "logit_trace"]
+
+# Mixed Nash equilibria.
+from .mixed_nash import MixedNashResult, mixed_nash  # noqa: E402
+from .support_enumeration import SupportEnumerationResult, support_enumeration  # noqa: E402
+
+__all__ += ["MixedNashResult", "mixed_nash", "SupportEnumerationResult", "support_enumeration"]
