@@ -63,6 +63,7 @@ from .regret import DEFAULT_TOL, as_payoffs, regret, strategy_values, verify
 DEFAULT_QRE_TOL = 1e-10
 
 _MAX_CONTR = 0.5     # reject a step whose Newton iterates contract slower
+_DENSE = 0.9         # evaluate all games of a step while this share of them still iterates
 _CORR_ITERS = 8      # corrector iterations per step
 _MIN_STEP = 1e-10    # a step below this means the curve cannot be followed here
 _BRANCH_STEP = 1e-5  # a determinant sign change on a step this short is a branch point
@@ -234,12 +235,13 @@ class _Batch:
         return _Batch(self.lay, self.upairs[idx], None)
 
 
-def _values(batch: _Batch, p: np.ndarray) -> np.ndarray:
-    """Strategy values ``(A, K)`` at the mixed profiles ``p: (A, K)`` (cheaper than
-    :func:`_pair_derivs`: only the n pairs (i, i+1) are contracted)."""
+def _values(batch: _Batch, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Strategy values ``(A, K)`` of games ``idx: (A,)`` of ``batch`` at the mixed profiles
+    ``p: (A, K)`` (cheaper than :func:`_pair_derivs`: only the n pairs (i, i+1) are
+    contracted, and only they are copied)."""
     lay = batch.lay
     if batch.single is not None:
-        return batch.single
+        return batch.single[idx]
     a, n = p.shape[0], len(lay.shape)
     p1 = np.concatenate([p, np.ones((a, 1))], axis=1)
     widx = lay.w_index[:n]
@@ -249,7 +251,7 @@ def _values(batch: _Batch, p: np.ndarray) -> np.ndarray:
             w *= p1[:, widx[..., t]]
     else:
         w = np.ones((a, n, lay.rest))
-    flat = np.einsum("Zqkr,Zqr->Zqk", batch.upairs[:, :n], w).reshape(a, -1)
+    flat = np.einsum("Zqkr,Zqr->Zqk", batch.upairs[idx, :n], w).reshape(a, -1)
     p1[:, -1] = 0.0
     return np.einsum("Zks,Zks->Zk", flat[:, lay.v_src], p1[:, lay.v_col])
 
@@ -377,8 +379,14 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
         idx = np.flatnonzero(going)
         if idx.size == 0:
             break
+        # Evaluate every game when most are still going: cheaper than copying a subset.
+        dense = idx.size >= _DENSE * a
+        if dense:
+            idx, sub = np.arange(a), batch
+        else:
+            sub = batch.take(idx)
+        live = going[idx]
         uu = u[idx]
-        sub = batch if idx.size == a else batch.take(idx)
         f, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r])
         m = np.empty((idx.size, r1, r1))
         m[:, :r, :r] = f_r
@@ -397,11 +405,13 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
             bad |= first[idx] > st.max_dist
         else:
             bad |= contr > _MAX_CONTR
-            contr_max[idx] = np.maximum(contr_max[idx], np.where(np.isfinite(contr), contr, 0.0))
+            contr_max[idx[live]] = np.maximum(contr_max[idx[live]],
+                                              np.where(np.isfinite(contr[live]), contr[live], 0.0))
+        bad &= live
         going[idx[bad]] = False
-        keep = ~bad
+        keep = live & ~bad
         u[idx[keep]] += du[keep]
-        prev[idx] = dist
+        prev[idx[live]] = dist[live]
         done = keep & (dist <= st.corr_tol)
         if done.any():
             d_idx = idx[done]
@@ -697,17 +707,17 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
 # ----------------------------------------------------------------------------- trace to the limit
 
 _REFINE_FROM = 1e-3  # try the support Newton step once the QRE's regret is below this x payoff range
-_REFINE_DIST = 1e-3  # ... and accept its equilibrium only this close to the QRE (max |dp|)
-_SUPPORT = 1e-6      # a strategy is in the guessed support if p >= this x its player's largest p
-_REFINE_ITERS = 15
+_REFINE_DIST = 1e-2  # ... and accept its equilibrium only this close to the QRE (max |dp|)
+_SUPPORTS = (1e-2, 1e-6)  # supports tried: strategies with p >= this x the player's largest
+_REFINE_ITERS = 10
 _RELATIVE = 50.0     # trace: beyond lam * payoff range = 50, step control is relative to lam
 
 
-def _support(p: np.ndarray, lay: _Layout) -> np.ndarray:
+def _support(p: np.ndarray, lay: _Layout, cut: float) -> np.ndarray:
     """The support a profile ``p: (A, K)`` suggests: each player's strategies with
-    probability >= ``_SUPPORT`` times that player's largest. Returns bool ``(A, K)``."""
+    probability >= ``cut`` times that player's largest. Returns bool ``(A, K)``."""
     big = np.maximum.reduceat(p, lay.offsets[:-1], axis=1)[:, lay.owner]
-    return p >= _SUPPORT * big
+    return p >= cut * big
 
 
 def _refine(batch: _Batch, p0: np.ndarray, supp: np.ndarray):
@@ -822,32 +832,42 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
     refined = np.zeros(b, dtype=bool)
     done = np.zeros(b, dtype=bool)
     tr = _start(batch, b, st.first_step, scale)
-    tried = np.zeros((b, lay.k), dtype=bool)  # the support last tried, per game
-    cand = np.full((b, lay.k), np.nan)         # the verified equilibrium on that support
+    # Per support threshold: the support last tried and the verified equilibrium on it.
+    tried = np.zeros((len(_SUPPORTS), b, lay.k), dtype=bool)
+    cand = np.full((len(_SUPPORTS), b, lay.k), np.nan)
 
     def check(games):
         p = _probs(tr.y[games, :rr], lay)
         qre[games] = p
-        r_qre = _max_regret(_values(batch.take(games), p), p, lay)
+        r_qre = _max_regret(_values(batch, p, games), p, lay)
         limit[games], reg[games] = p, r_qre
         finished = r_qre <= regret_tol
         if refine:
             # Solve each new support once the QRE is near equilibrium ...
-            supp = _support(p, lay)
-            new = (r_qre <= _REFINE_FROM * scale[games]) & (supp != tried[games]).any(axis=1)
-            if new.any():
+            near = r_qre <= _REFINE_FROM * scale[games]
+            for c, cut in enumerate(_SUPPORTS):
+                supp = _support(p, lay, cut)
+                new = near & (supp != tried[c, games]).any(axis=1)
+                if c:  # a finer support only where the coarser ones gave nothing
+                    new &= np.isnan(cand[:c, games]).all(axis=(0, 2))
+                if not new.any():
+                    continue
                 g = games[new]
-                tried[g] = supp[new]
+                tried[c, g] = supp[new]
                 p_ne, conv = _refine(batch.take(g), p[new], supp[new])
                 p_ne[np.abs(p_ne) <= 1e-13] = 0.0
-                conv &= verify(payoffs[g], np.where(conv[:, None], p_ne, p[new]), regret_tol)
-                cand[g] = np.where(conv[:, None], p_ne, np.nan)
+                p_ne = np.where(conv[:, None], p_ne, p[new])
+                # A quick check here; the shared certificate (verify) runs on every output.
+                conv &= (p_ne >= 0).all(axis=1) & (
+                    _max_regret(_values(batch, p_ne, g), p_ne, lay) <= regret_tol)
+                cand[c, g] = np.where(conv[:, None], p_ne, np.nan)
             # ... and take its equilibrium once the branch has come close to it.
-            ok = np.abs(cand[games] - p).max(axis=1) <= _REFINE_DIST
+            dist = np.abs(cand[:, games] - p).max(axis=2)           # (len(_SUPPORTS), M)
+            best = np.argmin(np.where(np.isnan(dist), np.inf, dist), axis=0)
+            ok = np.take_along_axis(dist, best[None], axis=0)[0] <= _REFINE_DIST
             if ok.any():
                 g = games[ok]
-                limit[g] = cand[g]
-                reg[g] = regret(payoffs[g], cand[g]).max(axis=1)
+                limit[g] = cand[best[ok], g]
                 refined[g] = True
                 finished |= ok
         finished |= tr.y[games, rr] >= max_lambda
@@ -860,6 +880,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
         if moved.size:
             check(moved)
     certified = verify(payoffs, limit, regret_tol)
+    reg = regret(payoffs, limit).max(axis=1)
     status = np.full(b, STATUS["not_converged"], dtype=np.int8)
     status[certified] = STATUS["ok"]
     status[(certified & tr.branch) | tr.stuck] = STATUS["bifurcation"]
