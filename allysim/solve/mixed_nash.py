@@ -74,6 +74,7 @@ _SAME = 1e-6         # equilibria closer than this (max abs difference) are one
 _RESIDUAL = 1e-12    # Newton stops when max |F| <= this (payoffs scaled to [0, 1])
 _CHUNK = 4096        # candidates per Newton batch
 _SINGULAR = 1e-9     # smallest / largest singular value of the Jacobian below this: singular
+_ZERO = 1e-10        # probabilities below this in a Newton result are zeros
 _STALL = 8           # Newton gives up on a start whose residual has not halved in this many steps
 
 
@@ -521,7 +522,7 @@ def _search(payoffs, tol, rng, n_random, max_supports, support_starts, notes):
     # Certify: a mixed profile (tiny negatives are rounding) with max regret <= tol.
     conv &= (sigma >= -1e-9).all(axis=1)
     sigma = np.where(conv[:, None], np.clip(sigma, 0.0, None), 0.0)
-    sigma[sigma < 1e-13] = 0.0
+    sigma[sigma < _ZERO] = 0.0   # a boundary root of a larger support: drop the ~0 entries
     sigma[conv] = lay.normalise(sigma[conv])
     good = np.flatnonzero(conv)
     good = good[verify(payoffs[game[good]], sigma[good], tol)]
