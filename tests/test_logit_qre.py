@@ -273,6 +273,21 @@ def test_qre_is_the_logit_response_to_itself():
     assert (res.residual <= res.tol).all()
 
 
+def test_edge_shapes():
+    """An empty batch, games where nobody has a choice, one-strategy players."""
+    empty = logit_qre(np.zeros((0, 2, 2, 3)), [0.5, 1.5])
+    assert empty.profiles.shape == (0, 2, 5) and empty.status.shape == (0, 2)
+    assert logit_trace(np.zeros((0, 2, 2, 3))).profiles.shape == (0, 5)
+    fixed = logit_qre(np.ones((2, 2, 1, 1)), 1.5)
+    assert (fixed.status == STATUS["ok"]).all() and (fixed.profiles == 1.0).all()
+    u = np.random.default_rng(SEED + 9).normal(size=(3, 3, 1, 3, 2))
+    res, lim = logit_qre(u, 2.0), logit_trace(u)
+    assert (res.status == STATUS["ok"]).all() and (res.profiles[:, 0, 0] == 1.0).all()
+    assert (lim.status == STATUS["ok"]).all()
+    for b in range(3):
+        assert np.abs(gambit_qre(u[b], [2.0])[0] - res.profiles[b, 0]).max() <= AGREE
+
+
 def test_one_player_game_is_softmax():
     u = np.array([[[1.0, 2.0, 4.0]]])
     p = logit_qre(u, 0.7).profiles[0, 0]
