@@ -765,14 +765,16 @@ def _refine(batch: _Batch, p0: np.ndarray, supp: np.ndarray):
     eye = np.eye(k)
     converged = np.zeros(a, dtype=bool)
     going = np.ones(a, dtype=bool)
+    last = np.full(a, np.inf)
     with np.errstate(all="ignore"):  # a wrong support may send Newton far away: it is dropped
         for _ in range(_REFINE_ITERS):
-            _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going)
+            _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last)
     return p, converged
 
 
-def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going):
-    """One Newton iteration of :func:`_refine` on the games still ``going`` (in place)."""
+def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last):
+    """One Newton iteration of :func:`_refine` on the games still ``going`` (in place);
+    ``last`` holds each game's previous Newton step length."""
     lay, owner, k = batch.lay, batch.lay.owner, p.shape[1]
     idx = np.flatnonzero(going)
     if idx.size == 0:
@@ -792,9 +794,11 @@ def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going):
                    np.where(supp[idx][:, :, None], dfull - dfull[rows, kk], eye[None]))
     dp = _solve(jac, -g[..., None])[..., 0]
     size = np.abs(dp).max(axis=1)
-    fine = np.isfinite(size) & (size <= 1.0)  # else diverging: give up
+    # Give up where Newton diverges or stops contracting (a wrong support, or a singular one).
+    fine = np.isfinite(size) & (size <= 1.0) & ((size <= 0.5 * last[idx]) | (size <= 1e-10))
     p[idx[fine]] += dp[fine]
-    small = fine & (size <= 1e-14)
+    last[idx] = size
+    small = fine & (size <= 1e-13)
     converged[idx[small]] = True
     going[idx[small | ~fine]] = False
 
@@ -856,6 +860,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
     tr = _start(batch, b, st.first_step, scale)
     # Per support threshold: the support last tried and the verified equilibrium on it.
     tried = np.zeros((len(_SUPPORTS), b, lay.k), dtype=bool)
+    tried_at = np.full((len(_SUPPORTS), b), np.inf)   # the QRE's regret at that try
     cand = np.full((len(_SUPPORTS), b, lay.k), np.nan)
 
     def check(games):
@@ -869,13 +874,16 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
             near = r_qre <= _REFINE_FROM * scale[games]
             for c, cut in enumerate(_SUPPORTS):
                 supp = _support(p, lay, cut)
-                new = near & (supp != tried[c, games]).any(axis=1)
+                # A new support, or one that failed when the QRE was 10 times farther off.
+                new = near & ((supp != tried[c, games]).any(axis=1) | (
+                    np.isnan(cand[c, games]).any(axis=1) & (r_qre <= 0.1 * tried_at[c, games])))
                 if c:  # a finer support only where the coarser ones gave nothing
                     new &= np.isnan(cand[:c, games]).all(axis=(0, 2))
                 if not new.any():
                     continue
                 g = games[new]
                 tried[c, g] = supp[new]
+                tried_at[c, g] = r_qre[new]
                 p_ne, conv = _refine(batch.take(g), p[new], supp[new])
                 p_ne[np.abs(p_ne) <= 1e-13] = 0.0
                 p_ne = np.where(conv[:, None], p_ne, p[new])
