@@ -52,7 +52,7 @@ import numpy as np
 
 from ..errors import DegenerateGameWarning
 from ._status import STATUS
-from .regret import DEFAULT_TOL, as_payoffs, regret, verify
+from .regret import DEFAULT_TOL, as_payoffs, verify
 
 #: Games per chunk: big enough to amortise NumPy's call overhead, small enough for cache.
 DEFAULT_CHUNK = 1024
@@ -165,11 +165,11 @@ def _mixes(d: np.ndarray, tiny: np.ndarray, tol: float):
         if j % 2:
             np.negative(c[j], out=c[j])
     total = c.sum(axis=0)
-    regular = np.abs(total) > tiny
     with np.errstate(divide="ignore", invalid="ignore"):
-        c /= np.where(regular, total, 1.0)
-    low = c.min(axis=0)
-    return c, regular & (low >= -tol), low
+        c /= total                     # singular systems give inf/nan, masked by ok
+        low = c.min(axis=0)
+        ok = (np.abs(total) > tiny) & (low >= -tol)
+    return c, ok, low
 
 
 def _bits(mask: np.ndarray) -> np.ndarray:
@@ -219,7 +219,8 @@ def _chunk(a: np.ndarray, c: np.ndarray, tol: float):
     a_t = np.ascontiguousarray(a.transpose(1, 2, 0))   # (m, n, b): games last
     c_t = np.ascontiguousarray(c.transpose(1, 2, 0))
     # A bordered determinant below 1e-12 * (payoff range)^(k-1) is singular.
-    spread = np.maximum(np.ptp(a, axis=(1, 2)), np.ptp(c, axis=(1, 2)))
+    spread = np.maximum(a_t.max(axis=(0, 1)) - a_t.min(axis=(0, 1)),
+                        c_t.max(axis=(0, 1)) - c_t.min(axis=(0, 1)))
     for k in range(1, min(m, n) + 1):
         rows, cols = _supports(m, k), _supports(n, k)
         rows_out, cols_out = _outside(m, k), _outside(n, k)
@@ -228,8 +229,9 @@ def _chunk(a: np.ndarray, c: np.ndarray, tol: float):
         # x on rows I making the columns J indifferent (column player's payoffs).
         x, vx, ox = _side(c_t[ri, ci], c_t[ri, cols_out.T[None, :, None, :]], tiny, tol)
         # y on columns J making the rows I indifferent (row player's payoffs).
-        y, vy, oy = _side(np.swapaxes(a_t[ri, ci], 0, 1),
-                          np.swapaxes(a_t[rows_out.T[:, None, :, None], ci], 0, 1), tiny, tol)
+        cj = cols.T[:, None, None, :]    # (k_col, 1, 1, Q): gathered contiguous, col axis first
+        y, vy, oy = _side(a_t[rows.T[None, :, :, None], cj],
+                          a_t[rows_out.T[None, :, :, None], cj], tiny, tol)
         # Degeneracy: a vertex with more best replies than its support size.
         degenerate |= (ox | oy).any(axis=(0, 1))
         p, q, g = np.nonzero(vx & vy)
@@ -348,8 +350,11 @@ def _vertex_equilibria(per_k, games: np.ndarray, a: np.ndarray, c: np.ndarray, t
 
 def _canonical(game: np.ndarray, prof: np.ndarray) -> np.ndarray:
     """Order of flat equilibria: by game, then descending lexicographic (rounded to 1e-9)."""
-    key = np.round(prof, 9)
-    return np.lexsort(tuple(-key[:, j] for j in reversed(range(prof.shape[1]))) + (game,))
+    key = -np.rint(prof * 1e9).astype(np.int64)          # probabilities in 0 .. 1e9 (30 bits)
+    if key.shape[1] % 2:
+        key = np.concatenate([key, np.zeros((len(key), 1), dtype=np.int64)], axis=1)
+    packed = (key[:, 0::2] << 31) + key[:, 1::2]          # two per int64, order kept
+    return np.lexsort(tuple(packed[:, j] for j in reversed(range(packed.shape[1]))) + (game,))
 
 
 # ----------------------------------------------------------------------------- public
@@ -418,11 +423,16 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
     status = np.where(degen, STATUS["degenerate"], STATUS["ok"]).astype(np.int8)
 
     # Certificate: every equilibrium goes through the shared verifier.
-    passed = verify(payoffs[game], prof, tol) if game.size else np.zeros(0, dtype=bool)
+    u = payoffs[game]
+    passed = verify(u, prof, tol) if game.size else np.zeros(0, dtype=bool)
     if not passed.all():
         status[np.unique(game[~passed])] = STATUS["failed"]
-        game, prof, xid, yid = game[passed], prof[passed], xid[passed], yid[passed]
-    reg = regret(payoffs[game], prof).max(axis=1) if game.size else np.zeros(0)
+        game, prof, xid, yid, u = game[passed], prof[passed], xid[passed], yid[passed], u[passed]
+    # The regret values reported (verify has checked them against tol).
+    x, y = prof[:, :m], prof[:, m:]
+    row = np.einsum("eij,ej->ei", u[:, 0], y)
+    col = np.einsum("ei,eij->ej", x, u[:, 1])
+    reg = np.maximum(row.max(1) - (row * x).sum(1), col.max(1) - (col * y).sum(1))
 
     order = _canonical(game, prof)
     game, prof, xid, yid, reg = game[order], prof[order], xid[order], yid[order], reg[order]
