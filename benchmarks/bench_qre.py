@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from allysim import load_model  # noqa: E402
-from allysim.solve import STATUS, logit_qre, logit_trace  # noqa: E402
+from allysim.solve import STATUS, logit_qre, logit_trace, status_names  # noqa: E402
 
 
 def _timed(fn, repeat: int):
@@ -49,6 +49,11 @@ def _timed(fn, repeat: int):
         if best is None or c < best[1]:
             best = (out, c, w)
     return best
+
+
+def _counts(names) -> str:
+    names, counts = np.unique(np.asarray(names, dtype=str), return_counts=True)
+    return ", ".join(f"{n} {c}" for n, c in zip(names, counts))
 
 
 def _gambit_game(u):
@@ -107,10 +112,10 @@ def main(argv=None) -> None:
     theirs = g_cpu / len(peers)
     ok = res.status[:len(peers), 0] == STATUS["ok"]
     err = float(np.abs(ref[ok] - res.profiles[:len(peers), 0][ok]).max())
-    statuses = {k: int(v) for k, v in zip(*np.unique(res.status, return_counts=True))}
+    statuses = _counts(status_names(res.status.ravel()))
     rows.append([f"QRE at lambda {args.lam:g}", ours, theirs, err,
                  f"{args.n} pts in {wall:.2f} s wall; steps mean {res.steps.mean():.1f}; "
-                 f"status codes {statuses}"])
+                 f"statuses {statuses}"])
 
     # 2. Trace to the limit.
     logit_trace(payoffs[:64])
@@ -120,10 +125,10 @@ def main(argv=None) -> None:
     theirs_t = g_cpu / len(peers)
     ok = lim.status[:len(peers)] == STATUS["ok"]
     err_t = float(np.abs(ref_t[ok] - lim.profiles[:len(peers)][ok]).max())
-    statuses = {k: int(v) for k, v in zip(*np.unique(lim.status, return_counts=True))}
+    statuses = _counts(status_names(lim.status))
     rows.append(["trace to the limit", ours_t, theirs_t, err_t,
                  f"{args.trace_n} pts in {wall:.2f} s wall; max regret {lim.regret.max():.1e}; "
-                 f"refined {lim.refined.mean():.1%}; status codes {statuses}"])
+                 f"refined {lim.refined.mean():.1%}; statuses {statuses}"])
 
     print()
     print(f"{'what':<22} {'allysim/pt':>12} {'pygambit/pt':>12} {'ratio':>8} {'max |dp|':>10}  notes")
