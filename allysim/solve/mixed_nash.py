@@ -73,6 +73,7 @@ _SUPPORT = 1e-3      # a strategy is in a start's support if p >= this x its pla
 _SAME = 1e-6         # equilibria closer than this (max abs difference) are one
 _RESIDUAL = 1e-12    # Newton stops when max |F| <= this (payoffs scaled to [0, 1])
 _CHUNK = 4096        # candidates per Newton batch
+_BLOCK = 64          # games searched together (bounds the memory of the support starts)
 _SINGULAR = 1e-9     # smallest / largest singular value of the Jacobian below this: singular
 _ZERO = 1e-10        # probabilities below this in a Newton result are zeros
 _STALL = 8           # Newton gives up on a start whose residual has not halved in this many steps
@@ -393,7 +394,8 @@ def _qre_starts(payoffs: np.ndarray, notes: list[str]):
     try:
         from .logit_qre import logit_trace  # lazy: an optional, separately written module
     except ImportError as exc:
-        notes.append(f"qre starts not used: {exc}")
+        if f"qre starts not used: {exc}" not in notes:
+            notes.append(f"qre starts not used: {exc}")
         return None
     try:
         res = logit_trace(payoffs)
@@ -401,7 +403,9 @@ def _qre_starts(payoffs: np.ndarray, notes: list[str]):
         ok = np.isfinite(prof).all(axis=1)
         return prof, ok
     except Exception as exc:  # the QRE module's failure must not sink the search
-        notes.append(f"qre starts not used: logit_trace failed ({type(exc).__name__}: {exc})")
+        note = f"qre starts not used: logit_trace failed ({type(exc).__name__}: {exc})"
+        if note not in notes:
+            notes.append(note)
         return None
 
 
@@ -442,17 +446,28 @@ def _two_player(payoffs: np.ndarray, active: list[int], tol: float):
             np.ones(B, dtype=bool), res.continuum, searched, converged)
 
 
-def _search(payoffs, tol, rng, n_random, max_supports, support_starts, notes):
-    """The n-player search; returns flat certified equilibria and per-kind counts."""
+def _scaled(payoffs: np.ndarray) -> np.ndarray:
+    """Each game's payoffs mapped onto [0, 1] (equilibria are unchanged)."""
     B = payoffs.shape[0]
-    shape = payoffs.shape[2:]
-    lay = _Layout(shape)
-    # Scale each game's payoffs to [0, 1]: equilibria are unchanged, tolerances uniform.
     flat = payoffs.reshape(B, -1)
     lo, spread = flat.min(axis=1), np.ptp(flat, axis=1)
     spread = np.where(spread > 0, spread, 1.0)
-    scaled = (payoffs - lo.reshape((B,) + (1,) * (payoffs.ndim - 1))) \
-        / spread.reshape((B,) + (1,) * (payoffs.ndim - 1))
+    expand = (B,) + (1,) * (payoffs.ndim - 1)
+    return (payoffs - lo.reshape(expand)) / spread.reshape(expand)
+
+
+def _search(payoffs, tol, random_draws, support_draws, max_supports, notes):
+    """The n-player search on a block of games; returns flat certified equilibria
+    (game index within the block, profile) and per-kind counts ``(B,)``.
+
+    random_draws : (n_random, S) random starts, the same for every game.
+    support_draws : (support_starts - 1, n_support_profiles, S) weights of the
+        random starts on each support profile, the same for every game.
+    """
+    B = payoffs.shape[0]
+    shape = payoffs.shape[2:]
+    lay = _Layout(shape)
+    scaled = _scaled(payoffs)
 
     cand_game, cand_start, cand_supp, cand_kind = [], [], [], []
     searched = {k: np.zeros(B, dtype=np.int64) for k in START_KINDS}
@@ -479,10 +494,10 @@ def _search(payoffs, tol, rng, n_random, max_supports, support_starts, notes):
             p = np.clip(prof[games], 0.0, None)
             add("qre", games, p, _support_of(p, lay))
     # Random starts, the same for every game, moved downhill first.
+    n_random = len(random_draws)
     if n_random:
-        draws = np.concatenate([rng.dirichlet(np.ones(s), size=n_random) for s in shape], axis=1)
         games = np.repeat(np.arange(B), n_random)
-        starts = np.tile(draws, (B, 1))
+        starts = np.tile(random_draws, (B, 1))
         for c in range(0, len(games), _CHUNK):
             sl = slice(c, c + _CHUNK)
             starts[sl] = _descend(scaled[games[sl]], starts[sl], lay)
@@ -503,12 +518,14 @@ def _search(payoffs, tol, rng, n_random, max_supports, support_starts, notes):
         # The uniform profile on each support, then random ones, the same for every
         # game (a support can hold several equilibria: Newton finds the one whose
         # basin holds its start).
-        draws = rng.random((max(support_starts - 1, 0), len(supports), lay.size)) + 1e-3
-        for st in [supp.astype(float)] + [d[which] * supp for d in draws]:
+        for st in [supp.astype(float)] + [d[which] * supp for d in support_draws]:
             add("supports", games, lay.normalise(st), supp)
     else:
-        notes.append(f"supports not enumerated: {n_supports} support profiles > "
-                     f"max_supports={max_supports}")
+        searched["supports_pruned"] = np.zeros(B, dtype=np.int64)
+        note = (f"supports not enumerated: {n_supports} support profiles > "
+                f"max_supports={max_supports}")
+        if note not in notes:
+            notes.append(note)
 
     game = np.concatenate(cand_game)
     start = np.concatenate(cand_start)
@@ -528,7 +545,7 @@ def _search(payoffs, tol, rng, n_random, max_supports, support_starts, notes):
     good = good[verify(payoffs[game[good]], sigma[good], tol)]
     converged = {k: np.bincount(game[good][kind[good] == i], minlength=B).astype(np.int64)
                  for i, k in enumerate(START_KINDS)}
-    return game[good], sigma[good], scaled, searched, converged
+    return game[good], sigma[good], searched, converged
 
 
 def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
@@ -624,8 +641,26 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
                                searched=searched, converged=converged,
                                method="support_enumeration", notes=tuple(notes), **settings)
 
-    game, sigma, scaled, searched, converged = _search(payoffs, tol, rng, n_random, max_supports,
-                                                       support_starts, notes)
+    # The random draws are made once, so every game (and every block) gets the same
+    # starts: a batch equals a loop, whatever the block size.
+    random_draws = (np.concatenate([rng.dirichlet(np.ones(s), size=n_random) for s in shape], axis=1)
+                    if n_random else np.zeros((0, lay.size)))
+    n_supports = int(np.prod([2 ** s - 1 for s in shape], dtype=np.float64))
+    support_draws = (rng.random((support_starts - 1, n_supports, lay.size)) + 1e-3
+                     if n_supports <= max_supports else np.zeros((0, 0, lay.size)))
+    parts = []
+    for lo in range(0, B, _BLOCK):
+        g, sg, se, cv = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
+                                max_supports, notes)
+        parts.append((g + lo, sg, se, cv))
+    game = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
+    sigma = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, lay.size))
+    kinds = list(START_KINDS) + ["supports_pruned"]
+    searched = {k: np.concatenate([p[2][k] for p in parts]) if parts else np.zeros(0, np.int64)
+                for k in kinds}
+    converged = {k: np.concatenate([p[3][k] for p in parts]) if parts else np.zeros(0, np.int64)
+                 for k in START_KINDS}
+    scaled = _scaled(payoffs)
     keep = _dedupe(game, sigma, B)
     game, sigma = game[keep], sigma[keep]
     order = np.lexsort(tuple(-np.round(sigma, 9).T[::-1]) + (game,))

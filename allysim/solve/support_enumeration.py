@@ -402,7 +402,8 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
     xids, yids = [np.zeros(0, dtype=np.intp)], [np.zeros(0, dtype=np.intp)]
     for lo in range(0, B, chunk):
         hi = min(lo + chunk, B)
-        g, prof, deg, per_k = _chunk(payoffs[lo:hi, 0], payoffs[lo:hi, 1], tol)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # singular: masked
+            g, prof, deg, per_k = _chunk(payoffs[lo:hi, 0], payoffs[lo:hi, 1], tol)
         degen[lo:hi] = deg
         keep = ~deg[g]
         games.append(g[keep] + lo)
