@@ -252,7 +252,7 @@ def _descend(u: np.ndarray, sigma: np.ndarray, lay: _Layout, steps: int = 150) -
     for _ in range(steps):
         trial = _project(sigma - eta[:, None] * g, lay)
         L2, g2 = _lyapunov(u, trial, lay)
-        better = L2 < L
+        better = (L2 < L) & (L > 1e-20)   # solved starts stay put: no batch dependence
         sigma = np.where(better[:, None], trial, sigma)
         g = np.where(better[:, None], g2, g)
         L = np.where(better, L2, L)
@@ -545,7 +545,7 @@ def _search(payoffs, tol, random_draws, support_draws, max_supports, notes):
     good = good[verify(payoffs[game[good]], sigma[good], tol)]
     converged = {k: np.bincount(game[good][kind[good] == i], minlength=B).astype(np.int64)
                  for i, k in enumerate(START_KINDS)}
-    return game[good], sigma[good], searched, converged
+    return game[good], sigma[good], kind[good], searched, converged
 
 
 def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
@@ -650,9 +650,9 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
                      if n_supports <= max_supports else np.zeros((0, 0, lay.size)))
     parts = []
     for lo in range(0, B, _BLOCK):
-        g, sg, se, cv = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
-                                max_supports, notes)
-        parts.append((g + lo, sg, se, cv))
+        g, sg, kd, se, cv = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
+                                    max_supports, notes)
+        parts.append((g + lo, sg, se, cv, kd))
     game = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
     sigma = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, lay.size))
     kinds = list(START_KINDS) + ["supports_pruned"]
@@ -661,6 +661,13 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     converged = {k: np.concatenate([p[3][k] for p in parts]) if parts else np.zeros(0, np.int64)
                  for k in START_KINDS}
     scaled = _scaled(payoffs)
+    kind = np.concatenate([p[4] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
+    # Of several starts that reached one equilibrium keep the one from the start least
+    # dependent on the rest of the batch (support, pure, random; the QRE trace last), so
+    # the digits reported do not depend on which games were solved together.
+    prefer = np.array([1, 3, 2, 0])[kind] if len(kind) else kind   # by START_KINDS index
+    order = np.lexsort((np.arange(len(game)), prefer, game))
+    game, sigma = game[order], sigma[order]
     keep = _dedupe(game, sigma, B)
     game, sigma = game[keep], sigma[keep]
     order = np.lexsort(tuple(-np.round(sigma, 9).T[::-1]) + (game,))
