@@ -95,7 +95,7 @@ class _Layout:
     is computed as one contraction of player i's payoffs, rearranged to
     ``(s_i * s_j, rest)``, with the product of the other players' mixed
     strategies; all pairs are stacked (zero-padded to common sizes) so that one
-    einsum does them all. Everything else is a gather with the arrays below.
+    stacked matmul does them all. Everything else is a gather with the arrays below.
     """
 
     shape: tuple[int, ...]
@@ -206,8 +206,43 @@ def _probs(r: np.ndarray, lay: _Layout) -> np.ndarray:
     for lo, hi in zip(lay.offsets[:-1], lay.offsets[1:]):
         blk = z[:, lo:hi]
         e = np.exp(blk - blk.max(axis=1, keepdims=True))
-        p[:, lo:hi] = e / e.sum(axis=1, keepdims=True)
+        p[:, lo:hi] = e / _rowsum(e)[:, None]
     return p
+
+
+def _contract(upairs: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``out[a, q, k] = sum_r upairs[a, q, k, r] * w[a, q, r]``: (A, Q, kl).
+
+    Each game's result must not depend on the batch it is in (sweeps are
+    reproducible bit for bit whatever the chunking): einsum's summation order
+    follows the operands' memory layout, so this is a stacked matmul on
+    C-contiguous operands, one BLAS product per game and pair.
+    """
+    return np.matmul(np.ascontiguousarray(upairs), np.ascontiguousarray(w)[..., None])[..., 0]
+
+
+def _dot_last(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``sum_s x[..., s] * y[..., s]`` in a fixed order. NumPy's own reductions may
+    add in a different order for a batch of 1 than for a larger batch (pairwise vs
+    sequential), and results must not depend on the batch."""
+    out = x[..., 0] * y[..., 0]
+    for s in range(1, x.shape[-1]):
+        out += x[..., s] * y[..., s]
+    return out
+
+
+def _rowsum(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=-1)`` in a fixed order (see :func:`_dot_last`)."""
+    out = x[..., 0].copy()
+    for s in range(1, x.shape[-1]):
+        out += x[..., s]
+    return out
+
+
+def _block_sum(x: np.ndarray, lay: _Layout) -> np.ndarray:
+    """Per-player sums ``(A, n)`` of ``x: (A, K)``, in a fixed order."""
+    return np.stack([_rowsum(x[:, lo:hi]) for lo, hi in zip(lay.offsets[:-1], lay.offsets[1:])],
+                    axis=1)
 
 
 def _pair_derivs(upairs: np.ndarray, p: np.ndarray, lay: _Layout):
@@ -221,10 +256,9 @@ def _pair_derivs(upairs: np.ndarray, p: np.ndarray, lay: _Layout):
             w *= p1[:, lay.w_index[..., t]]
     else:
         w = np.ones((a, len(lay.pairs), lay.rest))
-    flat = np.einsum("Zqkr,Zqr->Zqk", upairs, w).reshape(a, -1)
+    flat = _contract(upairs, w).reshape(a, -1)
     p1[:, -1] = 0.0  # padded terms of the values pick this zero
-    values = np.einsum("Zks,Zks->Zk", flat[:, lay.v_src], p1[:, lay.v_col])
-    return values, flat
+    return _dot_last(flat[:, lay.v_src], p1[:, lay.v_col]), flat
 
 
 @dataclass(frozen=True)
@@ -265,15 +299,15 @@ def _values(batch: _Batch, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
             w *= p1[:, widx[..., t]]
     else:
         w = np.ones((a, n, lay.rest))
-    flat = np.einsum("Zqkr,Zqr->Zqk", batch.upairs[idx, :n], w).reshape(a, -1)
+    flat = _contract(batch.upairs[idx, :n], w).reshape(a, -1)
     p1[:, -1] = 0.0
-    return np.einsum("Zks,Zks->Zk", flat[:, lay.v_src], p1[:, lay.v_col])
+    return _dot_last(flat[:, lay.v_src], p1[:, lay.v_col])
 
 
 def _max_regret(values: np.ndarray, p: np.ndarray, lay: _Layout) -> np.ndarray:
     """Max regret ``(A,)`` from strategy values and profiles ``(A, K)``."""
     best = np.maximum.reduceat(values, lay.offsets[:-1], axis=1)
-    got = np.add.reduceat(values * p, lay.offsets[:-1], axis=1)
+    got = _block_sum(values * p, lay)
     return (best - got).max(axis=1)
 
 
@@ -363,7 +397,7 @@ def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
     _, _, f_lam = _equations(batch, y[:, :-1], y[:, -1])
     # At lam = 0, F_r = I, so the tangent is proportional to (-F_lam, 1).
     t = np.concatenate([-f_lam, np.ones((b, 1))], axis=1)
-    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    t /= np.sqrt(_dot_last(t, t))[:, None]
     return _Trace(y=y, t=t, h=np.full(b, float(first_step)), steps=np.zeros(b, dtype=np.int64),
                   det_sign=np.ones(b), branch=np.zeros(b, dtype=bool),
                   active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool),
@@ -411,7 +445,7 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
         rhs[:, r, 1] = 1.0
         sol = _solve(m, rhs)
         du, z = sol[..., 0], sol[..., 1]
-        dist = np.linalg.norm(du, axis=1)
+        dist = np.sqrt(_dot_last(du, du))
         contr = dist / (prev[idx] + 0.1 * st.corr_tol)
         bad = ~np.isfinite(dist) | ~np.isfinite(z).all(axis=1)
         if it == 0:
@@ -430,11 +464,11 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
         if done.any():
             d_idx = idx[done]
             zz = z[done]
-            t_new[d_idx] = zz / np.linalg.norm(zz, axis=1, keepdims=True)
+            t_new[d_idx] = zz / np.sqrt(_dot_last(zz, zz))[:, None]
             sign[d_idx] = np.sign(np.linalg.det(m[done]))
             accepted[d_idx] = True
             going[d_idx] = False
-    angle = np.arccos(np.clip(np.einsum("ak,ak->a", t, t_new), -1.0, 1.0))
+    angle = np.arccos(np.clip(_dot_last(t, t_new), -1.0, 1.0))
     flipped = (sign * det_sign < 0) & (h > _BRANCH_STEP)
     accepted &= (angle <= st.max_turn) & ~flipped & (sign != 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -560,8 +594,8 @@ def _qre_check(payoffs: np.ndarray, p: np.ndarray, lam: np.ndarray):
         blk = p[:, start:start + v.shape[1]]
         z = lam[:, None] * v
         e = np.exp(z - z.max(axis=1, keepdims=True))
-        resid = np.maximum(resid, np.abs(blk - e / e.sum(axis=1, keepdims=True)).max(axis=1))
-        reg = np.maximum(reg, v.max(axis=1) - (v * blk).sum(axis=1))
+        resid = np.maximum(resid, np.abs(blk - e / _rowsum(e)[:, None]).max(axis=1))
+        reg = np.maximum(reg, v.max(axis=1) - _dot_last(v, blk))
         start += v.shape[1]
     return resid, reg
 
@@ -754,7 +788,7 @@ def _refine(batch: _Batch, p0: np.ndarray, supp: np.ndarray):
     a, k = p0.shape
     owner = lay.owner
     p = np.where(supp, p0, 0.0)
-    p /= np.add.reduceat(p, lay.offsets[:-1], axis=1)[:, owner]
+    p /= _block_sum(p, lay)[:, owner]
     # Row k0 (the first support strategy of each player) holds the sum-to-one equation.
     first = np.empty((a, len(lay.shape)), dtype=np.intp)
     for i, (lo, hi) in enumerate(zip(lay.offsets[:-1], lay.offsets[1:])):
@@ -787,7 +821,7 @@ def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last):
         values, flat = _pair_derivs(sub.upairs, pp, lay)
         dfull = flat[:, lay.d_full] * lay.cross_full
     kk, rows = k0[idx], np.arange(idx.size)[:, None]
-    blocksum = np.add.reduceat(pp, lay.offsets[:-1], axis=1)[:, owner]
+    blocksum = _block_sum(pp, lay)[:, owner]
     g = np.where(is_k0[idx], blocksum - 1.0,
                  np.where(supp[idx], values - values[rows, kk], pp))
     jac = np.where(is_k0[idx][:, :, None], same[None],

@@ -14,6 +14,7 @@ from .engine import DEFAULT_CHUNK_SIZE, SweepRun, SweepSpec, run_chunk, run_swee
 from .reducers import REDUCERS, STORES, Field, PureReducer, Reducer, get_reducer, register_reducer
 from . import sequential as _sequential  # noqa: F401,E402  (registers the "spe" sweep solver)
 from . import mixed as _mixed  # noqa: F401,E402  (registers the "mixed" sweep solver)
+from . import qre as _qre  # noqa: F401,E402  (registers the "qre" sweep solver)
 
 __all__ = ["KINDS", "SAMPLE_KINDS", "SEED_BLOCK", "Design", "DesignError", "grid_design",
            "nearest_power_of_two", "parse_vary", "sample_design", "sobol_warning",
