@@ -960,7 +960,7 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
     payoff units; Gambit #365): as soon as the QRE's max regret is
     <= ``regret_tol``, or, with ``refine``, as soon as the support the branch is
     converging to yields, by Newton's method on its indifference conditions, an
-    exact equilibrium within 1e-3 of the QRE whose regret is <= ``regret_tol``.
+    exact equilibrium within 1e-2 of the QRE whose regret is <= ``regret_tol``.
     Every returned equilibrium is certified by :func:`allysim.solve.verify`.
     The principal branch converges to one equilibrium: this is the logit
     (tracing) selection of McKelvey & Palfrey (1995) and Turocy (2005), the
