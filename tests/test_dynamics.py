@@ -19,7 +19,7 @@ from allysim.solve._status import STATUS
 from allysim.solve.dynamics import (STABILITY, _Kernel, fictitious_play, flow, jacobian,
                                     logit_dynamics, random_starts, replicator, rest_points)
 
-gbt = pytest.importorskip("pygambit")
+import pygambit as gbt
 
 PD = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
 PENNIES = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
@@ -226,7 +226,7 @@ def test_cli_dynamics_report():
 def test_logit_dynamics_rest_points_are_logit_qre_batched():
     """Forty random 2x3x2 games at once: the logit dynamic's rest points equal
     allysim.solve.logit_qre's principal-branch QRE where the dynamic converges."""
-    logit_qre = pytest.importorskip("allysim.solve.logit_qre").logit_qre
+    from allysim.solve.logit_qre import logit_qre
     rng = np.random.default_rng(40)
     u = rng.uniform(-2, 2, size=(40, 3, 2, 3, 2))
     res = logit_dynamics(u, 1.0, t_max=40.0)

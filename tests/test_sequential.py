@@ -17,7 +17,7 @@ from allysim.solve._status import STATUS
 from allysim.solve.sequential import (agent_logit_qre, history_profile, resolve_stages,
                                       spe_regret, subgame_perfect)
 
-gbt = pytest.importorskip("pygambit")
+import pygambit as gbt
 
 FOUR_POWER_STAGES = ((0,), (1,), (2, 3))
 
@@ -513,7 +513,7 @@ def test_sweep_spe_reducer_matches_direct_solve():
 def test_stage_qre_tracer_agrees_with_logit_qre_module():
     """The simultaneous-stage tracer and allysim.solve.logit_qre (written independently)
     give the same principal-branch QRE."""
-    logit_qre = pytest.importorskip("allysim.solve.logit_qre").logit_qre
+    from allysim.solve.logit_qre import logit_qre
     from allysim.solve._stage_qre import logit_trace
     rng = np.random.default_rng(31)
     worst = 0.0

@@ -60,7 +60,7 @@ def test_same_results_for_any_chunk_size_jobs_and_backend(tmp_path, reference):
 
 
 def test_same_results_on_a_dask_local_cluster(tmp_path, reference):
-    distributed = pytest.importorskip("dask.distributed")
+    import dask.distributed as distributed
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
