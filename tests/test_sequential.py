@@ -583,3 +583,20 @@ def test_property_spe_set_is_exactly_the_certified_profiles(game):
         assert found == brute
         one = subgame_perfect(u[b:b + 1], stages, max_equilibria=5000)
         assert one.count[0] == res.count[b] and one.status[0] == res.status[b]
+
+
+def test_sweep_cli_stages_flag(tmp_path):
+    """`allysim sweep --solver spe --stages ...` uses that order; bad orders and misuse exit 2."""
+    from click.testing import CliRunner
+    from allysim.cli import main
+
+    runner = CliRunner()
+    args = ["sweep", "baseline-2018", "--vary", "us_credibility=0.3:0.95:6", "--solver", "spe", "--quiet"]
+    ok = runner.invoke(main, args + ["--stages", "Japan>US>China,NorthKorea"])
+    assert ok.exit_code == 0 and "stages Japan>US>China,NorthKorea" in ok.output
+    default = runner.invoke(main, args)
+    assert default.exit_code == 0 and "stages US>Japan>China,NorthKorea" in default.output
+    bad = runner.invoke(main, args + ["--stages", "Japn>US>China,NorthKorea"])
+    assert bad.exit_code == 2 and "did you mean 'Japan'" in bad.stderr
+    misuse = runner.invoke(main, args[:4] + ["--stages", "US>Japan"])
+    assert misuse.exit_code == 2 and "applies to --solver spe" in misuse.stderr

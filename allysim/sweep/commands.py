@@ -25,7 +25,7 @@ from .engine import DEFAULT_CHUNK_SIZE, SweepSpec, read_plan, run_sweep, write_p
 from .reducers import BACKENDS, REDUCERS, STORES
 
 _SWEEP_KEYS = ("vary", "sample", "n", "params", "seed", "chunk_size", "solver", "store", "tol",
-               "lambda")
+               "lambda", "stages")
 
 
 def _scenario_sweep(s) -> dict[str, Any]:
@@ -67,8 +67,8 @@ def _format_run(run) -> list[str]:
     return lines
 
 
-def _sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, tol, lam, store,
-          jobs, scheduler, chunk_size, backend, output, overwrite, resume, quiet):
+def _sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, tol, lam, stages,
+           store, jobs, scheduler, chunk_size, backend, output, overwrite, resume, quiet):
     """Sweep a scenario over a grid (--vary) or a sample (--sample) of parameter points.
 
     \b
@@ -81,7 +81,7 @@ def _sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver,
         given = [flag for flag, v in (("NAME", name), ("--vary", vary), ("--sample", sample_kind),
                                       ("--n", n_points), ("--params", params), ("--seed", seed),
                                       ("--set", sets), ("--solver", solver), ("--tol", tol),
-                                      ("--lambda", lam), ("--store", store),
+                                      ("--lambda", lam), ("--stages", stages), ("--store", store),
                                       ("--chunk-size", chunk_size), ("-o", output)) if v]
         if given:
             raise AllysimError(f"--resume {resume}: takes everything from {resume}/plan.json; "
@@ -140,6 +140,11 @@ def _sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver,
             raise AllysimError(f"--lambda {lam!r}: expected a number") from None
     if solver in REDUCERS and solver == "pure" and "lambda" in options:
         raise AllysimError("--lambda: applies to --solver qre, not to the pure solver")
+    stages = table.get("stages") if stages is None else stages
+    if stages is not None:
+        if solver != "spe":
+            raise AllysimError(f"--stages: applies to --solver spe, not to --solver {solver}")
+        options["stages"] = stages
     store = store or table.get("store", "full")
     chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size", DEFAULT_CHUNK_SIZE)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
@@ -245,6 +250,9 @@ def register(group, *, set_option, force_option, parse_sets) -> None:
                      help="Best-response tolerance (default 1e-9)."),
         click.option("--lambda", "lam", default=None, metavar="L",
                      help="Logit precision, for --solver qre."),
+        click.option("--stages", default=None, metavar="ORDER",
+                     help="Stage order for --solver spe, e.g. 'US>Japan>China,NorthKorea' "
+                          "(default: MODEL.md's order for four-power, else one player per stage)."),
         click.option("--store", type=click.Choice(STORES), default=None,
                      help="counts: per-point counts/status/outcome; full (default): also "
                           "parameters, one row per equilibrium and equilibria.csv."),
