@@ -510,22 +510,18 @@ def test_sweep_spe_reducer_matches_direct_solve():
                             options={"stages": "US>Japn>China,NorthKorea"}))
 
 
-def test_stage_qre_tracer_agrees_with_logit_qre_module():
-    """The simultaneous-stage tracer and allysim.solve.logit_qre (written independently)
-    give the same principal-branch QRE."""
+def test_agent_qre_of_one_simultaneous_stage_is_the_normal_form_qre():
+    """With every player in one stage, agent QRE is the normal-form logit QRE."""
     from allysim.solve.logit_qre import logit_qre
-    from allysim.solve._stage_qre import logit_trace
     rng = np.random.default_rng(31)
-    worst = 0.0
     for shape in [(3, 3), (2, 3, 2), (2, 2, 2, 2)]:
         u = rng.uniform(-3, 3, size=(15, len(shape)) + shape)
-        for lam in (0.5, 3.0):
-            mine, status, _ = logit_trace(u, np.full(15, lam))
-            theirs = logit_qre(u, [lam])
-            ok = (status == 0) & (theirs.status[:, 0] == 0)
-            assert ok.sum() >= 14
-            worst = max(worst, np.abs(mine[ok] - theirs.profiles[ok, 0]).max())
-    assert worst <= 1e-8
+        lams = [0.5, 3.0]
+        agent = agent_logit_qre(u, [list(range(len(shape)))], lams)
+        normal = logit_qre(u, lams)
+        ok = (agent.status == 0) & (normal.status == 0)
+        assert ok.sum() >= 28
+        assert np.abs(agent.marginals[ok] - normal.profiles[ok]).max() <= 1e-9
 
 
 # ---------------------------------------------------------------------------

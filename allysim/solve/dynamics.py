@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._stage_qre import cross_values, softmax
+from ._logit import cross_values, softmax
 from ._status import STATUS
 from .regret import as_payoffs, regret, split_profile, strategy_values
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ScenarioError, suggest
-from ._stage_qre import logit_residual, logit_trace, softmax
+from ._logit import logit_residual, softmax
 from ._status import STATUS
 from .pure_nash import pure_nash
 from .regret import DEFAULT_TOL, as_payoffs, pure_to_mixed, regret, verify
@@ -488,7 +488,7 @@ class AgentQREResult:
 
 def agent_logit_qre(payoffs: np.ndarray, stages: Sequence[Sequence[int]],
                     lambdas: float | Sequence[float], tol: float = QRE_TOL,
-                    max_steps: int = 20000) -> AgentQREResult:
+                    max_steps: int = 1000) -> AgentQREResult:
     """Agent logit QRE of the staged game, by backward induction of logit responses.
 
     Parameters
@@ -543,7 +543,7 @@ def agent_logit_qre(payoffs: np.ndarray, stages: Sequence[Sequence[int]],
             sig = softmax(lam_h[:, None] * own[:, 0])
             st = np.zeros(len(sig), dtype=np.int8)
         else:
-            sig, st, _ = logit_trace(own, lam_h, max_steps=max_steps)
+            sig, st = _stage_logit_qre(own, lam_h, max_steps)
         status = np.maximum(status, st.reshape(B * L, H).max(axis=1))
         blocks = np.split(sig, np.cumsum(lay.stage_shapes[t])[:-1], axis=1)
         joint = blocks[0]
@@ -573,6 +573,25 @@ def agent_logit_qre(payoffs: np.ndarray, stages: Sequence[Sequence[int]],
     return AgentQREResult(stages=lay.stages, shape=lay.shape, lambdas=lam, behaviour=tuple(behaviour),
                           outcome=outcome, marginals=marginals, value=value, residual=residual,
                           status=status, tol=tol)
+
+
+def _stage_logit_qre(games: np.ndarray, lam: np.ndarray, max_steps: int):
+    """Logit QRE of each simultaneous stage game at its own row's precision.
+
+    games: (R, m, *S) the stage's players only; lam: (R,). Rows sharing a
+    lambda go to :func:`allysim.solve.logit_qre.logit_qre` together (its answer
+    for a game does not depend on the rest of its batch). Returns
+    ``sigma (R, sum S)`` and ``status (R,)``.
+    """
+    from .logit_qre import logit_qre
+
+    sigma = np.empty((len(games), int(sum(games.shape[2:]))))
+    status = np.empty(len(games), dtype=np.int8)
+    for value in np.unique(lam):
+        rows = np.flatnonzero(lam == value)
+        res = logit_qre(games[rows], [float(value)], max_steps=max_steps)
+        sigma[rows], status[rows] = res.profiles[:, 0], res.status[:, 0]
+    return sigma, status
 
 
 def _agent_residual(payoffs, lay, behaviour, lam):
