@@ -6,9 +6,7 @@ code 2; no traceback, no output file.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 

@@ -42,7 +42,6 @@ def dynamics_reports(game: Game, opts: SolveOptions) -> list[dict[str, Any]]:
     """Replicator from the barycentre and N_STARTS seeded starts; logit dynamics per lambda."""
     u = game.payoffs
     shape = game.shape
-    N = int(sum(shape))
     bary = np.concatenate([np.full(s, 1.0 / s) for s in shape])[None, :]
     starts = np.concatenate([bary, random_starts(shape, N_STARTS, opts.seed)])
     K = len(starts)

@@ -17,9 +17,9 @@ import warnings
 import numpy as np
 
 from ..errors import AllysimError, DegenerateGameWarning
-from ..solve import STATUS, STATUS_NAMES, mixed_nash, split_profile, strategy_values
+from ..solve import STATUS, mixed_nash, split_profile, strategy_values
 from ..solve.mixed_nash import MIXED_TOL
-from .reducers import Field, Reducer, _floats, payoffs_of, register_reducer
+from .reducers import Field, Reducer, _floats, equilibrium_csv, payoffs_of, register_reducer
 
 #: Count histogram bins: 0, 1, ..., 14, and "15 or more".
 _BINS = 16
@@ -112,38 +112,11 @@ class MixedReducer(Reducer):
                  *probs, *(f"payoff_{p}" for p in m.players), "max_regret"])
 
     def csv_text(self, arrays, varied, start):
-        n = self.model.n_players
-        count, status = arrays["count"], arrays["status"]
-        points = arrays["eq_point"] - start
-        k = len(points)
-        empty = np.nonzero(count == 0)[0]
-        row_point = np.concatenate([points, empty])
-        row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])
-        if not len(row_point):
-            return ""
-        order = np.lexsort((row_eq, row_point))      # by point, equilibria in canonical order
-        row_point, row_eq = row_point[order], row_eq[order]
-        has = (row_eq < k).tolist()
-        kth = np.concatenate([np.arange(k) - np.searchsorted(points, points) + 1, [0]])
-        prob = np.concatenate([arrays["eq_prob"], np.zeros((1, self.size))])
-        pay = np.concatenate([arrays["eq_payoff"], np.zeros((1, n))])
-        regret = np.concatenate([arrays["eq_regret"], [0.0]])
-        names = np.asarray(STATUS_NAMES, dtype=object)
-
-        def blank(values):
-            return [v if h else "" for v, h in zip(values, has)]
-
-        cols = [[str(p + start) for p in row_point.tolist()], [self.concept] * len(row_point),
-                names[status[row_point]].tolist(), [str(c) for c in count[row_point].tolist()],
-                blank([str(e) for e in kth[row_eq].tolist()])]
-        for j in range(varied.shape[1]):
-            cols.append(_floats(varied[row_point, j]))
-        for j in range(self.size):
-            cols.append(blank(_floats(prob[row_eq, j])))
-        for i in range(n):
-            cols.append(blank(_floats(pay[row_eq, i])))
-        cols.append(blank(_floats(regret[row_eq])))
-        return "\n".join(map(",".join, zip(*cols))) + "\n"
+        columns = [_floats(arrays["eq_prob"][:, j]) for j in range(self.size)]
+        columns += [_floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
+        columns.append(_floats(arrays["eq_regret"]))
+        return equilibrium_csv(self.concept, arrays["count"], arrays["status"], arrays["eq_point"],
+                               start, varied, columns)
 
     def summary(self, totals, n_points):
         if n_points == 0:

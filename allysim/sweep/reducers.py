@@ -128,6 +128,38 @@ def _floats(values: np.ndarray) -> list[str]:
     return [repr(v) for v in values.tolist()]
 
 
+def equilibrium_csv(concept: str, count: np.ndarray, status: np.ndarray, eq_point: np.ndarray,
+                    start: int, varied: np.ndarray, eq_columns: list) -> str:
+    """CSV rows of a chunk: one per (point, equilibrium), one blank-tailed row per point
+    without equilibria, sorted by point then by the equilibria's canonical order.
+
+    count, status: (m,) per point; eq_point: (k,) global point index of each
+    equilibrium, ascending; varied: (m, d) swept values; eq_columns: per-equilibrium
+    columns, each k strings (strategies, probabilities, payoffs, regret).
+    """
+    points = eq_point - start
+    k = len(points)
+    empty = np.nonzero(count == 0)[0]
+    row_point = np.concatenate([points, empty])
+    row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])   # k: the blank row
+    if not len(row_point):
+        return ""
+    order = np.lexsort((row_eq, row_point))
+    row_point, row_eq = row_point[order], row_eq[order]
+    kth = np.arange(k) - np.searchsorted(points, points) + 1          # k-th equilibrium of its point
+
+    def per_row(column) -> list[str]:
+        return np.asarray(list(column) + [""], dtype=object)[row_eq].tolist()
+
+    names = np.asarray(STATUS_NAMES, dtype=object)
+    cols = [[str(p + start) for p in row_point.tolist()], [concept] * len(row_point),
+            names[status[row_point]].tolist(), [str(c) for c in count[row_point].tolist()],
+            per_row(str(e) for e in kth.tolist())]
+    cols += [_floats(varied[row_point, j]) for j in range(varied.shape[1])]
+    cols += [per_row(c) for c in eq_columns]
+    return "\n".join(map(",".join, zip(*cols))) + "\n"
+
+
 @register_reducer
 class PureReducer(Reducer):
     """All pure Nash equilibria per point (``NE (pure)``), with a tolerance ``tol``."""
@@ -221,44 +253,12 @@ class PureReducer(Reducer):
                  *players, *(f"payoff_{p}" for p in players), "max_regret"])
 
     def csv_text(self, arrays, varied, start):
-        n = self.model.n_players
-        count, status = arrays["count"], arrays["status"]
-        points = arrays["eq_point"] - start
-        k = len(points)
-        # One row per equilibrium, and one (with empty strategy columns) per point without any;
-        # the latter point at a blank extra row k of the equilibrium arrays.
-        empty = np.nonzero(count == 0)[0]
-        row_point = np.concatenate([points, empty])
-        row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])
-        if not len(row_point):
-            return ""
-        order = np.lexsort((row_eq, row_point))      # by point, equilibria in canonical order
-        row_point, row_eq = row_point[order], row_eq[order]
-        has = (row_eq < k).tolist()
-        kth = np.arange(k) - np.searchsorted(points, points) + 1   # k-th equilibrium of its point
-        kth = np.concatenate([kth, [0]])
-        profile = np.concatenate([arrays["eq_profile"], np.zeros((1, n), np.int16)])
-        payoff = np.concatenate([arrays["eq_payoff"], np.zeros((1, n))])
-        regret = np.concatenate([arrays["eq_regret"], [0.0]])
-        names = np.asarray(STATUS_NAMES, dtype=object)
-
-        def blank(values):
-            return [v if h else "" for v, h in zip(values, has)]
-
-        cols = [[str(p + start) for p in row_point.tolist()],
-                ["NE (pure)"] * len(row_point),
-                names[status[row_point]].tolist(),
-                [str(c) for c in count[row_point].tolist()],
-                blank([str(e) for e in kth[row_eq].tolist()])]
-        for j in range(varied.shape[1]):
-            cols.append(_floats(varied[row_point, j]))
-        for i in range(n):
-            strat = np.asarray(self.model.strategies[i], dtype=object)
-            cols.append(blank(strat[profile[row_eq, i]].tolist()))
-        for i in range(n):
-            cols.append(blank(_floats(payoff[row_eq, i])))
-        cols.append(blank(_floats(regret[row_eq])))
-        return "\n".join(map(",".join, zip(*cols))) + "\n"
+        profile = arrays["eq_profile"]
+        columns = [np.asarray(ss, dtype=object)[profile[:, i]] for i, ss in enumerate(self.model.strategies)]
+        columns += [_floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
+        columns.append(_floats(arrays["eq_regret"]))
+        return equilibrium_csv("NE (pure)", arrays["count"], arrays["status"], arrays["eq_point"],
+                               start, varied, columns)
 
     def outcome_name(self, flat: int) -> str:
         prof = np.unravel_index(flat, self.model.shape)

@@ -13,9 +13,9 @@ import math
 import numpy as np
 
 from ..errors import AllysimError
-from ..solve import DEFAULT_TOL, STATUS, STATUS_NAMES
+from ..solve import DEFAULT_TOL, STATUS
 from ..solve.sequential import resolve_stages, subgame_perfect
-from .reducers import Field, Reducer, _floats, payoffs_of, register_reducer
+from .reducers import Field, Reducer, _floats, equilibrium_csv, payoffs_of, register_reducer
 
 #: Count histogram bins: 0, 1, ..., 9, and "10 or more".
 _BINS = 11
@@ -132,39 +132,12 @@ class SubgamePerfectReducer(Reducer):
                  *players, *(f"payoff_{p}" for p in players), "max_regret"])
 
     def csv_text(self, arrays, varied, start):
-        n = self.model.n_players
-        count, status = arrays["count"], arrays["status"]
-        points = arrays["eq_point"] - start
-        k = len(points)
-        empty = np.nonzero(count == 0)[0]
-        row_point = np.concatenate([points, empty])
-        row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])
-        if not len(row_point):
-            return ""
-        order = np.lexsort((row_eq, row_point))
-        row_point, row_eq = row_point[order], row_eq[order]
-        has = (row_eq < k).tolist()
-        kth = np.concatenate([np.arange(k) - np.searchsorted(points, points) + 1, [0]])
-        path = np.concatenate([arrays["eq_path"], np.zeros((1, n), np.int16)])
-        pay = np.concatenate([arrays["eq_payoff"], np.zeros((1, n))])
-        regret = np.concatenate([arrays["eq_regret"], [0.0]])
-        names = np.asarray(STATUS_NAMES, dtype=object)
-
-        def blank(values):
-            return [v if h else "" for v, h in zip(values, has)]
-
-        cols = [[str(p + start) for p in row_point.tolist()], [self.concept] * len(row_point),
-                names[status[row_point]].tolist(), [str(c) for c in count[row_point].tolist()],
-                blank([str(e) for e in kth[row_eq].tolist()])]
-        for j in range(varied.shape[1]):
-            cols.append(_floats(varied[row_point, j]))
-        for i in range(n):
-            strat = np.asarray(self.model.strategies[i], dtype=object)
-            cols.append(blank(strat[path[row_eq, i]].tolist()))
-        for i in range(n):
-            cols.append(blank(_floats(pay[row_eq, i])))
-        cols.append(blank(_floats(regret[row_eq])))
-        return "\n".join(map(",".join, zip(*cols))) + "\n"
+        path = arrays["eq_path"]
+        columns = [np.asarray(ss, dtype=object)[path[:, i]] for i, ss in enumerate(self.model.strategies)]
+        columns += [_floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
+        columns.append(_floats(arrays["eq_regret"]))
+        return equilibrium_csv(self.concept, arrays["count"], arrays["status"], arrays["eq_point"],
+                               start, varied, columns)
 
     def outcome_name(self, flat: int) -> str:
         prof, rest = [], int(flat)
