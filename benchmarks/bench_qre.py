@@ -3,6 +3,9 @@
 On random in-range points of the four-power model (uniform over every declared
 parameter range):
 
+Each allysim row is printed for both backends, ``numba`` (compiled kernels, the
+default when numba is installed) and ``numpy`` (the reference path).
+
 1. QRE at one lambda (default 1.5): ``allysim.solve.logit_qre`` on the whole
    batch vs ``pygambit.qre.logit_solve_lambda`` game by game (including building
    pygambit's game), per point, with the max abs probability difference on the
@@ -103,40 +106,50 @@ def main(argv=None) -> None:
     print(f"four-power model, {n} random in-range points; pygambit on the first {args.peers}; "
           f"load average {load:.2f} on {os.cpu_count()} cores (timings are noisy under load)")
 
+    try:
+        import numba  # noqa: F401
+        backends = ["numba", "numpy"]
+    except ImportError:
+        backends = ["numpy"]
+        print("numba is not installed: NumPy path only (pip install 'allysim[fast]')")
+
     rows = []
     # 1. QRE at one lambda.
-    logit_qre(payoffs[:64], args.lam)  # warm-up (layout cache)
-    res, cpu, wall = _timed(lambda: logit_qre(payoffs[:args.n], args.lam), args.repeat)
-    ours = cpu / args.n
     ref, g_cpu, _ = gambit_qre(peers, args.lam)
     theirs = g_cpu / len(peers)
-    ok = res.status[:len(peers), 0] == STATUS["ok"]
-    err = float(np.abs(ref[ok] - res.profiles[:len(peers), 0][ok]).max())
-    statuses = _counts(status_names(res.status.ravel()))
-    rows.append([f"QRE at lambda {args.lam:g}", ours, theirs, err,
-                 f"{args.n} pts in {wall:.2f} s wall; steps mean {res.steps.mean():.1f}; "
-                 f"statuses {statuses}"])
+    for be in backends:
+        logit_qre(payoffs[:64], args.lam, backend=be)  # warm-up (layout cache, compilation)
+        res, cpu, wall = _timed(lambda: logit_qre(payoffs[:args.n], args.lam, backend=be),
+                                args.repeat)
+        ok = res.status[:len(peers), 0] == STATUS["ok"]
+        err = float(np.abs(ref[ok] - res.profiles[:len(peers), 0][ok]).max())
+        statuses = _counts(status_names(res.status.ravel()))
+        rows.append([f"QRE at lambda {args.lam:g}", be, cpu / args.n, theirs, err,
+                     f"{args.n} pts in {wall:.2f} s wall; steps mean {res.steps.mean():.1f}; "
+                     f"statuses {statuses}"])
 
     # 2. Trace to the limit.
-    logit_trace(payoffs[:64])
-    lim, cpu, wall = _timed(lambda: logit_trace(payoffs[:args.trace_n]), args.repeat)
-    ours_t = cpu / args.trace_n
     ref_t, g_cpu, _ = gambit_limit(peers)
     theirs_t = g_cpu / len(peers)
-    ok = lim.status[:len(peers)] == STATUS["ok"]
-    err_t = float(np.abs(ref_t[ok] - lim.profiles[:len(peers)][ok]).max())
-    statuses = _counts(status_names(lim.status))
-    rows.append(["trace to the limit", ours_t, theirs_t, err_t,
-                 f"{args.trace_n} pts in {wall:.2f} s wall; max regret {lim.regret.max():.1e}; "
-                 f"refined {lim.refined.mean():.1%}; statuses {statuses}"])
+    for be in backends:
+        logit_trace(payoffs[:64], backend=be)
+        lim, cpu, wall = _timed(lambda: logit_trace(payoffs[:args.trace_n], backend=be),
+                                args.repeat)
+        ok = lim.status[:len(peers)] == STATUS["ok"]
+        err_t = float(np.abs(ref_t[ok] - lim.profiles[:len(peers)][ok]).max())
+        statuses = _counts(status_names(lim.status))
+        rows.append(["trace to the limit", be, cpu / args.trace_n, theirs_t, err_t,
+                     f"{args.trace_n} pts in {wall:.2f} s wall; max regret {lim.regret.max():.1e}; "
+                     f"refined {lim.refined.mean():.1%}; statuses {statuses}"])
 
     print()
-    print(f"{'what':<22} {'allysim/pt':>12} {'pygambit/pt':>12} {'ratio':>8} {'max |dp|':>10}  notes")
-    for what, a, g, e, note in rows:
-        print(f"{what:<22} {a * 1e6:>9.1f} us {g * 1e3:>9.2f} ms {g / a:>7.0f}x {e:>10.1e}  {note}")
+    print(f"{'what':<22} {'backend':<8} {'allysim/pt':>12} {'pygambit/pt':>12} {'ratio':>8} "
+          f"{'max |dp|':>10}  notes")
+    for what, be, a, g, e, note in rows:
+        print(f"{what:<22} {be:<8} {a * 1e6:>9.1f} us {g * 1e3:>9.2f} ms {g / a:>7.0f}x "
+              f"{e:>10.1e}  {note}")
     print("\ngoals: QRE >= 200x with max |dp| <= 1e-6; trace >= 100x. "
           "(pygambit's limit is approximate: regret <= 1e-8 x payoff range.)")
-
 
 if __name__ == "__main__":
     main()

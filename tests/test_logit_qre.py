@@ -43,6 +43,8 @@ lq = importlib.import_module("allysim.solve.logit_qre")
 
 SEED = 1995  # McKelvey & Palfrey
 AGREE = 1e-6  # max abs probability difference to pygambit
+BACKENDS = ("numpy", "numba")  # both paths are cross-checked against pygambit
+BACKEND_AGREE = 1e-10  # max abs probability difference between the two paths
 PROPS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -95,23 +97,30 @@ def compare(u_batch: np.ndarray, lams, referee: bool = False):
     trace of the branch crosses ``lam`` next to our answer (within 1e-2) and away
     from its default answer (more than 5e-2): near a fold, pygambit's default steps
     can jump to another leg of the curve.
+
+    Both backends are compared with the same pygambit answers (``count`` counts
+    the points once).
     """
-    res = logit_qre(u_batch, lams)
-    assert (res.status == STATUS["ok"]).all(), res.status
+    results = [logit_qre(u_batch, lams, backend=be) for be in BACKENDS]
+    for res in results:
+        assert (res.status == STATUS["ok"]).all(), (res.backend, res.status)
     worst, jumps, count = 0.0, 0, 0
     for b in range(u_batch.shape[0]):
         ref = gambit_qre(u_batch[b], lams)
         for li, lam in enumerate(lams):
-            diff = float(np.abs(ref[li] - res.profiles[b, li]).max())
             count += 1
-            if diff <= AGREE:
-                worst = max(worst, diff)
-                continue
-            assert referee, (b, lam, diff)
-            fine = gambit_fine_crossing(u_batch[b], lam)
-            assert np.abs(fine - res.profiles[b, li]).max() <= 1e-2, (b, lam, diff)
-            assert np.abs(fine - ref[li]).max() > 5e-2, (b, lam, diff)
-            jumps += 1
+            jumped = False
+            for res in results:
+                diff = float(np.abs(ref[li] - res.profiles[b, li]).max())
+                if diff <= AGREE:
+                    worst = max(worst, diff)
+                    continue
+                assert referee, (res.backend, b, lam, diff)
+                fine = gambit_fine_crossing(u_batch[b], lam)
+                assert np.abs(fine - res.profiles[b, li]).max() <= 1e-2, (res.backend, b, lam, diff)
+                assert np.abs(fine - ref[li]).max() > 5e-2, (res.backend, b, lam, diff)
+                jumped = True
+            jumps += jumped
     return count, worst, jumps
 
 
@@ -179,15 +188,17 @@ def test_many_random_two_player_games_agree_with_gambit(shape):
 
 
 def _check_limits(u: np.ndarray, tol: float):
-    res = logit_trace(u)
-    assert (res.status == STATUS["ok"]).all()
-    assert verify(u, res.profiles, res.regret_tol).all()
-    assert np.allclose(res.regret, regret(u, res.profiles).max(axis=1))
+    results = [logit_trace(u, backend=be) for be in BACKENDS]
+    for res in results:
+        assert (res.status == STATUS["ok"]).all()
+        assert verify(u, res.profiles, res.regret_tol).all()
+        assert np.allclose(res.regret, regret(u, res.profiles).max(axis=1))
     worst = 0.0
     for b in range(u.shape[0]):
         ref, ref_regret = gambit_limit(u[b])
         assert ref_regret <= 1e-8 * np.ptp(u[b]) * 1.01
-        worst = max(worst, float(np.abs(ref - res.profiles[b]).max()))
+        for res in results:
+            worst = max(worst, float(np.abs(ref - res.profiles[b]).max()))
     # pygambit stops at regret <= 1e-8 x payoff range, so its profile is only near the limit.
     assert worst <= tol
     return worst
@@ -238,19 +249,120 @@ def test_batch_equals_loop(u, lam):
             assert np.array_equal(getattr(one, name)[0], getattr(batch, name)[b], equal_nan=True)
 
 
-def test_batch_composition_changes_no_bit():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batch_composition_changes_no_bit(backend):
     """Chunks of 1, 7 and all: identical QREs and limits (sweeps are reproducible bit
-    for bit whatever the chunk size)."""
+    for bit whatever the chunk size), on either backend."""
     model = load_model("four-power")
     u = model.payoffs(random_points(model, np.random.default_rng(SEED + 10), 42))
-    whole, limit = logit_qre(u, [0.5, 1.5]), logit_trace(u)
+    whole = logit_qre(u, [0.5, 1.5], backend=backend)
+    limit = logit_trace(u, backend=backend)
     for size in (1, 7):
-        parts = [logit_qre(u[i:i + size], [0.5, 1.5]) for i in range(0, 42, size)]
-        lims = [logit_trace(u[i:i + size]) for i in range(0, 42, size)]
+        parts = [logit_qre(u[i:i + size], [0.5, 1.5], backend=backend) for i in range(0, 42, size)]
+        lims = [logit_trace(u[i:i + size], backend=backend) for i in range(0, 42, size)]
         for name in ("profiles", "status", "residual", "regret", "steps"):
             assert np.array_equal(getattr(whole, name), np.concatenate([getattr(r, name) for r in parts]))
         for name in ("profiles", "regret", "status", "lambdas", "qre_profiles", "steps"):
             assert np.array_equal(getattr(limit, name), np.concatenate([getattr(r, name) for r in lims]))
+
+
+@PROPS
+@given(payoff_arrays(min_batch=2, max_batch=4, integer=False), st.floats(0.1, 4.0))
+def test_batch_equals_loop_numpy_backend(u, lam):
+    """As above, on the NumPy reference path (the default is the compiled one when numba
+    is installed)."""
+    batch = logit_qre(u, [lam, 2 * lam], backend="numpy")
+    for b in range(u.shape[0]):
+        one = logit_qre(u[b:b + 1], [lam, 2 * lam], backend="numpy")
+        for name in ("profiles", "status", "residual", "regret", "steps"):
+            assert np.array_equal(getattr(one, name)[0], getattr(batch, name)[b], equal_nan=True)
+
+
+# ----------------------------------------------------------------------------- backends
+
+def assert_backends_agree(u: np.ndarray, lams, generic: bool = True) -> tuple[int, float]:
+    """The numba and NumPy paths on the games ``u``: the same statuses and NaN patterns,
+    probabilities within BACKEND_AGREE, for the QREs at ``lams`` and (for ``generic``
+    games, without payoff ties) for the trace to the limit. Returns (points compared,
+    max difference).
+
+    With ties (``generic=False``) a game may have a continuum of equilibria; its
+    trace then runs to lambda ~ 1e8 or more, where rounding moves the answer (seen:
+    1e-9 to 2e-4 between the paths, and once ``ok`` against ``bifurcation`` after
+    776 steps): there both paths' limits must only be certified equilibria.
+    """
+    a, b = (logit_qre(u, lams, backend=be) for be in BACKENDS)
+    assert (a.backend, b.backend) == BACKENDS
+    assert np.array_equal(a.status, b.status)
+    assert np.array_equal(np.isnan(a.profiles), np.isnan(b.profiles))
+    worst = float(np.nanmax(np.abs(a.profiles - b.profiles), initial=0.0))
+    assert worst <= BACKEND_AGREE, worst
+    ta, tb = (logit_trace(u, backend=be) for be in BACKENDS)
+    for res in (ta, tb):  # ``bifurcation`` may also mean the trace stopped at a branch point
+        ok = res.status == STATUS["ok"]
+        assert verify(u[ok], res.profiles[ok], res.regret_tol).all()
+    if not generic:
+        return a.status.size, worst
+    assert np.array_equal(ta.status, tb.status) and np.array_equal(ta.refined, tb.refined)
+    diff = float(np.abs(ta.profiles - tb.profiles).max(initial=0.0))
+    assert diff <= BACKEND_AGREE, diff
+    return a.status.size + ta.status.size, max(worst, diff)
+
+
+def test_backends_agree_on_scenarios():
+    """The ten scenarios at six lambdas and traced to the limit."""
+    u = np.concatenate([load_scenario(n).model.payoffs(load_scenario(n).point)
+                        for n in list_scenarios()])
+    count, worst = assert_backends_agree(u, [0.1, 0.5, 1.5, 3.0, 10.0, 100.0])
+    assert count == 70
+
+
+@pytest.mark.parametrize("shape, n_games", [
+    ((2, 2), 100), ((3, 3), 100), ((2, 5), 50), ((4, 4), 50),                 # 2 players
+    ((3, 3, 3), 100), ((2, 3, 4), 60), ((2, 2, 2), 60),                      # 3 players
+    ((3, 3, 3, 3), 100), ((2, 2, 2, 2), 60), ((2, 3, 1, 2), 30),              # 4 players
+])
+def test_backends_agree_on_random_games(shape, n_games):
+    """Hundreds of random 2-, 3- and 4-player games (1010 in all, at three lambdas):
+    normal payoffs (sd 3), also traced to the limit, and small integers (ties)."""
+    rng = np.random.default_rng(SEED + 11 + sum(shape) * len(shape))
+    half = n_games // 2
+    u = rng.normal(scale=3.0, size=(n_games - half, len(shape)) + shape)
+    count, _ = assert_backends_agree(u, [0.5, 1.5, 5.0])
+    assert count == 4 * (n_games - half)
+    u = rng.integers(-3, 4, size=(half, len(shape)) + shape).astype(float)
+    count, _ = assert_backends_agree(u, [0.5, 1.5, 5.0], generic=False)
+    assert count == 3 * half
+
+
+def test_backends_agree_on_chicken_pitchfork():
+    """Statuses ``bifurcation`` and the careful retry pass agree too."""
+    model = load_model("chicken")
+    assert_backends_agree(model.payoffs(model.defaults), [0.3, 1.5])
+
+
+def test_backend_argument():
+    u = np.random.default_rng(SEED + 12).normal(size=(3, 2, 2, 3))
+    assert logit_qre(u, 1.0, backend="numpy").backend == "numpy"
+    assert logit_qre(u, 1.0, backend="numba").backend == "numba"
+    assert logit_qre(u, 1.0).backend == "numba"  # auto: numba is installed here
+    assert logit_trace(u, backend="numba").backend == "numba"
+    for fn, args in ((logit_qre, (u, 1.0)), (logit_trace, (u,))):
+        with pytest.raises(ValueError, match=fn.__name__ + r"\(\): backend must be one of"):
+            fn(*args, backend="fortran")
+
+
+def test_backend_numba_without_numba(monkeypatch):
+    """Without numba, ``auto`` falls back to NumPy and ``numba`` says what to install."""
+    import sys
+
+    import allysim.solve
+    monkeypatch.setitem(sys.modules, "allysim.solve._logit_numba", None)
+    monkeypatch.delattr(allysim.solve, "_logit_numba", raising=False)
+    u = np.random.default_rng(SEED + 13).normal(size=(2, 2, 2, 2))
+    assert logit_qre(u, 1.0).backend == "numpy"
+    with pytest.raises(ImportError, match=r"allysim\[fast\]"):
+        logit_trace(u, backend="numba")
 
 
 @PROPS

@@ -185,16 +185,23 @@ def _layout(shape: tuple[int, ...]) -> _Layout:
                    owner=owner_full)
 
 
-def _pair_payoffs(payoffs: np.ndarray, lay: _Layout) -> np.ndarray:
+def _pair_payoffs(payoffs: np.ndarray, lay: _Layout, transposed: bool = False) -> np.ndarray:
     """Player i's payoffs rearranged per ordered pair q = (i, j): ``(B, Q, kl, rest)``,
-    ``[b, q, a_i * s_j + a_j, rest profile]``, zero-padded."""
+    ``[b, q, a_i * s_j + a_j, rest profile]``, zero-padded; with ``transposed``, the
+    last two axes swapped, ``(B, Q, rest, kl)`` (the compiled kernels' layout)."""
     b, n = payoffs.shape[:2]
-    out = np.zeros((b, len(lay.pairs), lay.kl, lay.rest))
+    dims = (lay.rest, lay.kl) if transposed else (lay.kl, lay.rest)
+    out = np.zeros((b, len(lay.pairs)) + dims)
     for q, (i, j) in enumerate(lay.pairs):
-        u = np.moveaxis(payoffs[:, i], (i + 1, j + 1), (1, 2))
         si, sj = lay.shape[i], lay.shape[j]
-        rest = int(np.prod(u.shape[3:], dtype=np.int64))
-        out[:, q, :si * sj, :rest] = u.reshape(b, si * sj, rest)
+        rest = int(np.prod([s for m, s in enumerate(lay.shape) if m not in (i, j)],
+                           dtype=np.int64))
+        if transposed:
+            u = np.moveaxis(payoffs[:, i], (i + 1, j + 1), (-2, -1))
+            out[:, q, :rest, :si * sj] = u.reshape(b, rest, si * sj)
+        else:
+            u = np.moveaxis(payoffs[:, i], (i + 1, j + 1), (1, 2))
+            out[:, q, :si * sj, :rest] = u.reshape(b, si * sj, rest)
     return out
 
 
@@ -264,23 +271,34 @@ def _pair_derivs(upairs: np.ndarray, p: np.ndarray, lay: _Layout):
 @dataclass(frozen=True)
 class _Batch:
     """Games prepared for the kernels (private): the layout and either the stacked pair
-    payoffs ``(A, Q, kl, rest)`` or, for one-player games, the payoffs ``(A, s1)``."""
+    payoffs ``(A, Q, kl, rest)`` or, for one-player games, the payoffs ``(A, s1)``;
+    ``kern`` is the compiled-kernel module (:mod:`._logit_numba`) or None for NumPy
+    (one-player games always use NumPy: there is nothing to contract). The kernels
+    take the pair payoffs with the last two axes swapped, ``(A, Q, rest, kl)``,
+    which is what ``upairs`` holds when ``kern`` is set."""
 
     lay: _Layout
     upairs: np.ndarray | None
     single: np.ndarray | None
+    kern: object = None
 
     @classmethod
-    def of(cls, payoffs: np.ndarray) -> _Batch:
+    def of(cls, payoffs: np.ndarray, kern=None) -> _Batch:
         lay = _layout(tuple(payoffs.shape[2:]))
         if payoffs.shape[1] == 1:
             return cls(lay, None, payoffs[:, 0].copy())
-        return cls(lay, _pair_payoffs(payoffs, lay), None)
+        return cls(lay, _pair_payoffs(payoffs, lay, transposed=kern is not None), None, kern)
 
     def take(self, idx: np.ndarray) -> _Batch:
         if self.single is not None:
             return _Batch(self.lay, None, self.single[idx])
-        return _Batch(self.lay, self.upairs[idx], None)
+        return _Batch(self.lay, self.upairs[idx], None, self.kern)
+
+    def lay_args(self) -> tuple:
+        """The layout's index arrays, in the order the compiled kernels take them."""
+        lay = self.lay
+        return (lay.odds, lay.ref, lay.offsets, lay.cross, lay.w_index, lay.v_src, lay.v_col,
+                lay.d_odd, lay.d_ref)
 
 
 def _values(batch: _Batch, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -291,6 +309,12 @@ def _values(batch: _Batch, p: np.ndarray, idx: np.ndarray) -> np.ndarray:
     if batch.single is not None:
         return batch.single[idx]
     a, n = p.shape[0], len(lay.shape)
+    if batch.kern is not None:
+        out = np.empty((a, lay.k))
+        batch.kern.values(batch.upairs, np.ascontiguousarray(idx, dtype=np.intp),
+                          np.ascontiguousarray(p, dtype=float), n, lay.w_index, lay.v_src,
+                          lay.v_col, out)
+        return out
     p1 = np.concatenate([p, np.ones((a, 1))], axis=1)
     widx = lay.w_index[:n]
     if widx.shape[2]:
@@ -351,6 +375,28 @@ def _solve(m: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         return out
 
 
+#: Values of the ``backend`` argument: ``"auto"`` (compiled kernels if numba is
+#: importable, else NumPy), ``"numba"`` (compiled, an error without numba), ``"numpy"``.
+BACKENDS = ("auto", "numba", "numpy")
+
+
+def _kernels(where: str, backend: str):
+    """The compiled-kernel module for ``backend``, or None for the NumPy path."""
+    if backend not in BACKENDS:
+        raise ValueError(f"{where}(): backend must be one of {', '.join(map(repr, BACKENDS))}, "
+                         f"got {backend!r}")
+    if backend == "numpy":
+        return None
+    try:
+        from . import _logit_numba
+    except ImportError:
+        if backend == "numba":
+            raise ImportError(f"{where}(): backend 'numba' needs numba, which is not installed; "
+                              "pip install 'allysim[fast]'") from None
+        return None
+    return _logit_numba
+
+
 # ----------------------------------------------------------------------------- continuation
 
 @dataclass(frozen=True)
@@ -393,8 +439,14 @@ class _Trace:
 
 def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
     """The uniform profile at lam = 0 and the principal branch's tangent there."""
-    y = np.zeros((b, batch.lay.r + 1))
-    _, _, f_lam = _equations(batch, y[:, :-1], y[:, -1])
+    lay = batch.lay
+    y = np.zeros((b, lay.r + 1))
+    if batch.kern is not None:
+        p = _probs(y[:, :-1], lay)
+        values = _values(batch, p, np.arange(b))
+        f_lam = values[:, lay.ref] - values[:, lay.odds]
+    else:
+        _, _, f_lam = _equations(batch, y[:, :-1], y[:, -1])
     # At lam = 0, F_r = I, so the tangent is proportional to (-F_lam, 1).
     t = np.concatenate([-f_lam, np.ones((b, 1))], axis=1)
     t /= np.sqrt(_dot_last(t, t))[:, None]
@@ -480,6 +532,22 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
     return accepted, u, t_new, np.where(accepted, grow, 0.5), sign
 
 
+def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=None):
+    """:func:`_step` by the compiled kernel, for the games ``idx: (A,)`` of ``batch``
+    (no payoffs are copied); same arguments otherwise, same outputs."""
+    a = idx.size
+    accepted = np.zeros(a, dtype=np.bool_)
+    u = np.empty_like(y)
+    t_new = np.empty_like(t)
+    grow = np.empty(a)
+    sign = np.empty(a)
+    batch.kern.step(batch.upairs, idx.astype(np.intp, copy=False), y, t, h, det_sign,
+                    np.ones(a) if unit is None else np.ascontiguousarray(unit, dtype=float),
+                    st.aim, st.max_dist, st.max_turn, st.corr_tol, st.max_accel, _CORR_ITERS,
+                    *batch.lay_args(), accepted, u, t_new, grow, sign)
+    return accepted, u, t_new, grow, sign
+
+
 def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     """One continuation step for every active game.
 
@@ -488,11 +556,16 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     """
     idx = np.flatnonzero(tr.active)
     h = np.minimum(tr.h[idx], cap[idx])
-    sub = batch if idx.size == tr.y.shape[0] else batch.take(idx)
     unit = None
     if st.relative > 0:
         unit = np.maximum(1.0, tr.y[idx, -1] * tr.scale[idx] / st.relative)
-    accepted, u, t_new, grow, sign = _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit)
+    if batch.kern is not None:
+        accepted, u, t_new, grow, sign = _step_compiled(batch, idx, tr.y[idx], tr.t[idx], h,
+                                                        tr.det_sign[idx], st, unit)
+    else:
+        sub = batch if idx.size == tr.y.shape[0] else batch.take(idx)
+        accepted, u, t_new, grow, sign = _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx],
+                                               st, unit)
     tr.steps[idx] += 1
     # A step shortened to land on a target does not shrink the next one.
     tr.h[idx] = np.where(accepted, np.maximum(h * grow, np.minimum(tr.h[idx], h * st.max_accel)),
@@ -510,12 +583,20 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     return moved, old
 
 
-def _polish(batch: _Batch, r0: np.ndarray, lam: np.ndarray):
-    """Newton on ``F(r, lam) = 0`` at fixed lam from ``r0: (A, R)``; lam : (A,).
+def _polish(batch: _Batch, games: np.ndarray, r0: np.ndarray, lam: np.ndarray):
+    """Newton on ``F(r, lam) = 0`` at fixed lam for the games ``games: (A,)`` of ``batch``,
+    from ``r0: (A, R)``; lam : (A,).
 
     Returns ``r: (A, R)`` and ``converged: (A,)`` (last step below 1e-12 relative).
     """
-    r = r0.copy()
+    r = np.array(r0, dtype=float, order="C")
+    if batch.kern is not None:
+        converged = np.zeros(r.shape[0], dtype=np.bool_)
+        batch.kern.polish(batch.upairs, games.astype(np.intp, copy=False), r,
+                          np.ascontiguousarray(lam, dtype=float), _POLISH_ITERS,
+                          *batch.lay_args(), converged)
+        return r, converged
+    batch = batch.take(games)
     converged = np.zeros(r.shape[0], dtype=bool)
     going = np.ones(r.shape[0], dtype=bool)
     for _ in range(_POLISH_ITERS):
@@ -557,7 +638,7 @@ def _run_targets(batch: _Batch, b: int, targets: np.ndarray, st: _Settings):
             span = new[:, rr] - old[:, rr]
             w = np.clip((tgt - old[:, rr]) / np.where(span > 0, span, 1.0), 0.0, 1.0)
             r0 = old[:, :rr] + w[:, None] * (new[:, :rr] - old[:, :rr])
-            r_pol, conv = _polish(batch.take(games), r0, tgt)
+            r_pol, conv = _polish(batch, games, r0, tgt)
             hop = np.abs(new[:, :rr] - old[:, :rr]).max(axis=1, initial=0.0)
             near = np.abs(r_pol - r0).max(axis=1, initial=0.0) <= _JUMP * (1.0 + hop)
             slot = nxt[games]
@@ -625,6 +706,7 @@ class LogitQREResult:
     steps : ndarray of int64, shape (B,)
         Continuation steps tried per game (accepted and rejected, both passes).
     tol, max_steps, first_step, max_accel : the settings used.
+    backend : ``"numba"`` or ``"numpy"``, the path that computed the result.
     method : ``"logit_qre"``
     """
 
@@ -638,6 +720,7 @@ class LogitQREResult:
     max_steps: int
     first_step: float
     max_accel: float
+    backend: str = "numpy"
     method: str = "logit_qre"
 
 
@@ -679,7 +762,8 @@ def _qre_pass(payoffs, batch, targets, st, tol):
 
 
 def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max_steps: int = 1000,
-              first_step: float = 1.0, max_accel: float = 3.0) -> LogitQREResult:
+              first_step: float = 1.0, max_accel: float = 3.0,
+              backend: str = "auto") -> LogitQREResult:
     """Logit QREs on the principal branch at given precisions, for a batch of games.
 
     Follows the branch from the uniform profile at lambda = 0 by
@@ -701,6 +785,12 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
         Arclength of the first step (in log-odds and lambda).
     max_accel : float, default 3.0
         Largest growth factor of the step from one step to the next.
+    backend : {"auto", "numba", "numpy"}, default "auto"
+        ``"numba"`` runs the per-game work (corrector steps, polish) in compiled
+        kernels (the ``fast`` extra); ``"numpy"`` is the reference path;
+        ``"auto"`` takes numba when it is importable. The two agree to about
+        1e-12 in probabilities (not bit for bit); each is independent of the
+        batch bit for bit.
 
     Returns
     -------
@@ -732,6 +822,8 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
     if not np.all(np.isfinite(lams)) or np.any(lams < 0):
         raise ValueError(f"logit_qre(): lambdas must be finite and >= 0, got {lams.tolist()}")
     _check_settings("logit_qre", tol, max_steps, first_step, max_accel)
+    kern = _kernels("logit_qre", backend)
+    used = "numpy" if kern is None else "numba"
     st = _Settings(first_step=float(first_step), max_accel=float(max_accel), max_steps=int(max_steps))
     k, b = int(sum(payoffs.shape[2:])), payoffs.shape[0]
     if b == 0:
@@ -740,10 +832,10 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
                               residual=np.zeros((0, lams.size)), regret=np.zeros((0, lams.size)),
                               steps=np.zeros(0, dtype=np.int64), tol=float(tol),
                               max_steps=int(max_steps), first_step=float(first_step),
-                              max_accel=float(max_accel))
+                              max_accel=float(max_accel), backend=used)
     order = np.argsort(lams, kind="stable")
     targets = lams[order]
-    batch = _Batch.of(payoffs)
+    batch = _Batch.of(payoffs, kern)
     probs, resid, reg, status, steps = _qre_pass(payoffs, batch, targets, st, tol)
     retry = np.flatnonzero((status != STATUS["ok"]).any(axis=1))
     if retry.size:
@@ -757,7 +849,7 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
     return LogitQREResult(lambdas=lams, profiles=probs[:, back], status=status[:, back],
                           residual=resid[:, back], regret=reg[:, back], steps=steps,
                           tol=float(tol), max_steps=int(max_steps), first_step=float(first_step),
-                          max_accel=float(max_accel))
+                          max_accel=float(max_accel), backend=used)
 
 
 # ----------------------------------------------------------------------------- trace to the limit
@@ -798,6 +890,12 @@ def _refine(batch: _Batch, p0: np.ndarray, supp: np.ndarray):
     same = (owner[:, None] == owner[None, :]).astype(float)
     eye = np.eye(k)
     converged = np.zeros(a, dtype=bool)
+    if batch.kern is not None:
+        p = np.ascontiguousarray(p)
+        batch.kern.refine(batch.upairs, np.arange(a), p, np.ascontiguousarray(supp),
+                          np.ascontiguousarray(k0), _REFINE_ITERS, lay.w_index, lay.v_src,
+                          lay.v_col, lay.d_full, lay.cross_full, owner, lay.offsets, converged)
+        return p, converged
     going = np.ones(a, dtype=bool)
     last = np.full(a, np.inf)
     with np.errstate(all="ignore"):  # a wrong support may send Newton far away: it is dropped
@@ -861,6 +959,7 @@ class LogitTraceResult:
         Whether ``profiles`` came from the support Newton step.
     steps : ndarray of int64, shape (B,)
     regret_tol, max_lambda, max_steps, first_step, max_accel : the settings used.
+    backend : ``"numba"`` or ``"numpy"``, the path that computed the result.
     method : ``"logit_trace"``
     """
 
@@ -876,6 +975,7 @@ class LogitTraceResult:
     max_steps: int
     first_step: float
     max_accel: float
+    backend: str = "numpy"
     method: str = "logit_trace"
 
 
@@ -953,7 +1053,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
 
 def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lambda: float = 1e10,
                 max_steps: int = 1000, first_step: float = 1.0, max_accel: float = 3.0,
-                refine: bool = True) -> LogitTraceResult:
+                refine: bool = True, backend: str = "auto") -> LogitTraceResult:
     """Follow each game's principal logit branch to its limit, a Nash equilibrium.
 
     The trace stops on regret, not on a fixed lambda (lambda is in inverse
@@ -981,6 +1081,8 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
     refine : bool, default True
         Use the support Newton step (without it, mixed limits need lambda of
         order payoff range / regret_tol).
+    backend : {"auto", "numba", "numpy"}, default "auto"
+        As in :func:`logit_qre`.
 
     Returns
     -------
@@ -1002,6 +1104,8 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
     """
     payoffs = as_payoffs(payoffs, "logit_trace")
     _check_settings("logit_trace", regret_tol, max_steps, first_step, max_accel)
+    kern = _kernels("logit_trace", backend)
+    used = "numpy" if kern is None else "numba"
     if not (max_lambda > 0):
         raise ValueError(f"logit_trace(): max_lambda must be > 0, got {max_lambda!r}")
     st = _Settings(first_step=float(first_step), max_accel=float(max_accel), max_steps=int(max_steps),
@@ -1014,8 +1118,9 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
                                 qre_profiles=np.zeros((0, k)), refined=np.zeros(0, dtype=bool),
                                 steps=np.zeros(0, dtype=np.int64), regret_tol=float(regret_tol),
                                 max_lambda=float(max_lambda), max_steps=int(max_steps),
-                                first_step=float(first_step), max_accel=float(max_accel))
-    batch = _Batch.of(payoffs)
+                                first_step=float(first_step), max_accel=float(max_accel),
+                                backend=used)
+    batch = _Batch.of(payoffs, kern)
     out = list(_trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine))
     retry = np.flatnonzero(out[2] == STATUS["bifurcation"])
     if retry.size:
@@ -1029,4 +1134,4 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
                             qre_profiles=out[4], refined=out[5], steps=out[6],
                             regret_tol=float(regret_tol), max_lambda=float(max_lambda),
                             max_steps=int(max_steps), first_step=float(first_step),
-                            max_accel=float(max_accel))
+                            max_accel=float(max_accel), backend=used)
