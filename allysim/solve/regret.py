@@ -106,9 +106,24 @@ def pure_regret(payoffs: np.ndarray, profile: np.ndarray) -> np.ndarray:
     """Each player's regret at a pure profile.
 
     payoffs: (B, n, s1, ..., sn); profile: (B, n) int. Returns (B, n).
+    Read off each player's row of own-strategy payoffs directly (no mixed contraction).
+
+    >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
+    >>> pure_regret(pd, np.array([[0, 0]])).tolist()
+    [[2.0, 2.0]]
     """
     payoffs = as_payoffs(payoffs, "pure_regret")
-    return regret(payoffs, pure_to_mixed(profile, payoffs.shape[2:]))
+    profile = np.atleast_2d(np.asarray(profile, dtype=np.intp))
+    batch, n = payoffs.shape[:2]
+    rows = np.arange(batch)
+    out = np.empty((batch, n))
+    for i in range(n):
+        index = [rows, i] + [profile[:, j] for j in range(n)]
+        own = payoffs[tuple(index)]
+        index[2 + i] = slice(None)
+        # Advanced indices around a slice put the batch axis first: (B, s_i).
+        out[:, i] = payoffs[tuple(index)].max(axis=1) - own
+    return out
 
 
 def verify(payoffs: np.ndarray, sigma: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndarray:
