@@ -58,9 +58,21 @@ is certified by :func:`allysim.solve.verify`.
 Only the loop over continuation steps is in Python; each step does the same
 array work for every game still tracing, and finished games drop out.
 
-Performance: about 15 evaluations of the Jacobian per game for lambda = 1.5 on
-the four-power model, ~130 us per game in a batch of thousands (pygambit's
-``logit_solve_lambda``: ~15-20 ms); see ``benchmarks/bench_qre.py``.
+Backends: with ``backend="numba"`` (the default ``"auto"`` when numba is
+installed, the ``fast`` extra) the per-game work of a step (the corrector
+iterations with their bordered solves, the polish, the strategy values and the
+support Newton steps of the trace) runs in compiled loops over the games
+(:mod:`allysim.solve._logit_numba`); the step control, bookkeeping and the
+independent residual check stay here, shared. The NumPy path is the reference:
+the two agree to about 1e-12 in probabilities (their sums run in different
+orders), and each is independent of the batch bit for bit. The exception is the
+trace to the limit of a game with payoff ties and a continuum of equilibria:
+its trace runs to lambda ~ 1e8, where rounding decides which certified
+equilibrium (or QRE) it ends on, so the paths can differ there.
+
+Performance (four-power model, lambda = 1.5, about 15 Jacobian evaluations per
+game): NumPy ~170 us per game in a batch of thousands, numba ~55 us
+(pygambit's ``logit_solve_lambda``: ~13-20 ms); see ``benchmarks/bench_qre.py``.
 """
 from __future__ import annotations
 
@@ -1082,7 +1094,8 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
         Use the support Newton step (without it, mixed limits need lambda of
         order payoff range / regret_tol).
     backend : {"auto", "numba", "numpy"}, default "auto"
-        As in :func:`logit_qre`.
+        As in :func:`logit_qre`. On games with a continuum of equilibria (payoff
+        ties) the two paths may end on different certified equilibria.
 
     Returns
     -------
