@@ -399,3 +399,17 @@ def refine(upairs, idx, p, supp, k0, n_iters, w_index, v_src, v_col, d_full, cro
                 break
             if not fine:
                 break
+
+
+@njit(cache=True, nogil=True)
+def gather(payoffs, src, out):
+    """The transposed pair payoffs ``out: (B, Q, rest, kl)`` of the games ``payoffs: (B,
+    n * s1 * ... * sn)`` (flattened), by the layout's ``src: (Q, rest, kl)`` (pad: -1,
+    giving 0)."""
+    nq, rest, kl = src.shape
+    for g in range(payoffs.shape[0]):
+        for q in range(nq):
+            for rr in range(rest):
+                for kk in range(kl):
+                    s = src[q, rr, kk]
+                    out[g, q, rr, kk] = payoffs[g, s] if s >= 0 else 0.0

@@ -127,6 +127,8 @@ class _Layout:
     d_full: np.ndarray       # (K, K) flat pair-derivative index of d v[k] / d p[l] (same player: 0)
     cross_full: np.ndarray   # (K, K) 1.0 where k and l belong to different players
     owner: np.ndarray        # (K,) player of each full index
+    t_src: np.ndarray        # (Q, rest, kl) flat index into one game's payoffs (n, s1..sn)
+                             # of each transposed pair payoff (pad: -1)
 
     @property
     def k(self) -> int:
@@ -194,26 +196,38 @@ def _layout(shape: tuple[int, ...]) -> _Layout:
                    rest=rest, w_index=w_index, v_src=v_src, v_col=v_col, d_odd=d_odd, d_ref=d_ref,
                    d_full=d_full,
                    cross_full=(owner_full[:, None] != owner_full[None, :]).astype(float),
-                   owner=owner_full)
+                   owner=owner_full, t_src=_transposed_sources(shape, pairs, rest, kl))
 
 
-def _pair_payoffs(payoffs: np.ndarray, lay: _Layout, transposed: bool = False) -> np.ndarray:
+def _transposed_sources(shape, pairs, rest, kl) -> np.ndarray:
+    """``t_src`` of :class:`_Layout`: where each entry of the transposed pair payoffs
+    ``[q, rest profile, a_i * s_j + a_j]`` comes from in the flat payoffs of one game."""
+    n = len(shape)
+    out = np.full((len(pairs), rest, kl), -1, dtype=np.intp)
+    for q, (i, j) in enumerate(pairs):
+        others = [m for m in range(n) if m not in (i, j)]
+        for rflat, combo in enumerate(np.ndindex(*[shape[m] for m in others])):
+            prof = [0] * n
+            for m, a in zip(others, combo):
+                prof[m] = a
+            for a in range(shape[i]):
+                for b in range(shape[j]):
+                    prof[i], prof[j] = a, b
+                    out[q, rflat, a * shape[j] + b] = np.ravel_multi_index((i, *prof), (n, *shape))
+    return out
+
+
+def _pair_payoffs(payoffs: np.ndarray, lay: _Layout) -> np.ndarray:
     """Player i's payoffs rearranged per ordered pair q = (i, j): ``(B, Q, kl, rest)``,
-    ``[b, q, a_i * s_j + a_j, rest profile]``, zero-padded; with ``transposed``, the
-    last two axes swapped, ``(B, Q, rest, kl)`` (the compiled kernels' layout)."""
+    ``[b, q, a_i * s_j + a_j, rest profile]``, zero-padded. (The compiled kernels take
+    the same with the last two axes swapped, gathered by ``lay.t_src``.)"""
     b, n = payoffs.shape[:2]
-    dims = (lay.rest, lay.kl) if transposed else (lay.kl, lay.rest)
-    out = np.zeros((b, len(lay.pairs)) + dims)
+    out = np.zeros((b, len(lay.pairs), lay.kl, lay.rest))
     for q, (i, j) in enumerate(lay.pairs):
+        u = np.moveaxis(payoffs[:, i], (i + 1, j + 1), (1, 2))
         si, sj = lay.shape[i], lay.shape[j]
-        rest = int(np.prod([s for m, s in enumerate(lay.shape) if m not in (i, j)],
-                           dtype=np.int64))
-        if transposed:
-            u = np.moveaxis(payoffs[:, i], (i + 1, j + 1), (-2, -1))
-            out[:, q, :rest, :si * sj] = u.reshape(b, rest, si * sj)
-        else:
-            u = np.moveaxis(payoffs[:, i], (i + 1, j + 1), (1, 2))
-            out[:, q, :si * sj, :rest] = u.reshape(b, si * sj, rest)
+        rest = int(np.prod(u.shape[3:], dtype=np.int64))
+        out[:, q, :si * sj, :rest] = u.reshape(b, si * sj, rest)
     return out
 
 
@@ -299,7 +313,11 @@ class _Batch:
         lay = _layout(tuple(payoffs.shape[2:]))
         if payoffs.shape[1] == 1:
             return cls(lay, None, payoffs[:, 0].copy())
-        return cls(lay, _pair_payoffs(payoffs, lay, transposed=kern is not None), None, kern)
+        if kern is not None:
+            up = np.empty((payoffs.shape[0],) + lay.t_src.shape)
+            kern.gather(np.ascontiguousarray(payoffs).reshape(payoffs.shape[0], -1), lay.t_src, up)
+            return cls(lay, up, None, kern)
+        return cls(lay, _pair_payoffs(payoffs, lay), None)
 
     def take(self, idx: np.ndarray) -> _Batch:
         if self.single is not None:
@@ -880,8 +898,9 @@ def _support(p: np.ndarray, lay: _Layout, cut: float) -> np.ndarray:
     return p >= cut * big
 
 
-def _refine(batch: _Batch, p0: np.ndarray, supp: np.ndarray):
-    """Newton on the Nash conditions of the support ``supp: (A, K)``, from ``p0: (A, K)``.
+def _refine(batch: _Batch, games: np.ndarray, p0: np.ndarray, supp: np.ndarray):
+    """Newton on the Nash conditions of the supports ``supp: (A, K)`` of the games
+    ``games: (A,)`` of ``batch``, from ``p0: (A, K)``.
 
     The unknowns are the full profile; the K equations say that each player's
     support strategies have equal values, its other strategies probability 0,
@@ -904,10 +923,12 @@ def _refine(batch: _Batch, p0: np.ndarray, supp: np.ndarray):
     converged = np.zeros(a, dtype=bool)
     if batch.kern is not None:
         p = np.ascontiguousarray(p)
-        batch.kern.refine(batch.upairs, np.arange(a), p, np.ascontiguousarray(supp),
+        batch.kern.refine(batch.upairs, games.astype(np.intp, copy=False), p,
+                          np.ascontiguousarray(supp),
                           np.ascontiguousarray(k0), _REFINE_ITERS, lay.w_index, lay.v_src,
                           lay.v_col, lay.d_full, lay.cross_full, owner, lay.offsets, converged)
         return p, converged
+    batch = batch.take(games)
     going = np.ones(a, dtype=bool)
     last = np.full(a, np.inf)
     with np.errstate(all="ignore"):  # a wrong support may send Newton far away: it is dropped
@@ -1030,7 +1051,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
                 g = games[new]
                 tried[c, g] = supp[new]
                 tried_at[c, g] = r_qre[new]
-                p_ne, conv = _refine(batch.take(g), p[new], supp[new])
+                p_ne, conv = _refine(batch, g, p[new], supp[new])
                 p_ne[np.abs(p_ne) <= 1e-13] = 0.0
                 p_ne = np.where(conv[:, None], p_ne, p[new])
                 # A quick check here; the shared certificate (verify) runs on every output.
