@@ -31,7 +31,7 @@ _MAX_CONTR = 0.5
 _BRANCH_STEP = 1e-5
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _probs(r, odds, offsets, p):
     """Per-player softmax of log-odds ``r: (R,)`` into ``p: (K,)`` (in place)."""
     for i in range(p.size):
@@ -52,7 +52,7 @@ def _probs(r, odds, offsets, p):
             p[s] = p[s] / tot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _derivs(up, p1, w_index, nq, w, flat):
     """Stacked pair derivatives ``flat: (Q*kl,)`` of the first ``nq`` pairs of one game,
     ``up: (Q, rest, kl)`` (the pair payoffs transposed), at ``p1: (K+1,)`` (the profile
@@ -75,7 +75,7 @@ def _derivs(up, p1, w_index, nq, w, flat):
                 flat[base + kk] += up[q, rr, kk] * wr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _values(flat, pz, v_src, v_col, v):
     """Strategy values ``v: (K,)`` from the pair derivatives and ``pz: (K+1,)`` (the
     profile and a trailing 0)."""
@@ -86,7 +86,7 @@ def _values(flat, pz, v_src, v_col, v):
         v[k] = s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _equations(up, r, lam, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
                p1, pz, w, flat, v, dv, f, jac):
     """F (R,), F_r (R, R) and -F_lam = dv (R,) of one game at log-odds ``r``."""
@@ -109,7 +109,7 @@ def _equations(up, r, lam, odds, ref, offsets, cross, w_index, v_src, v_col, d_o
         jac[x, x] += 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lu_solve(a, b):
     """Solve ``a x = b`` in place by Gaussian elimination with partial pivoting; ``a: (N,
     N)``, ``b: (N, M)`` (overwritten: ``b`` holds x). Returns the sign of det(a), 0 if
@@ -166,7 +166,7 @@ def _lu_solve(a, b):
     return sgn
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol, max_accel,
          n_iters, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
          accepted, u, t_new, grow, sign):
@@ -267,7 +267,7 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
             grow[a] = 0.5
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_src, v_col,
            d_odd, d_ref, converged):
     """Newton on F(r, lam) = 0 at fixed lam for the games ``idx: (A,)`` of the batch, from
@@ -313,7 +313,7 @@ def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_s
                 break
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def values(upairs, idx, p, n_pairs, w_index, v_src, v_col, out):
     """Strategy values ``out: (A, K)`` of the games ``idx: (A,)`` at profiles ``p: (A, K)``
     (only the first ``n_pairs`` pairs, (i, i+1), are contracted)."""
@@ -333,7 +333,7 @@ def values(upairs, idx, p, n_pairs, w_index, v_src, v_col, out):
         _values(flat, pz, v_src, v_col, out[a])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def refine(upairs, idx, p, supp, k0, n_iters, w_index, v_src, v_col, d_full, cross_full, owner,
            offsets, converged):
     """Newton on the Nash conditions of the supports ``supp: (A, K)`` for the games
@@ -401,7 +401,7 @@ def refine(upairs, idx, p, supp, k0, n_iters, w_index, v_src, v_col, d_full, cro
                 break
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gather(payoffs, src, out):
     """The transposed pair payoffs ``out: (B, Q, rest, kl)`` of the games ``payoffs: (B,
     n * s1 * ... * sn)`` (flattened), by the layout's ``src: (Q, rest, kl)`` (pad: -1,
