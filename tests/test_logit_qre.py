@@ -12,7 +12,10 @@ random four-power points, 60 random 4-player 3x3x3x3 points, 120 random 2-player
 points and 1 subgame point against ``logit_solve_lambda``, all within 1e-6
 (observed: 2e-7 at most, usually 1e-9); 10 scenarios, 15 random 4-player and 20
 random 2-player games against ``logit_solve``. ``-m slow`` adds 1800 random
-4-player and 4500 random 2-player points.
+4-player and 4500 random 2-player points. Every cross-check runs both backends
+(``numba`` and ``numpy``) against the same pygambit answers, and the backends are
+compared with each other on the ten scenarios and on 1010 random 2-, 3- and
+4-player games (to 1e-10; observed 1e-14).
 
 Near a fold of the branch, where two QREs at one lambda lie close together,
 pygambit's default steps can jump to another leg of the curve (once in 4500
