@@ -634,3 +634,20 @@ def test_cli_qre_json_and_limit():
     lim = json.loads(out.output)["results"][0]
     assert lim["solution_concept"] == "NE (logit QRE limit)" and lim["status"] == "ok"
     assert lim["max_regret"] <= 1e-9
+
+
+def test_qre_sweep_backends(tmp_path):
+    """A QRE sweep resolves its backend once and says which; both paths agree to rounding."""
+    from click.testing import CliRunner
+    from allysim.cli import main
+
+    runner, probs = CliRunner(), {}
+    for backend in ("numba", "numpy"):
+        out = tmp_path / backend
+        res = runner.invoke(main, ["sweep", "singapore-summit", "--solver", "qre", "--vary",
+                                   "deal_value=0:5:12", "--backend", backend, "-o", str(out), "--quiet"])
+        assert res.exit_code == 0, res.output
+        assert ("numba kernels" if backend == "numba" else "NumPy reference path") in res.output
+        probs[backend] = np.load(out / "results.npz")["prob"]
+    assert np.isfinite(probs["numpy"]).all()
+    assert np.abs(probs["numba"] - probs["numpy"]).max() <= 1e-12

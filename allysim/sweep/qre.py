@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import AllysimError
 from ..solve import STATUS, STATUS_NAMES, logit_qre
 from ..solve.logit_qre import DEFAULT_QRE_TOL
+from . import _kernel
 from .reducers import Field, Reducer, _floats, payoffs_of, register_reducer
 
 DEFAULT_LAMBDA = 1.5
@@ -44,13 +45,19 @@ class QREReducer(Reducer):
         self.k = int(sum(model.shape))
         self.labels = [f"{p}={s}" for p, strategies in zip(model.players, model.strategies)
                        for s in strategies]
+        if backend == "numba" and not _kernel.available():
+            raise AllysimError("--backend numba: numba is not installed; "
+                               "install the fast extra: pip install 'allysim[fast]'")
+        # Resolved once, so every chunk (and the manifest's note) uses the same path.
+        self.qre_backend = "numba" if backend in ("auto", "numba") and _kernel.available() else "numpy"
 
     @property
     def concept(self) -> str:
         return f"QRE(lambda={self.lam:g})"
 
     def note(self) -> str:
-        return (f"batched logit QRE, principal branch, lambda {self.lam:g} (NumPy continuation, "
+        path = "numba kernels" if self.qre_backend == "numba" else "NumPy reference path"
+        return (f"batched logit QRE, principal branch, lambda {self.lam:g} ({path}, "
                 f"residual <= {self.tol:g})")
 
     def point_fields(self):
@@ -69,7 +76,7 @@ class QREReducer(Reducer):
         residual = np.full(batch, np.nan)
         status = np.full(batch, STATUS["failed"], np.int8)
         if finite.any():
-            res = logit_qre(payoffs[finite], self.lam, tol=self.tol)
+            res = logit_qre(payoffs[finite], self.lam, tol=self.tol, backend=self.qre_backend)
             prob[finite], regret[finite] = res.profiles[:, 0], res.regret[:, 0]
             residual[finite], status[finite] = res.residual[:, 0], res.status[:, 0]
         solved = np.isfinite(prob).all(axis=1)
