@@ -4,7 +4,9 @@ On the same random 4x4 games (standard normal payoffs, nondegenerate with
 probability 1):
 
 1. allysim ``support_enumeration`` on the whole batch at once (best of
-   ``--repeat`` runs), per game;
+   ``--repeat`` runs), per game, with each backend: ``numba`` (the compiled
+   kernel, the default when numba is installed; its compile or cache-load
+   time is printed) and ``numpy`` (the reference);
 2. quantecon ``support_enumeration`` game by game, including building its
    ``NormalFormGame`` (and, separately, the solve alone);
 3. pygambit ``enummixed_solve`` game by game (floating point, ``rational=False``;
@@ -59,9 +61,20 @@ def bench_two_player(n: int, peers: int, repeat: int, seed: int) -> None:
     sample = U[:peers]
     print(f"2-player 4x4, all equilibria: {n} random games for allysim, {peers} for the peers")
 
-    support_enumeration(U[:256])  # warm up
-    t_ally = best_time(lambda: support_enumeration(U), repeat) / n
-    res = support_enumeration(U)
+    import importlib
+    kern = importlib.import_module("allysim.solve._support_enumeration_numba")
+    t0 = time.perf_counter()
+    kern.warm_up()
+    print(f"  numba kernel ready in {time.perf_counter() - t0:.2f} s (compiled, or loaded from "
+          "numba's on-disk cache after the first run)")
+    support_enumeration(U[:256], backend="numpy")  # warm up
+    t_numba = best_time(lambda: support_enumeration(U, backend="numba"), repeat) / n
+    t_numpy = best_time(lambda: support_enumeration(U, backend="numpy"), repeat) / n
+    res = support_enumeration(U, backend="numba")
+    ref = support_enumeration(U, backend="numpy")
+    same = (np.array_equal(res.equilibria, ref.equilibria, equal_nan=True)
+            and np.array_equal(res.status, ref.status) and np.array_equal(res.count, ref.count))
+    print(f"  backends identical (equilibria bit for bit, order, status): {same}")
 
     def qe_game(u):
         return qe.NormalFormGame([qe.Player(u[0]), qe.Player(u[1].T.copy())])
@@ -91,19 +104,21 @@ def bench_two_player(n: int, peers: int, repeat: int, seed: int) -> None:
     print(f"  equilibria per game (allysim, all {n}): "
           + ", ".join(f"{k}: {c}" for k, c in enumerate(counts) if c))
     print(f"  agreement on the sample: quantecon {agree_qe}/{peers}, pygambit {agree_gbt}/{peers}")
-    rows = [
-        ("allysim support_enumeration (batched)", t_ally, None),
-        ("quantecon support_enumeration (build + solve)", t_qe, t_qe / t_ally),
-        ("quantecon support_enumeration (solve only)", t_qe_solve, t_qe_solve / t_ally),
-        ("pygambit enummixed_solve rational=False (build + solve)", t_gbt, t_gbt / t_ally),
-        (f"pygambit enummixed_solve exact (build + solve, {n_exact} games)", t_gbt_exact,
-         t_gbt_exact / t_ally),
+    peers_rows = [
+        ("quantecon support_enumeration (build + solve)", t_qe),
+        ("quantecon support_enumeration (solve only)", t_qe_solve),
+        ("pygambit enummixed_solve rational=False (build + solve)", t_gbt),
+        (f"pygambit enummixed_solve exact (build + solve, {n_exact} games)", t_gbt_exact),
     ]
+    rows = [("allysim support_enumeration backend=numba (batched)", t_numba),
+            ("allysim support_enumeration backend=numpy (batched)", t_numpy)] + peers_rows
     width = max(len(r[0]) for r in rows)
-    print(f"  {'method'.ljust(width)}  {'per game':>12}  {'games/s':>10}  allysim is")
-    for name, t, ratio in rows:
+    print(f"  {'method'.ljust(width)}  {'per game':>12}  {'games/s':>10}  {'numba is':>14}  {'numpy is':>14}")
+    for name, t in rows:
         print(f"  {name.ljust(width)}  {t * 1e6:10.1f} us  {1 / t:10.0f}  "
-              + (f"{ratio:6.1f}x faster" if ratio else ""))
+              f"{t / t_numba:7.1f}x faster  {t / t_numpy:7.1f}x faster")
+    print(f"  goal (issue 5): allysim >= 20x quantecon (build + solve): numba {t_qe / t_numba:.1f}x, "
+          f"numpy {t_qe / t_numpy:.1f}x")
 
 
 def bench_four_power(repeat: int) -> None:

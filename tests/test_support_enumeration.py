@@ -9,6 +9,7 @@ continuum must be reported as one (Nashpy issue #222).
 """
 from __future__ import annotations
 
+import importlib
 import itertools
 import warnings
 
@@ -22,6 +23,8 @@ from hypothesis import strategies as st
 from allysim import DegenerateGameWarning, load_model
 from allysim.solve import STATUS, regret, status_names, support_enumeration, verify
 from tests.strategies import payoff_arrays, random_games
+
+se_module = importlib.import_module("allysim.solve.support_enumeration")
 
 SEED = 1962  # the year of the Cuban missile crisis
 
@@ -144,14 +147,15 @@ def test_textbook_cases_stacked_with_random_games_agree_with_alone():
 SHAPES = [(2, 2), (2, 3), (3, 2), (3, 3), (3, 4), (4, 4), (2, 5), (5, 5)]
 
 
-def _cross_check(per_shape, seed, gambit_every=1):
+def _cross_check(per_shape, seed, gambit_every=1, backend="auto"):
     """Random float games (nondegenerate with probability 1) against QuantEcon and
     pygambit. Returns {number of equilibria: number of games} over all shapes."""
     rng = np.random.default_rng(seed)
     counts: dict = {}
     for shape in SHAPES:
         U = random_games(rng, per_shape, shape, integer=False, low=-10, high=10)
-        res, warned = solve(U)
+        res, warned = solve(U, backend=backend)
+        assert backend == "auto" or res.backend == backend
         assert not warned and (res.status == STATUS["ok"]).all()
         for b in range(per_shape):
             got = res.equilibria_of(b)
@@ -162,8 +166,9 @@ def _cross_check(per_shape, seed, gambit_every=1):
     return counts
 
 
-def test_random_games_against_quantecon_and_pygambit():
-    counts = _cross_check(25, SEED + 1, gambit_every=2)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_random_games_against_quantecon_and_pygambit(backend):
+    counts = _cross_check(25, SEED + 1, gambit_every=2, backend=backend)
     assert sum(counts.values()) == 25 * len(SHAPES)
     # Nondegenerate games have an odd number of equilibria; the sample has 1, 3 and 5+.
     assert all(k % 2 == 1 for k in counts)
@@ -171,19 +176,20 @@ def test_random_games_against_quantecon_and_pygambit():
 
 
 @pytest.mark.slow
-def test_many_random_games_against_quantecon_and_pygambit():
-    counts = _cross_check(250, SEED + 2)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_many_random_games_against_quantecon_and_pygambit(backend):
+    counts = _cross_check(250, SEED + 2, backend=backend)
     assert sum(counts.values()) == 250 * len(SHAPES)
 
 
-def _degenerate_check(per_shape, seed):
+def _degenerate_check(per_shape, seed, backend="auto"):
     """Integer payoffs in [-2, 2] (ties everywhere) against pygambit's exact vertex
     enumeration: the same extreme equilibria. Returns (games, degenerate, continuum)."""
     rng = np.random.default_rng(seed)
     n_deg = n_cont = total = 0
     for shape in [(2, 2), (2, 3), (3, 3), (3, 4), (4, 4)]:
         U = random_games(rng, per_shape, shape, integer=True, low=-2, high=2)
-        res, warned = solve(U)
+        res, warned = solve(U, backend=backend)
         deg = res.status == STATUS["degenerate"]
         assert bool(warned) == deg.any()
         for b in range(per_shape):
@@ -195,14 +201,16 @@ def _degenerate_check(per_shape, seed):
     return total, n_deg, n_cont
 
 
-def test_degenerate_integer_games_give_gambits_extreme_equilibria():
-    total, n_deg, n_cont = _degenerate_check(30, SEED + 3)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_degenerate_integer_games_give_gambits_extreme_equilibria(backend):
+    total, n_deg, n_cont = _degenerate_check(30, SEED + 3, backend)
     assert total == 150 and n_deg > 50 and n_cont > 30
 
 
 @pytest.mark.slow
-def test_many_degenerate_integer_games_against_pygambit():
-    total, n_deg, _ = _degenerate_check(300, SEED + 4)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_many_degenerate_integer_games_against_pygambit(backend):
+    total, n_deg, _ = _degenerate_check(300, SEED + 4, backend)
     assert total == 1500 and n_deg > 500
 
 
@@ -293,6 +301,7 @@ def test_tolerance_decides_what_counts_as_a_tie():
     (np.full((1, 2, 2, 2), np.nan), {}, "NaN or inf"),
     (np.zeros((1, 2, 2, 2)), {"tol": -1.0}, r"tol must be a finite number >= 0"),
     (np.zeros((1, 2, 2, 2)), {"chunk": 0}, r"chunk must be an integer >= 1"),
+    (np.zeros((1, 2, 2, 2)), {"backend": "fortran"}, r"backend must be one of auto, numba, numpy"),
 ])
 def test_bad_input_raises_value_error_naming_the_function(bad, kw, match):
     with pytest.raises(ValueError, match=match):
@@ -318,3 +327,101 @@ def test_all_support_pairs_of_every_size_are_tried():
     res, _ = solve(u)
     assert res.count[0] == 1 and np.allclose(res.equilibria_of(0), T)
     assert list(itertools.chain(*res.split(0)[0])) == pytest.approx([T] * 6)
+
+
+# ---------------------------------------------------------------------------
+# backends: the compiled kernel against the NumPy reference
+# ---------------------------------------------------------------------------
+
+def _assert_backends_agree(U, exact):
+    """Both backends on ``U``: the same equilibria in the same order (bit for bit when
+    ``exact``, else to 1e-12), the same counts, status, components and continuum flags,
+    the same warnings, regret to 1e-12."""
+    ref, warned_ref = solve(U, backend="numpy")
+    got, warned_got = solve(U, backend="numba")
+    assert (ref.backend, got.backend) == ("numpy", "numba")
+    assert got.equilibria.shape == ref.equilibria.shape
+    if exact:
+        np.testing.assert_array_equal(got.equilibria, ref.equilibria)
+    else:
+        np.testing.assert_allclose(got.equilibria, ref.equilibria, rtol=0, atol=1e-12)
+    for field in ("count", "status", "continuum", "component"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
+    np.testing.assert_allclose(got.regret, ref.regret, rtol=0, atol=1e-12)
+    assert [str(w.message) for w in warned_got] == [str(w.message) for w in warned_ref]
+    return ref
+
+
+BACKEND_SHAPES = [(1, 3), (2, 2), (2, 3), (3, 2), (3, 3), (3, 4), (4, 4), (4, 2), (2, 5), (4, 6)]
+
+
+@pytest.mark.parametrize("shape", BACKEND_SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_backends_agree_on_thousands_of_random_games(shape):
+    # Supports of at most 4: the same closed forms, the same IEEE operations -> the same bits.
+    rng = np.random.default_rng([SEED, *shape])
+    U = np.concatenate([random_games(rng, 1500, shape, integer=False, low=-10, high=10),
+                        rng.standard_normal((1500, 2) + shape)])
+    ref = _assert_backends_agree(U, exact=True)
+    assert (ref.status == STATUS["ok"]).all()
+
+
+@pytest.mark.parametrize("shape", BACKEND_SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_backends_agree_on_degenerate_integer_games(shape):
+    # Ties everywhere: most games go back to the NumPy path; the others must not differ.
+    rng = np.random.default_rng([SEED + 1, *shape])
+    U = np.concatenate([random_games(rng, 1000, shape, integer=True, low=-2, high=2),
+                        random_games(rng, 1000, shape, integer=True, low=-20, high=20)])
+    ref = _assert_backends_agree(U, exact=True)
+    assert 0 < (ref.status == STATUS["degenerate"]).sum() < len(U)
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (6, 6), (5, 7)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_backends_agree_on_bigger_supports(shape):
+    # Supports of 5 or more: elimination here, LAPACK there; equal to rounding.
+    rng = np.random.default_rng([SEED + 2, *shape])
+    _assert_backends_agree(random_games(rng, 300, shape, integer=False), exact=False)
+    _assert_backends_agree(random_games(rng, 300, shape, integer=True, low=-2, high=2), exact=True)
+
+
+def test_backends_agree_on_the_textbook_cases_and_their_ties():
+    games = [c[1]() for c in CASES]
+    by_shape: dict = {}
+    for u in games:
+        by_shape.setdefault(u.shape, []).append(u)
+    for us in by_shape.values():
+        _assert_backends_agree(np.stack(us * 3), exact=True)
+    # A near-tie decided by tol, on both sides of it.
+    eps = 1e-6
+    u = np.array([[[[1., 0], [1 - eps, .5]], [[1., 0], [0, 1]]]])
+    for tol in (0.1 * eps, 10 * eps):
+        ref, _ = solve(u, tol=tol, backend="numpy")
+        got, _ = solve(u, tol=tol, backend="numba")
+        np.testing.assert_array_equal(got.equilibria, ref.equilibria)
+        assert got.status[0] == ref.status[0]
+
+
+def test_numba_backend_many_equilibria_beyond_the_first_capacity():
+    # A coordination game (identity payoffs) has 2^n - 1 equilibria: more than the
+    # kernel's first per-game room, so it is solved again with room for all.
+    for n in (4, 5):
+        u = np.stack([np.eye(n), np.eye(n)])[None]
+        ref = _assert_backends_agree(np.concatenate([u, u]), exact=False)
+        assert ref.count.tolist() == [2 ** n - 1] * 2
+
+
+def test_auto_backend_uses_numba_for_big_batches_only():
+    rng = np.random.default_rng(SEED + 9)
+    small, _ = solve(random_games(rng, 3, (3, 3), integer=False))
+    big, _ = solve(random_games(rng, se_module.AUTO_NUMBA_MIN, (3, 3), integer=False))
+    assert small.backend == "numpy" and big.backend == "numba"
+
+
+def test_numba_backend_chunking_and_empty_batches():
+    rng = np.random.default_rng(SEED + 10)
+    U = np.concatenate([random_games(rng, 50, (3, 4), integer=False),
+                        random_games(rng, 50, (3, 4), integer=True, low=-1, high=1)])
+    whole, _ = solve(U, backend="numba")
+    small, _ = solve(U, backend="numba", chunk=7)
+    np.testing.assert_array_equal(whole.equilibria, small.equilibria)
+    empty, _ = solve(np.zeros((0, 2, 3, 3)), backend="numba")
+    assert empty.equilibria.shape == (0, 1, 6) and empty.count.shape == (0,)

@@ -90,6 +90,7 @@ class SupportEnumerationResult:
     shape : (m, n)
     tol : the tolerance used (payoff and probability units).
     method : ``"support_enumeration"``
+    backend : ``"numba"`` or ``"numpy"``, the path that solved the batch (same answers).
     """
 
     equilibria: np.ndarray
@@ -101,6 +102,7 @@ class SupportEnumerationResult:
     shape: tuple[int, int]
     tol: float
     method: str = "support_enumeration"
+    backend: str = "numpy"
 
     def equilibria_of(self, b: int) -> np.ndarray:
         """Game ``b``'s equilibria, ``(count[b], m + n)``, canonical order."""
@@ -357,46 +359,22 @@ def _canonical(game: np.ndarray, prof: np.ndarray) -> np.ndarray:
     return np.lexsort(tuple(packed[:, j] for j in reversed(range(packed.shape[1]))) + (game,))
 
 
-# ----------------------------------------------------------------------------- public
+def _tiny(spread: np.ndarray, kmax: int) -> np.ndarray:
+    """Singularity thresholds ``(B, kmax + 1)`` from each game's payoff ``spread: (B,)``
+    (:func:`_chunk`'s): column k is :func:`_chunk`'s for support size k, the same
+    expression elementwise, so the same bits."""
+    out = np.empty((spread.shape[0], kmax + 1))
+    out[:, 0] = np.nan
+    for k in range(1, kmax + 1):
+        out[:, k] = 1e-12 * spread ** (k - 1) + 1e-300
+    return out
 
-def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
-                        chunk: int = DEFAULT_CHUNK) -> SupportEnumerationResult:
-    """Every Nash equilibrium of each two-player game in a batch.
 
-    Parameters
-    ----------
-    payoffs : ndarray of float, shape (B, 2, m, n)
-        ``payoffs[b, 0]`` the row player's, ``payoffs[b, 1]`` the column
-        player's payoffs (allysim's axis convention, not QuantEcon's).
-    tol : float, default 1e-9
-        Payoff and probability tolerance: a strategy within ``tol`` of the best
-        is a best reply; a probability ``<= tol`` is outside the support; every
-        equilibrium returned has max regret ``<= tol``.
-    chunk : games solved together (memory ~ chunk * pairs * (m + n) floats).
+def _solve_numpy(payoffs: np.ndarray, tol: float, chunk: int):
+    """The reference path on validated ``payoffs: (B, 2, m, n)``.
 
-    Returns
-    -------
-    SupportEnumerationResult
-
-    Degenerate games (ties) warn with :class:`~allysim.errors.DegenerateGameWarning`
-    and get status ``degenerate``; their extreme equilibria are listed and any
-    continuum is flagged.
-
-    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
-    >>> support_enumeration(pennies).equilibria_of(0).tolist()
-    [[0.5, 0.5, 0.5, 0.5]]
-    >>> bos = np.array([[[[2., 0.], [0., 1.]], [[1., 0.], [0., 2.]]]])
-    >>> support_enumeration(bos).equilibria_of(0).round(4).tolist()
-    [[1.0, 0.0, 1.0, 0.0], [0.6667, 0.3333, 0.3333, 0.6667], [0.0, 1.0, 0.0, 1.0]]
-    """
-    if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"support_enumeration(): tol must be a finite number >= 0, got {tol!r}")
-    if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
-        raise ValueError(f"support_enumeration(): chunk must be an integer >= 1, got {chunk!r}")
-    payoffs = as_payoffs(payoffs, "support_enumeration")
-    if payoffs.shape[1] != 2:
-        raise ValueError("support_enumeration(): payoffs must have shape (B, 2, m, n) "
-                         f"(two players), got {payoffs.shape}")
+    Returns ``eqs (B, K, m+n)``, ``count (B,)``, ``regret (B, K)``, ``component (B, K)``,
+    ``continuum (B,)``, ``status (B,)`` and ``degenerate (B,)``."""
     B, _, m, n = payoffs.shape
     games, profs, degen = [np.zeros(0, dtype=np.intp)], [np.zeros((0, m + n))], np.zeros(B, dtype=bool)
     xids, yids = [np.zeros(0, dtype=np.intp)], [np.zeros(0, dtype=np.intp)]
@@ -454,6 +432,121 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
         sizes = np.zeros(comp.shape, dtype=np.int64)
         np.add.at(sizes, (np.nonzero(comp >= 0)[0], comp[comp >= 0]), 1)
         continuum[bad] = (sizes > 1).any(axis=1)
+    return eqs, count.astype(np.int64), reg_pad, component.astype(np.int64), continuum, status, degen
+
+
+#: Rows per call of the shared verifier on the compiled path (cache-sized).
+_VERIFY_ROWS = 4096
+
+
+def _solve_numba(payoffs: np.ndarray, tol: float, chunk: int):
+    """The compiled path: nondegenerate games in the numba kernel, the games it flags
+    degenerate through :func:`_solve_numpy`; the same outputs, in the same order."""
+    from . import _support_enumeration_numba as nb
+
+    B, _, m, n = payoffs.shape
+    eq, reg, count, degen = nb.solve(payoffs, _tiny(nb.spread(payoffs), min(m, n)), tol)
+    status = np.where(degen, STATUS["degenerate"], STATUS["ok"]).astype(np.int8)
+    valid = np.arange(eq.shape[1]) < count[:, None]          # degenerate games: count 0
+
+    # Certificate: every equilibrium goes through the shared verifier.
+    g, s = np.nonzero(valid)
+    passed = np.ones(g.size, dtype=bool)
+    for lo in range(0, g.size, _VERIFY_ROWS):
+        gi, si = g[lo:lo + _VERIFY_ROWS], s[lo:lo + _VERIFY_ROWS]
+        passed[lo:lo + _VERIFY_ROWS] = verify(payoffs[gi], eq[gi, si], tol)
+    if not passed.all():
+        for b in np.unique(g[~passed]):
+            keep = valid[b].copy()
+            keep[s[(g == b) & ~passed]] = False
+            rows, regs = eq[b, keep], reg[b, keep]
+            eq[b], reg[b] = np.nan, np.nan
+            eq[b, :len(rows)], reg[b, :len(rows)] = rows, regs
+            count[b] = len(rows)
+            status[b] = STATUS["failed"]
+        valid = np.arange(eq.shape[1]) < count[:, None]
+
+    continuum = np.zeros(B, dtype=bool)
+    bad = np.flatnonzero(degen)
+    sub = _solve_numpy(payoffs[bad], tol, chunk) if bad.size else None
+    K = max(int(count.max(initial=0)), 1)
+    if sub is not None:
+        K = max(K, sub[0].shape[1])
+    eqs = np.full((B, K, m + n), np.nan)
+    reg_pad = np.full((B, K), np.nan)
+    k0 = min(K, eq.shape[1])
+    eqs[:, :k0], reg_pad[:, :k0] = eq[:, :k0], reg[:, :k0]
+    component = np.where(np.arange(K) < count[:, None], np.arange(K), -1).astype(np.int64)
+    if sub is not None:
+        s_eqs, s_count, s_reg, s_comp, s_cont, s_status, s_degen = sub
+        k1 = s_eqs.shape[1]
+        eqs[bad], reg_pad[bad], component[bad] = np.nan, np.nan, -1
+        eqs[bad, :k1], reg_pad[bad, :k1], component[bad, :k1] = s_eqs, s_reg, s_comp
+        count[bad], continuum[bad], status[bad], degen[bad] = s_count, s_cont, s_status, s_degen
+    return eqs, count, reg_pad, component, continuum, status, degen
+
+
+#: Backends of :func:`support_enumeration`.
+BACKENDS = ("auto", "numba", "numpy")
+
+
+def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
+                        chunk: int = DEFAULT_CHUNK, backend: str = "auto") -> SupportEnumerationResult:
+    """Every Nash equilibrium of each two-player game in a batch.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, 2, m, n)
+        ``payoffs[b, 0]`` the row player's, ``payoffs[b, 1]`` the column
+        player's payoffs (allysim's axis convention, not QuantEcon's).
+    tol : float, default 1e-9
+        Payoff and probability tolerance: a strategy within ``tol`` of the best
+        is a best reply; a probability ``<= tol`` is outside the support; every
+        equilibrium returned has max regret ``<= tol``.
+    chunk : games solved together on the NumPy path (memory ~ chunk * pairs * (m + n) floats).
+    backend : ``"auto"`` (default), ``"numba"`` or ``"numpy"``
+        ``numba`` loops over the games in a compiled kernel (the ``fast`` extra;
+        compiled once and cached on disk) and hands the games it finds degenerate
+        to the NumPy path; ``numpy`` is the reference. Both give the same
+        equilibria in the same order, the same status and flags (probabilities
+        equal to rounding; bit for bit when supports have at most 4 strategies).
+        ``auto`` uses numba when it is installed and the batch has at least
+        ``AUTO_NUMBA_MIN`` games (below that, loading the kernel costs more than it saves).
+
+    Returns
+    -------
+    SupportEnumerationResult
+
+    Degenerate games (ties) warn with :class:`~allysim.errors.DegenerateGameWarning`
+    and get status ``degenerate``; their extreme equilibria are listed and any
+    continuum is flagged.
+
+    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
+    >>> support_enumeration(pennies).equilibria_of(0).tolist()
+    [[0.5, 0.5, 0.5, 0.5]]
+    >>> bos = np.array([[[[2., 0.], [0., 1.]], [[1., 0.], [0., 2.]]]])
+    >>> support_enumeration(bos).equilibria_of(0).round(4).tolist()
+    [[1.0, 0.0, 1.0, 0.0], [0.6667, 0.3333, 0.3333, 0.6667], [0.0, 1.0, 0.0, 1.0]]
+    """
+    if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol >= 0):
+        raise ValueError(f"support_enumeration(): tol must be a finite number >= 0, got {tol!r}")
+    if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
+        raise ValueError(f"support_enumeration(): chunk must be an integer >= 1, got {chunk!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"support_enumeration(): backend must be one of {', '.join(BACKENDS)}, "
+                         f"got {backend!r}")
+    payoffs = as_payoffs(payoffs, "support_enumeration")
+    if payoffs.shape[1] != 2:
+        raise ValueError("support_enumeration(): payoffs must have shape (B, 2, m, n) "
+                         f"(two players), got {payoffs.shape}")
+    B, _, m, n = payoffs.shape
+    if backend == "numba" and not numba_available():
+        raise ImportError("support_enumeration(): backend='numba' needs numba, which is not "
+                          "installed; pip install 'allysim[fast]' or use backend='numpy'")
+    use_numba = backend == "numba" or (backend == "auto" and B >= AUTO_NUMBA_MIN
+                                       and numba_available())
+    solver = _solve_numba if use_numba else _solve_numpy
+    eqs, count, reg_pad, component, continuum, status, degen = solver(payoffs, float(tol), chunk)
     if degen.any():
         warnings.warn(f"support_enumeration(): {int(degen.sum())} of {B} game(s) degenerate "
                       f"(a mixed strategy with more best replies than its support size, within "
@@ -461,6 +554,26 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
                       + (f", {int(continuum.sum())} with a continuum of equilibria"
                          if continuum.any() else ""),
                       DegenerateGameWarning, stacklevel=2)
-    return SupportEnumerationResult(equilibria=eqs, count=count.astype(np.int64), regret=reg_pad,
+    return SupportEnumerationResult(equilibria=eqs, count=count, regret=reg_pad,
                                     component=component, continuum=continuum, status=status,
-                                    shape=(m, n), tol=float(tol))
+                                    shape=(m, n), tol=float(tol),
+                                    backend="numba" if use_numba else "numpy")
+
+
+#: ``backend="auto"`` uses numba for batches of at least this many games.
+AUTO_NUMBA_MIN = 64
+
+
+def numba_available() -> bool:
+    """Whether the compiled backend can be used (numba importable: the ``fast`` extra)."""
+    global _NUMBA
+    if _NUMBA is None:
+        try:
+            import numba  # noqa: F401
+            _NUMBA = True
+        except ImportError:
+            _NUMBA = False
+    return _NUMBA
+
+
+_NUMBA = None
