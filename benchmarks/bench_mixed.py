@@ -69,6 +69,7 @@ def bench_two_player(n: int, peers: int, repeat: int, seed: int) -> None:
           "numba's on-disk cache after the first run)")
     support_enumeration(U[:256], backend="numpy")  # warm up
     t_numba = best_time(lambda: support_enumeration(U, backend="numba"), repeat) / n
+    t_numba2 = best_time(lambda: support_enumeration(U, backend="numba", threads=2), repeat) / n
     t_numpy = best_time(lambda: support_enumeration(U, backend="numpy"), repeat) / n
     res = support_enumeration(U, backend="numba")
     ref = support_enumeration(U, backend="numpy")
@@ -110,15 +111,16 @@ def bench_two_player(n: int, peers: int, repeat: int, seed: int) -> None:
         ("pygambit enummixed_solve rational=False (build + solve)", t_gbt),
         (f"pygambit enummixed_solve exact (build + solve, {n_exact} games)", t_gbt_exact),
     ]
-    rows = [("allysim support_enumeration backend=numba (batched)", t_numba),
+    rows = [("allysim support_enumeration backend=numba (batched, 1 thread)", t_numba),
+            ("allysim support_enumeration backend=numba threads=2", t_numba2),
             ("allysim support_enumeration backend=numpy (batched)", t_numpy)] + peers_rows
     width = max(len(r[0]) for r in rows)
     print(f"  {'method'.ljust(width)}  {'per game':>12}  {'games/s':>10}  {'numba is':>14}  {'numpy is':>14}")
     for name, t in rows:
         print(f"  {name.ljust(width)}  {t * 1e6:10.1f} us  {1 / t:10.0f}  "
               f"{t / t_numba:7.1f}x faster  {t / t_numpy:7.1f}x faster")
-    print(f"  goal (issue 5): allysim >= 20x quantecon (build + solve): numba {t_qe / t_numba:.1f}x, "
-          f"numpy {t_qe / t_numpy:.1f}x")
+    print(f"  goal (issue 5): allysim >= 20x quantecon (build + solve): numba {t_qe / t_numba:.1f}x "
+          f"(threads=2: {t_qe / t_numba2:.1f}x), numpy {t_qe / t_numpy:.1f}x")
 
 
 def bench_four_power(repeat: int) -> None:

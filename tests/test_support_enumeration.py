@@ -302,6 +302,7 @@ def test_tolerance_decides_what_counts_as_a_tie():
     (np.zeros((1, 2, 2, 2)), {"tol": -1.0}, r"tol must be a finite number >= 0"),
     (np.zeros((1, 2, 2, 2)), {"chunk": 0}, r"chunk must be an integer >= 1"),
     (np.zeros((1, 2, 2, 2)), {"backend": "fortran"}, r"backend must be one of auto, numba, numpy"),
+    (np.zeros((1, 2, 2, 2)), {"threads": 0}, r"threads must be an integer >= 1"),
 ])
 def test_bad_input_raises_value_error_naming_the_function(bad, kw, match):
     with pytest.raises(ValueError, match=match):
@@ -423,5 +424,11 @@ def test_numba_backend_chunking_and_empty_batches():
     whole, _ = solve(U, backend="numba")
     small, _ = solve(U, backend="numba", chunk=7)
     np.testing.assert_array_equal(whole.equilibria, small.equilibria)
+    # Threads: every game is written to its own rows, so the answer is the same.
+    V = np.concatenate([U] * 30)
+    one, _ = solve(V, backend="numba")
+    two, _ = solve(V, backend="numba", threads=2)
+    for field in ("equilibria", "count", "status", "component", "continuum", "regret"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
     empty, _ = solve(np.zeros((0, 2, 3, 3)), backend="numba")
     assert empty.equilibria.shape == (0, 1, 6) and empty.count.shape == (0,)

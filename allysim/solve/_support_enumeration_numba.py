@@ -27,7 +27,7 @@ from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -66,29 +66,48 @@ def warm_up() -> float:
     return compile_seconds
 
 
-def _run(payoffs, tiny, tol, cap, rtab, rstart, ctab, cstart):
+#: Games per task when the batch is split across threads.
+_TASK = 512
+
+
+def _run(payoffs, tiny, tol, cap, rtab, rstart, ctab, cstart, threads=1):
     B, _, m, n = payoffs.shape
     eq = np.empty((B, cap, m + n))
     reg = np.empty((B, cap))
     count = np.zeros(B, dtype=np.int64)
     degen = np.zeros(B, dtype=np.bool_)
-    batch(payoffs, tiny, float(tol), rtab, rstart, ctab, cstart, eq, reg, count, degen)
+    if threads > 1 and B > _TASK:
+        import numba
+        old = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            batch_threads(payoffs, tiny, float(tol), rtab, rstart, ctab, cstart, eq, reg, count,
+                          degen, _TASK)
+        finally:
+            numba.set_num_threads(old)
+    else:
+        batch(payoffs, tiny, float(tol), rtab, rstart, ctab, cstart, eq, reg, count, degen)
     return eq, reg, count, degen
 
 
-def solve(payoffs: np.ndarray, tiny: np.ndarray, tol: float, cap: int = 8):
+def solve(payoffs: np.ndarray, tiny: np.ndarray, tol: float, cap: int = 8, threads: int = 1):
     """Run the kernel on ``payoffs: (B, 2, m, n)`` (C-contiguous float64).
 
     tiny : (B, min(m, n) + 1) the singularity threshold of each game and support size.
     Returns ``eq (B, K, m + n)`` (canonical order, NaN padding), ``reg (B, K)``,
     ``count (B,)`` and ``degen (B,)`` (flagged games: their rows are meaningless).
-    ``K`` is at least ``cap``; games with more equilibria are solved again with room."""
+    ``K`` is at least ``cap``; games with more equilibria are solved again with room.
+    ``threads > 1`` splits the games into tasks of ``_TASK`` run on that many threads:
+    each game is computed alone and written to its own rows, so the output does not
+    depend on the number of threads."""
     warm_up()
+    if threads > 1:
+        warm_up_threads()
     B, _, m, n = payoffs.shape
     kmax = min(m, n)
     rtab, rstart = support_tables(m, kmax)
     ctab, cstart = support_tables(n, kmax)
-    eq, reg, count, degen = _run(payoffs, tiny, tol, cap, rtab, rstart, ctab, cstart)
+    eq, reg, count, degen = _run(payoffs, tiny, tol, cap, rtab, rstart, ctab, cstart, threads)
     big = np.flatnonzero((count > cap) & ~degen)
     if big.size:
         K = int(count[big].max())
@@ -97,6 +116,25 @@ def solve(payoffs: np.ndarray, tiny: np.ndarray, tol: float, cap: int = 8):
         reg = np.concatenate([reg, np.full((B, K - cap), np.nan)], axis=1)
         eq[big], reg[big] = eq2, reg2
     return eq, reg, count, degen
+
+
+#: Seconds the threaded entry point took to compile (or load), on its first use.
+compile_seconds_threads = None
+
+
+def warm_up_threads() -> float:
+    """Compile (or load) the threaded entry point once; the seconds it took."""
+    global compile_seconds_threads
+    if compile_seconds_threads is not None:
+        return 0.0
+    t0 = time.perf_counter()
+    u = np.zeros((1, 2, 1, 1))
+    rt, rs = support_tables(1, 1)
+    eq, reg = np.empty((1, 1, 2)), np.empty((1, 1))
+    batch_threads(u, np.ones((1, 2)), 1e-9, rt, rs, rt, rs, eq, reg, np.zeros(1, dtype=np.int64),
+                  np.zeros(1, dtype=np.bool_), _TASK)
+    compile_seconds_threads = time.perf_counter() - t0
+    return compile_seconds_threads
 
 
 @njit(**_OPTS)
@@ -416,3 +454,16 @@ def batch(payoffs, tiny, tol, rtab, rstart, ctab, cstart, eq, reg, count, degen)
                 eq[b, s_, i] = np.nan
             reg[b, s_] = np.nan
 
+
+
+@njit(parallel=True, **_OPTS)
+def batch_threads(payoffs, tiny, tol, rtab, rstart, ctab, cstart, eq, reg, count, degen, task):
+    """:func:`batch` on tasks of ``task`` games spread over numba's threads (prange);
+    every game is written to its own rows, so the layout is the serial one."""
+    B = payoffs.shape[0]
+    ntask = (B + task - 1) // task
+    for t in prange(ntask):
+        lo = t * task
+        hi = min(lo + task, B)
+        batch(payoffs[lo:hi], tiny[lo:hi], tol, rtab, rstart, ctab, cstart, eq[lo:hi], reg[lo:hi],
+              count[lo:hi], degen[lo:hi])

@@ -439,13 +439,14 @@ def _solve_numpy(payoffs: np.ndarray, tol: float, chunk: int):
 _VERIFY_ROWS = 4096
 
 
-def _solve_numba(payoffs: np.ndarray, tol: float, chunk: int):
+def _solve_numba(payoffs: np.ndarray, tol: float, chunk: int, threads: int = 1):
     """The compiled path: nondegenerate games in the numba kernel, the games it flags
     degenerate through :func:`_solve_numpy`; the same outputs, in the same order."""
     from . import _support_enumeration_numba as nb
 
     B, _, m, n = payoffs.shape
-    eq, reg, count, degen = nb.solve(payoffs, _tiny(nb.spread(payoffs), min(m, n)), tol)
+    eq, reg, count, degen = nb.solve(payoffs, _tiny(nb.spread(payoffs), min(m, n)), tol,
+                                     threads=threads)
     status = np.where(degen, STATUS["degenerate"], STATUS["ok"]).astype(np.int8)
     valid = np.arange(eq.shape[1]) < count[:, None]          # degenerate games: count 0
 
@@ -491,7 +492,8 @@ BACKENDS = ("auto", "numba", "numpy")
 
 
 def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
-                        chunk: int = DEFAULT_CHUNK, backend: str = "auto") -> SupportEnumerationResult:
+                        chunk: int = DEFAULT_CHUNK, backend: str = "auto",
+                        threads: int = 1) -> SupportEnumerationResult:
     """Every Nash equilibrium of each two-player game in a batch.
 
     Parameters
@@ -512,6 +514,10 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
         equal to rounding; bit for bit when supports have at most 4 strategies).
         ``auto`` uses numba when it is installed and the batch has at least
         ``AUTO_NUMBA_MIN`` games (below that, loading the kernel costs more than it saves).
+    threads : int, default 1
+        numba backend: split the games over this many threads (numba ``prange``;
+        capped at numba's thread count). The answer does not depend on it. Keep 1
+        inside process pools (``allysim sweep --jobs``), which already use the cores.
 
     Returns
     -------
@@ -532,6 +538,8 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
         raise ValueError(f"support_enumeration(): tol must be a finite number >= 0, got {tol!r}")
     if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
         raise ValueError(f"support_enumeration(): chunk must be an integer >= 1, got {chunk!r}")
+    if not (isinstance(threads, (int, np.integer)) and threads >= 1):
+        raise ValueError(f"support_enumeration(): threads must be an integer >= 1, got {threads!r}")
     if backend not in BACKENDS:
         raise ValueError(f"support_enumeration(): backend must be one of {', '.join(BACKENDS)}, "
                          f"got {backend!r}")
@@ -545,8 +553,11 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
                           "installed; pip install 'allysim[fast]' or use backend='numpy'")
     use_numba = backend == "numba" or (backend == "auto" and B >= AUTO_NUMBA_MIN
                                        and numba_available())
-    solver = _solve_numba if use_numba else _solve_numpy
-    eqs, count, reg_pad, component, continuum, status, degen = solver(payoffs, float(tol), chunk)
+    if use_numba:
+        out = _solve_numba(payoffs, float(tol), chunk, int(threads))
+    else:
+        out = _solve_numpy(payoffs, float(tol), chunk)
+    eqs, count, reg_pad, component, continuum, status, degen = out
     if degen.any():
         warnings.warn(f"support_enumeration(): {int(degen.sum())} of {B} game(s) degenerate "
                       f"(a mixed strategy with more best replies than its support size, within "
