@@ -6,7 +6,7 @@ probability 1):
 1. allysim ``support_enumeration`` on the whole batch at once (best of
    ``--repeat`` runs), per game, with each backend: ``numba`` (the compiled
    kernel, the default when numba is installed; its compile or cache-load
-   time is printed) and ``numpy`` (the reference);
+   time is printed), the same with ``threads=2``, and ``numpy`` (the reference);
 2. quantecon ``support_enumeration`` game by game, including building its
    ``NormalFormGame`` (and, separately, the solve alone);
 3. pygambit ``enummixed_solve`` game by game (floating point, ``rational=False``;

@@ -15,6 +15,14 @@ The kernel only finishes *nondegenerate* games: as soon as a game shows a
 vertex with more best replies than its support size (the reference path's
 ``over`` flag) it is flagged and left for the NumPy path's vertex matching.
 
+Where the time goes (4 x 4 standard-normal games, this 2-core machine, one
+thread): about 4 us a game in :func:`batch` (69 support pairs, two sides each,
+~30 ns a side: branchy scalar code, divisions; splitting it into helpers is
+slower, since numba reference-counts every array passed to a call), then about
+1.3 us a game in the shared ``verify`` (NumPy, ~0.6 us an equilibrium, ~2.1
+equilibria a game) and ~0.5 us of packing. Compilation: ~7 s the first time,
+~0.3 s from numba's cache afterwards (the threaded entry point ~6 s / ~0.1 s).
+
 numba is optional (the ``fast`` extra): this module imports it, so
 :mod:`allysim.solve.support_enumeration` imports this module only when numba is
 installed. Everything is compiled once (on first use) and cached on disk
