@@ -11,7 +11,6 @@ Options (``SweepSpec.options``): ``tol`` (default 1e-8, the regret certificate).
 """
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -37,11 +36,7 @@ class MixedReducer(Reducer):
         super().__init__(model, options, store, backend)
         if "lambda" in self.options:
             raise AllysimError("--lambda: applies to --solver qre, not to the mixed solver")
-        tol = self.options.setdefault("tol", MIXED_TOL)
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
-                or not math.isfinite(tol):
-            raise AllysimError(f"--tol {tol!r}: expected a finite number >= 0")
-        self.tol = float(tol)
+        self.tol = self.tolerance(MIXED_TOL)
         self.size = sum(model.shape)
 
     concept = "NE (mixed)"

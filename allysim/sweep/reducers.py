@@ -67,6 +67,14 @@ class Reducer(ABC):
     def __init__(self, model, options: dict[str, Any], store: str, backend: str = "auto"):
         self.model, self.options, self.store, self.backend = model, dict(options), store, backend
 
+    def tolerance(self, default: float) -> float:
+        """The ``tol`` option (``default`` when absent, and then recorded), checked finite and >= 0."""
+        tol = self.options.setdefault("tol", default)
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
+                or not math.isfinite(tol):
+            raise AllysimError(f"--tol {tol!r}: expected a finite number >= 0")
+        return float(tol)
+
     @abstractmethod
     def point_fields(self) -> list[Field]: ...
 
@@ -169,11 +177,7 @@ class PureReducer(Reducer):
 
     def __init__(self, model, options, store, backend="auto"):
         super().__init__(model, options, store, backend)
-        tol = self.options.setdefault("tol", DEFAULT_TOL)
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
-                or not math.isfinite(tol):
-            raise AllysimError(f"--tol {tol!r}: expected a finite number >= 0")
-        self.tol = float(tol)
+        self.tol = self.tolerance(DEFAULT_TOL)
         self.size = math.prod(model.shape)
         if backend not in BACKENDS:
             raise AllysimError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")

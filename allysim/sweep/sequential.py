@@ -47,11 +47,7 @@ class SubgamePerfectReducer(Reducer):
         super().__init__(model, options, store, backend)
         if "lambda" in self.options:
             raise AllysimError("--lambda: applies to --solver qre, not to the spe solver")
-        tol = self.options.setdefault("tol", DEFAULT_TOL)
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
-                or not math.isfinite(tol):
-            raise AllysimError(f"--tol {tol!r}: expected a finite number >= 0")
-        self.tol = float(tol)
+        self.tol = self.tolerance(DEFAULT_TOL)
         self.stages = _parse_stages(self.options.get("stages"), model.players)
         self.options["stages"] = [list(s) for s in self.stages]
         self.index = resolve_stages(self.stages, model.players)
