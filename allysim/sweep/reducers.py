@@ -136,6 +136,25 @@ def _floats(values: np.ndarray) -> list[str]:
     return [repr(v) for v in values.tolist()]
 
 
+def profile_shares(model, counts: np.ndarray, n_points: int, what: str,
+                   top: int = 12) -> tuple[list[str], int]:
+    """Summary lines ``"  TRANS/SUPPORT/SLICE/FREEZE  41.20%"`` for the ``top`` profiles by
+    ``counts: (s1*...*sn,)`` (flat profile index, C order), then one line for the other
+    ``what``; returns the lines and the label width, for lines that follow."""
+    def name(flat) -> str:
+        return "/".join(model.strategies[i][a]
+                        for i, a in enumerate(np.unravel_index(int(flat), model.shape)))
+
+    shown = [c for c in np.argsort(-counts, kind="stable") if counts[c] > 0]
+    width = max([len(name(c)) for c in shown[:top]] + [28])
+    lines = [f"  {name(c):<{width}} {100 * counts[c] / n_points:6.2f}%" for c in shown[:top]]
+    if len(shown) > top:
+        rest = int(counts[shown[top:]].sum())
+        lines.append(f"  {'(' + str(len(shown) - top) + ' other ' + what + ')':<{width}} "
+                     f"{100 * rest / n_points:6.2f}%")
+    return lines, width
+
+
 def equilibrium_csv(concept: str, count: np.ndarray, status: np.ndarray, eq_point: np.ndarray,
                     start: int, varied: np.ndarray, eq_columns: list) -> str:
     """CSV rows of a chunk: one per (point, equilibrium), one blank-tailed row per point
@@ -264,25 +283,14 @@ class PureReducer(Reducer):
         return equilibrium_csv("NE (pure)", arrays["count"], arrays["status"], arrays["eq_point"],
                                start, varied, columns)
 
-    def outcome_name(self, flat: int) -> str:
-        prof = np.unravel_index(flat, self.model.shape)
-        return "/".join(self.model.strategies[i][a] for i, a in enumerate(prof))
-
     def summary(self, totals, n_points):
         if n_points == 0:
             return []
-        eqp, hist = totals["equilibrium_points"], totals["count_histogram"]
         lines = [f"pure Nash equilibria (tol {self.tol:g}); share of points where each profile "
                  f"({'/'.join(self.model.players)}) is an equilibrium:"]
-        order = np.argsort(-eqp, kind="stable")
-        shown = [c for c in order if eqp[c] > 0]
-        width = max([len(self.outcome_name(c)) for c in shown[:12]] + [28])
-        for c in shown[:12]:
-            lines.append(f"  {self.outcome_name(c):<{width}} {100 * eqp[c] / n_points:6.2f}%")
-        if len(shown) > 12:
-            rest = int(eqp[shown[12:]].sum())
-            lines.append(f"  {'(' + str(len(shown) - 12) + ' other profiles)':<{width}} "
-                         f"{100 * rest / n_points:6.2f}%")
+        shares, width = profile_shares(self.model, totals["equilibrium_points"], n_points, "profiles")
+        lines += shares
+        hist = totals["count_histogram"]
         none = int(totals["status_counts"][STATUS["no_pure"]])
         lines.append(f"  {'no pure equilibrium':<{width}} {100 * none / n_points:6.2f}%")
         lines.append(f"  {'several pure equilibria':<{width}} {100 * hist[2:].sum() / n_points:6.2f}%")

@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import AllysimError
 from ..solve import DEFAULT_TOL, STATUS
 from ..solve.sequential import resolve_stages, subgame_perfect
-from .reducers import Field, Reducer, _floats, equilibrium_csv, payoffs_of, register_reducer
+from .reducers import (Field, Reducer, _floats, equilibrium_csv, payoffs_of, profile_shares,
+                       register_reducer)
 
 #: Count histogram bins: 0, 1, ..., 9, and "10 or more".
 _BINS = 11
@@ -135,29 +136,14 @@ class SubgamePerfectReducer(Reducer):
         return equilibrium_csv(self.concept, arrays["count"], arrays["status"], arrays["eq_point"],
                                start, varied, columns)
 
-    def outcome_name(self, flat: int) -> str:
-        prof, rest = [], int(flat)
-        for s in reversed(self.model.shape):
-            prof.append(rest % s)
-            rest //= s
-        prof.reverse()
-        return "/".join(self.model.strategies[i][a] for i, a in enumerate(prof))
-
     def summary(self, totals, n_points):
         if n_points == 0:
             return []
-        paths, hist = totals["path_points"], totals["count_histogram"]
+        hist = totals["count_histogram"]
         lines = [f"{self.concept}, tol {self.tol:g}; share of points by equilibrium path "
                  f"({'/'.join(self.model.players)}):"]
-        order = np.argsort(-paths, kind="stable")
-        shown = [c for c in order if paths[c] > 0]
-        width = max([len(self.outcome_name(c)) for c in shown[:12]] + [28])
-        for c in shown[:12]:
-            lines.append(f"  {self.outcome_name(c):<{width}} {100 * paths[c] / n_points:6.2f}%")
-        if len(shown) > 12:
-            rest = int(paths[shown[12:]].sum())
-            lines.append(f"  {'(' + str(len(shown) - 12) + ' other paths)':<{width}} "
-                         f"{100 * rest / n_points:6.2f}%")
+        shares, width = profile_shares(self.model, totals["path_points"], n_points, "paths")
+        lines += shares
         none = int(totals["status_counts"][STATUS["no_pure"]] + totals["status_counts"][STATUS["timeout"]])
         lines.append(f"  {'several SPE, different paths':<{width}} "
                      f"{100 * int(totals['several_paths']) / n_points:6.2f}%")
