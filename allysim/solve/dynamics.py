@@ -247,6 +247,31 @@ def _finish(method, payoffs, times, traj, end, average, fl, tol, lam, dt, t_max,
                           flow=fl, regret=reg, status=status, lam=lam, dt=dt, t_max=t_max, tol=tol)
 
 
+def _integrate(advance, state, x0, to_x, n_steps: int, plan: np.ndarray):
+    """Take ``n_steps`` fixed steps ``state = advance(state)`` from ``state`` (whose
+    profile is ``x0: (B, K)``; ``to_x`` maps a state to its profile), recording the
+    profile at the steps in ``plan``.
+
+    Returns the trajectory ``(B, len(plan), K)``, the end profile and the time
+    average of the profile (trapezoid rule).
+    """
+    x = x0
+    traj = np.empty((len(x0), len(plan), x0.shape[1]))
+    acc = np.zeros_like(x0)
+    rec = 0
+    for step in range(n_steps + 1):
+        if rec < len(plan) and plan[rec] == step:
+            traj[:, rec] = x
+            rec += 1
+        if step == n_steps:
+            break
+        state = advance(state)
+        x_new = to_x(state)
+        acc += 0.5 * (x + x_new)
+        x = x_new
+    return traj, x, acc / n_steps
+
+
 def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: int | None = None,
                t_max: float = 100.0, dt: float = 0.02, n_record: int = 101,
                tol: float = FLOW_TOL) -> DynamicsResult:
@@ -285,33 +310,23 @@ def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: i
         z = np.log(x0)
     n_steps = int(np.ceil(t_max / dt - 1e-9))
     plan = _record_plan(n_steps, n_record)
-    traj = np.empty((len(x0), len(plan), x0.shape[1]))
-    rec = 0
-    x = x0
-    acc = np.zeros_like(x0)
 
     def f(zz):
         xx = ker.softmax(zz)
         v = ker.values(xx)
         return v - ker.block_sum(xx * v)
 
-    for step in range(n_steps + 1):
-        if rec < len(plan) and plan[rec] == step:
-            traj[:, rec] = x
-            rec += 1
-        if step == n_steps:
-            break
+    def advance(z):
         k1 = f(z)
         k2 = f(z + 0.5 * dt * k1)
         k3 = f(z + 0.5 * dt * k2)
         k4 = f(z + dt * k3)
         z = z + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-        z = z - np.maximum.reduceat(z, ker.off, axis=1)[:, ker.block]
-        x_new = ker.softmax(z)
-        acc += 0.5 * (x + x_new)
-        x = x_new
+        return z - np.maximum.reduceat(z, ker.off, axis=1)[:, ker.block]
+
+    traj, x, mean = _integrate(advance, z, x0, ker.softmax, n_steps, plan)
     fl = np.abs(flow(payoffs, x)).max(axis=1)
-    return _finish("replicator", payoffs, plan * dt, traj, x, acc / n_steps, fl, tol, None, dt,
+    return _finish("replicator", payoffs, plan * dt, traj, x, mean, fl, tol, None, dt,
                    n_steps * dt, start=x0)
 
 
@@ -345,26 +360,18 @@ def logit_dynamics(payoffs: np.ndarray, lam: float, starts: np.ndarray | None = 
     ker = _Kernel(payoffs)
     n_steps = int(np.ceil(t_max / dt - 1e-9))
     plan = _record_plan(n_steps, n_record)
-    traj = np.empty((len(x), len(plan), x.shape[1]))
-    rec = 0
-    acc = np.zeros_like(x)
     e1, e2 = np.exp(-dt), np.exp(-0.5 * dt)
 
     def response(xx):
         return ker.softmax(lam * ker.values(xx))
 
-    for step in range(n_steps + 1):
-        if rec < len(plan) and plan[rec] == step:
-            traj[:, rec] = x
-            rec += 1
-        if step == n_steps:
-            break
+    def advance(x):
         mid = e2 * x + (1 - e2) * response(x)
-        x_new = e1 * x + (1 - e1) * response(mid)
-        acc += 0.5 * (x + x_new)
-        x = x_new
+        return e1 * x + (1 - e1) * response(mid)
+
+    traj, x, mean = _integrate(advance, x, x, lambda state: state, n_steps, plan)
     fl = np.abs(flow(payoffs, x, "logit", lam)).max(axis=1)
-    return _finish("logit", payoffs, plan * dt, traj, x, acc / n_steps, fl, tol, lam, dt, n_steps * dt)
+    return _finish("logit", payoffs, plan * dt, traj, x, mean, fl, tol, lam, dt, n_steps * dt)
 
 
 def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: int | None = None,
