@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from allysim import load_model
 from allysim.solve import iterated_dominance, pure_nash, pure_regret, regret, strategy_values
-from allysim.solve.regret import DEFAULT_TOL
+from allysim.solve.regret import DEFAULT_TOL, payoff_scale
 from tests import reference_four_power as ref
 from tests.strategies import mixed_profiles, model_points, payoff_arrays
 
@@ -85,11 +85,13 @@ def test_found_equilibria_have_zero_regret_and_others_do_not(U):
     # pure_nash tests u >= max - tol, regret computes max - u: the two roundings may
     # differ by a few ulps right at the tolerance, so non-equilibria get that much slack.
     slack = 8 * np.finfo(float).eps * max(1.0, np.abs(U).max())
+    scale = payoff_scale(U)
     for b in range(batch):
         reg = pure_regret(np.repeat(U[b:b + 1], len(profiles), axis=0), profiles).max(axis=1)
         is_eq = res.mask[b][tuple(profiles.T)]
-        assert (reg[is_eq] <= DEFAULT_TOL).all()
-        assert (reg[~is_eq] > DEFAULT_TOL - slack).all()
+        tol = DEFAULT_TOL * scale[b]      # tolerances are relative to the payoff scale
+        assert (reg[is_eq] <= tol).all()
+        assert (reg[~is_eq] > tol - slack).all()
         assert res.count[b] == is_eq.sum()
         # Exact equilibria (tol 0) have exactly zero regret, and only they do.
         is_exact = exact.mask[b][tuple(profiles.T)]

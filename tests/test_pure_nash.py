@@ -235,14 +235,16 @@ def test_textbook_cases_stacked_in_a_batch_agree_with_alone():
 # tolerance, status codes, best responses, input checks
 # ---------------------------------------------------------------------------
 
-def test_tolerance_is_in_payoff_units():
+def test_tolerance_is_relative_to_the_payoff_scale():
     eps = 1e-6
-    # Row gains eps by deviating from (0, 0); Column is indifferent nowhere.
+    # Row gains eps by deviating from (0, 0); Column is indifferent nowhere; scale 1.
     u = np.array([[[[0.0, 0.0], [eps, 1.0]], [[1.0, 0.0], [1.0, 0.0]]]])
-    assert (0, 0) not in allysim_profiles(pure_nash(u, tol=0.5 * eps).mask[0])
-    loose = pure_nash(u, tol=2 * eps)
-    assert (0, 0) in allysim_profiles(loose.mask[0])
-    assert status_names(loose.status)[0] == "degenerate"   # (0, 0) holds only within tol
+    for a, b in [(1.0, 0.0), (1e6, 0.0), (1e-7, 5.0), (3.0, -2e4)]:   # positive affine changes
+        v = a * u + b
+        assert (0, 0) not in allysim_profiles(pure_nash(v, tol=0.5 * eps).mask[0])
+        loose = pure_nash(v, tol=2 * eps)
+        assert (0, 0) in allysim_profiles(loose.mask[0])
+        assert status_names(loose.status)[0] == "degenerate"   # (0, 0) holds only within tol
 
 
 def test_status_codes_match_hand_computation_on_tie_heavy_games():

@@ -14,7 +14,7 @@ import pytest
 from allysim import load_model
 from allysim.solve import (pure_nash, pure_regret, pure_to_mixed, regret, split_profile,
                            strategy_values, verify)
-from allysim.solve.regret import DEFAULT_TOL
+from allysim.solve.regret import DEFAULT_TOL, payoff_scale
 from tests.oracles import gambit_mixed
 from tests.strategies import random_games, random_mixed, random_points, random_shape
 
@@ -148,12 +148,18 @@ def test_verify_agrees_with_pure_nash_on_every_profile():
         assert ok.tolist() == [bool(mask[tuple(p)]) for p in profiles]
 
 
-def test_verify_tolerance():
+def test_verify_tolerance_is_relative_to_the_payoff_scale():
     eps = 1e-6
-    u = np.array([[[[0.0, 0.0], [eps, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]])   # Row gains eps
+    # Row gains eps by deviating; Column's payoffs spread over 1, the game's scale.
+    u = np.array([[[[0.0, 0.0], [eps, 0.0]], [[1.0, 0.0], [0.0, 0.0]]]])
     sigma = np.array([[1.0, 0.0, 1.0, 0.0]])
+    assert payoff_scale(u).tolist() == [1.0]
     assert not verify(u, sigma, tol=0.5 * eps)[0]
     assert verify(u, sigma, tol=2 * eps)[0]
+    # A positive affine change of every payoff changes nothing.
+    for a, b in [(1e6, 0.0), (1e-6, 3.0), (7.0, -1e5)]:
+        assert not verify(a * u + b, sigma, tol=0.5 * eps)[0]
+        assert verify(a * u + b, sigma, tol=2 * eps)[0]
 
 
 def test_regret_is_nonnegative_and_zero_at_best_replies():

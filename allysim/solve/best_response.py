@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .regret import DEFAULT_TOL, as_payoffs
+from .regret import DEFAULT_TOL, as_payoffs, payoff_scale
 
 
 def best_response_mask(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndarray:
@@ -12,7 +12,8 @@ def best_response_mask(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndar
     Parameters
     ----------
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
-    tol : a strategy within ``tol`` of the best payoff counts as a best response.
+    tol : a strategy within ``tol * payoff_scale(payoffs)`` of the best payoff counts as a
+        best response.
 
     Returns
     -------
@@ -25,9 +26,10 @@ def best_response_mask(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndar
     [[False, False], [True, True]]
     """
     payoffs = as_payoffs(payoffs, "best_response_mask")
-    n = payoffs.shape[1]
+    batch, n = payoffs.shape[:2]
+    slack = (tol * payoff_scale(payoffs)).reshape((batch,) + (1,) * n)
     mask = np.empty(payoffs.shape, dtype=bool)
     for i in range(n):
         u = payoffs[:, i]
-        np.greater_equal(u, u.max(axis=i + 1, keepdims=True) - tol, out=mask[:, i])
+        np.greater_equal(u, u.max(axis=i + 1, keepdims=True) - slack, out=mask[:, i])
     return mask

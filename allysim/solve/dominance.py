@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .regret import DEFAULT_TOL, as_payoffs
+from .regret import DEFAULT_TOL, as_payoffs, payoff_scale
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class DominanceResult:
     method: str = "iterated_dominance"
 
 
-def _dominated(u: np.ndarray, i: int, alive: list[np.ndarray], tol: float) -> np.ndarray:
+def _dominated(u: np.ndarray, i: int, alive: list[np.ndarray], tol: np.ndarray) -> np.ndarray:
     """Strategies of player i strictly dominated by a surviving one: (B, s_i) bool."""
     batch, n = u.shape[0], len(alive)
     v = np.moveaxis(u, i + 1, 1)                      # (B, s_i, others...)
@@ -47,7 +47,7 @@ def _dominated(u: np.ndarray, i: int, alive: list[np.ndarray], tol: float) -> np
     diff = v[:, None, :] - v[:, :, None]              # (B, a, b, others): u(b) - u(a)
     diff = np.where(others[:, None, None], diff, np.inf)
     margin = diff.reshape(batch, v.shape[1], v.shape[1], -1).min(axis=3)
-    strictly = (margin > tol) & alive[i][:, None, :]
+    strictly = (margin > tol[:, None, None]) & alive[i][:, None, :]
     return strictly.any(axis=2) & alive[i]
 
 
@@ -57,7 +57,8 @@ def iterated_dominance(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> Dominan
     Parameters
     ----------
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
-    tol : a strategy must be beaten by more than ``tol`` everywhere to be dominated.
+    tol : a strategy must be beaten by more than ``tol * payoff_scale(payoffs)`` everywhere
+        to be dominated.
 
     >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
     >>> [s.tolist() for s in iterated_dominance(pd).surviving]
@@ -68,9 +69,10 @@ def iterated_dominance(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> Dominan
     payoffs = as_payoffs(payoffs, "iterated_dominance")
     batch, n = payoffs.shape[:2]
     alive = [np.ones((batch, s), dtype=bool) for s in payoffs.shape[2:]]
+    slack = tol * payoff_scale(payoffs)
     rounds = np.zeros(batch, dtype=np.int64)
     while True:
-        removed = [_dominated(payoffs[:, i], i, alive, tol) for i in range(n)]
+        removed = [_dominated(payoffs[:, i], i, alive, slack) for i in range(n)]
         changed = np.any([r.any(axis=1) for r in removed], axis=0)
         if not changed.any():
             break

@@ -41,13 +41,14 @@ class PureNashResult:
 def pure_nash(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> PureNashResult:
     """Find every pure Nash equilibrium of each game in a batch.
 
-    A profile is an equilibrium when every player's strategy is within ``tol``
+    A profile is an equilibrium when every player's strategy is within
+    ``tol * payoff_scale(payoffs)``
     of its best reply to the others.
 
     Parameters
     ----------
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
-    tol : float, default 1e-9 (payoff units)
+    tol : float, default 1e-9, relative to each game's :func:`~allysim.solve.payoff_scale`
 
     Returns
     -------

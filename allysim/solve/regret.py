@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Default tolerance for every best-response and regret comparison, in payoff units.
+#: Default tolerance for every best-response and regret comparison, relative to each
+#: game's :func:`payoff_scale` (so a result does not change under a positive affine
+#: change of the payoffs).
 DEFAULT_TOL = 1e-9
 
 
@@ -23,6 +25,35 @@ def as_payoffs(payoffs, where: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{where}(): payoffs contain NaN or inf")
     return arr
+
+
+def payoff_scale(payoffs: np.ndarray) -> np.ndarray:
+    """Each game's payoff scale: the largest regret any profile of it can have.
+
+    ``max`` over players i and the others' pure profiles of (i's best minus i's worst
+    payoff against them). Every tolerance ``tol`` is applied as ``tol * scale``, so
+    answers do not change when a game's payoffs are multiplied by a positive number
+    or shifted, nor when a player's payoffs gain a term that depends only on the
+    others' strategies. A game in which no player can ever gain by deviating has
+    scale ``max(max |payoff|, 1)``.
+
+    payoffs: (B, n, s1, ..., sn). Returns (B,) float64, > 0.
+
+    >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
+    >>> payoff_scale(pd).tolist(), payoff_scale(1e6 * pd + 7).tolist()
+    ([2.0], [2000000.0])
+    """
+    payoffs = np.asarray(payoffs, dtype=np.float64)
+    batch, n = payoffs.shape[:2]
+    scale = np.zeros(batch)
+    for i in range(n):
+        u = payoffs[:, i]
+        spread = u.max(axis=i + 1) - u.min(axis=i + 1)
+        scale = np.maximum(scale, spread.reshape(batch, -1).max(axis=1, initial=0.0)
+                           if batch else scale)
+    flat = np.abs(payoffs.reshape(batch, -1)) if batch else np.zeros((0, 1))
+    fallback = np.maximum(flat.max(axis=1, initial=0.0), 1.0)
+    return np.where(scale > 0, scale, fallback)
 
 
 def split_profile(sigma: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
@@ -130,7 +161,7 @@ def verify(payoffs: np.ndarray, sigma: np.ndarray, tol: float = DEFAULT_TOL) -> 
     """The shared equilibrium certificate every solver's output goes through.
 
     True where ``sigma`` is a mixed profile (each block >= -tol, summing to 1
-    within tol) and its max regret is <= tol.
+    within tol) and its max regret is <= ``tol * payoff_scale(payoffs)``.
 
     payoffs: (B, n, s1, ..., sn); sigma: (B, sum S). Returns (B,) bool.
     """
@@ -143,4 +174,5 @@ def verify(payoffs: np.ndarray, sigma: np.ndarray, tol: float = DEFAULT_TOL) -> 
     # Written as expected >= best - tol, the very comparison pure_nash and the sweep kernel
     # make, so a pure profile passes here exactly when they call it an equilibrium.
     best, expected = _best_and_expected(payoffs, np.where(np.isfinite(sigma), sigma, 0.0))
-    return valid & np.all(expected >= best - tol, axis=1)
+    slack = tol * payoff_scale(payoffs)
+    return valid & np.all(expected >= best - slack[:, None], axis=1)

@@ -286,7 +286,26 @@ class Kernel:
                     status[b] = failed
                     outcome[b] = -1
                     continue
-                # Candidates: profiles where player 0 plays a best reply (u >= max - tol, as
+                # The payoff scale (solve.payoff_scale): the largest own-strategy spread of
+                # any player against any profile of the others. Dropped terms depend only on
+                # the others' strategies, so the reduced payoffs have the same spreads.
+                scale = 0.0
+                for i in range(n):
+                    st = stride_arr[i]
+                    si = shape_arr[i]
+                    for o in range(size // (si * st)):
+                        base = i * size + o * si * st
+                        for q in range(st):
+                            top = u[base + q]
+                            low = top
+                            for k in range(1, si):
+                                v = u[base + k * st + q]
+                                top = v if v > top else top
+                                low = v if v < low else low
+                            scale = top - low if top - low > scale else scale
+                # With no spread at all every comparison is between equal numbers.
+                slack = tol * scale
+                # Candidates: profiles where player 0 plays a best reply (u >= max - slack, as
                 # pure_nash), collected branch-free; then each further player keeps the
                 # candidates where it best-replies too. ``wk`` flags a tie for some player's
                 # best reply along the way (a weak equilibrium).
@@ -300,7 +319,7 @@ class Kernel:
                         for k in range(1, si):
                             v = u[base + k * st + q]
                             top = v if v > top else top
-                        thr = top - tol
+                        thr = top - slack
                         ties = 0
                         for k in range(si):
                             ties += u[base + k * st + q] >= thr
@@ -321,7 +340,7 @@ class Kernel:
                         for k in range(1, si):
                             v = u[base + k * st]
                             top = v if v > top else top
-                        thr = top - tol
+                        thr = top - slack
                         ties = 0
                         for k in range(si):
                             ties += u[base + k * st] >= thr
@@ -359,7 +378,7 @@ class Kernel:
         Parameters
         ----------
         params : ndarray of float64, shape (B, P)
-        tol : best-response tolerance (payoff units)
+        tol : best-response tolerance, relative to each point's payoff scale
 
         Returns
         -------
