@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from allysim import load_scenario
 from allysim.solve import strategy_values
 from allysim.solve._status import STATUS
-from allysim.solve.dynamics import (STABILITY, _Kernel, fictitious_play, flow, jacobian,
+from allysim.solve.dynamics import (STABILITY, fictitious_play, flow, jacobian,
                                     logit_dynamics, random_starts, replicator, rest_points)
 
 import pygambit as gbt
@@ -47,15 +47,6 @@ def gambit_qre(u, lam):
     g = gbt.Game.from_arrays(*u)
     prof = gbt.qre.logit_solve_lambda(g, [lam])[0].profile
     return np.array([float(prof[s]) for pl in g.players for s in pl.strategies])
-
-
-def test_kernel_values_match_strategy_values():
-    rng = np.random.default_rng(0)
-    for shape in [(3,), (2, 3), (3, 2, 4), (2, 3, 2, 3)]:
-        u = rng.normal(size=(5, len(shape)) + shape)
-        x = random_starts(shape, 5, seed=1)
-        np.testing.assert_allclose(_Kernel(u).values(x), np.concatenate(strategy_values(u, x), axis=1),
-                                   atol=1e-14)
 
 
 def test_replicator_rock_paper_scissors_cycles():

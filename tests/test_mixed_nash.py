@@ -22,7 +22,8 @@ from allysim.cli import main
 from allysim.game import Game
 from allysim.solve import (STATUS, mixed_nash, pure_nash, status_names, support_enumeration,
                            verify)
-from allysim.solve.mixed_nash import START_KINDS, as_generator
+from allysim.solve._seed import as_generator
+from allysim.solve.mixed_nash import START_KINDS
 from tests.strategies import random_games
 
 SEED = 2018  # the Singapore summit
@@ -305,7 +306,7 @@ def test_search_bookkeeping():
 
 def test_qre_starts_fall_back_when_the_qre_module_fails(monkeypatch):
     import importlib
-    lq = importlib.import_module("allysim.solve.logit_qre")   # the module, not the function
+    lq = importlib.import_module("allysim.solve.logit_trace")   # the module, not the function
 
     def broken(*a, **k):
         raise RuntimeError("boom")

@@ -301,7 +301,7 @@ def test_tolerance_decides_what_counts_as_a_tie():
     (np.full((1, 2, 2, 2), np.nan), {}, "NaN or inf"),
     (np.zeros((1, 2, 2, 2)), {"tol": -1.0}, r"tol must be a finite number >= 0"),
     (np.zeros((1, 2, 2, 2)), {"chunk": 0}, r"chunk must be an integer >= 1"),
-    (np.zeros((1, 2, 2, 2)), {"backend": "fortran"}, r"backend must be one of auto, numba, numpy"),
+    (np.zeros((1, 2, 2, 2)), {"backend": "fortran"}, r"backend must be one of 'auto', 'numba', 'numpy'"),
     (np.zeros((1, 2, 2, 2)), {"threads": 0}, r"threads must be an integer >= 1"),
 ])
 def test_bad_input_raises_value_error_naming_the_function(bad, kw, match):

@@ -21,8 +21,8 @@ __all__ += ["DynamicsResult", "RestPointResult", "fictitious_play", "logit_dynam
             "subgame_perfect"]
 
 # Logit quantal response equilibria.
-from .logit_qre import (DEFAULT_QRE_TOL, LogitQREResult, LogitTraceResult,  # noqa: E402
-                        logit_qre, logit_trace)
+from .logit_qre import DEFAULT_QRE_TOL, LogitQREResult, logit_qre  # noqa: E402
+from .logit_trace import LogitTraceResult, logit_trace  # noqa: E402
 
 __all__ += ["DEFAULT_QRE_TOL", "LogitQREResult", "LogitTraceResult", "logit_qre", "logit_trace"]
 

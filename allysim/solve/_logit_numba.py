@@ -15,9 +15,9 @@ A game's numbers depend only on its own payoffs and state, never on the other
 games of the batch, and every sum runs in a fixed order (no ``fastmath``), so
 results are independent of the batch bit for bit.
 
-The payoffs are the stacked pair payoffs of ``logit_qre._pair_payoffs`` with
+The payoffs are the stacked pair payoffs of ``_logit_pairs._pair_payoffs`` with
 the last two axes swapped, ``upairs: (B, Q, rest, kl)``, and the index arrays are those of
-``logit_qre._Layout``; games are picked by an index array ``idx`` into the
+``_logit_pairs._Layout``; games are picked by an index array ``idx`` into the
 batch, so no payoffs are copied.
 """
 from __future__ import annotations
@@ -171,7 +171,7 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
          n_iters, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
          accepted, u, t_new, grow, sign):
     """One predictor-corrector step of the games ``idx: (A,)`` of the batch (see
-    ``logit_qre._step``, whose outputs ``accepted, u, t_new, grow, sign`` it fills).
+    ``_continuation._step``, whose outputs ``accepted, u, t_new, grow, sign`` it fills).
 
     y, t : (A, R+1); h, det_sign, unit : (A,) (``unit`` all 1 when not relative).
     """
@@ -271,7 +271,7 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
 def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_src, v_col,
            d_odd, d_ref, converged):
     """Newton on F(r, lam) = 0 at fixed lam for the games ``idx: (A,)`` of the batch, from
-    and into ``r: (A, R)`` (see ``logit_qre._polish``); fills ``converged: (A,)``."""
+    and into ``r: (A, R)`` (see ``_continuation._polish``); fills ``converged: (A,)``."""
     nr = odds.size
     k = offsets[offsets.size - 1]
     rest, kl = upairs.shape[2], upairs.shape[3]
@@ -338,7 +338,7 @@ def refine(upairs, idx, p, supp, k0, n_iters, w_index, v_src, v_col, d_full, cro
            offsets, converged):
     """Newton on the Nash conditions of the supports ``supp: (A, K)`` for the games
     ``idx: (A,)`` of the batch, from and into ``p: (A, K)`` (see
-    ``logit_qre._refine_step``; ``k0: (A, K)`` is the row of each entry's player that
+    ``logit_trace._refine_step``; ``k0: (A, K)`` is the row of each entry's player that
     holds the sum-to-one equation); fills ``converged: (A,)``."""
     k = p.shape[1]
     rest, kl = upairs.shape[2], upairs.shape[3]

@@ -48,9 +48,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._logit import cross_values, softmax
+from ._profile import cross_values, layout, softmax, split_profile, strategy_values
+from ._seed import as_generator
 from ._status import STATUS
-from .regret import as_payoffs, regret, split_profile, strategy_values
+from .regret import as_payoffs, regret
 
 __all__ = ["STABILITY", "STABILITY_NAMES", "stability_names", "random_starts", "DynamicsResult",
            "replicator", "logit_dynamics", "fictitious_play", "flow", "jacobian",
@@ -65,55 +66,9 @@ FLOW_TOL = 1e-8
 EIG_TOL = 1e-6
 
 
-class _Kernel:
-    """Strategy values and block operations for one batch, with precomputed layouts.
-
-    ``U[i]: (B, s_i, prod_{j != i} s_j)`` is player i's payoff with its own axis
-    first; ``values`` contracts it with the Kronecker product of the others'
-    mixes (prefix/suffix products), a handful of NumPy calls per evaluation
-    whatever the number of players.
-    """
-
-    def __init__(self, payoffs: np.ndarray):
-        self.B, self.n = payoffs.shape[:2]
-        self.shape = payoffs.shape[2:]
-        self.off = np.concatenate([[0], np.cumsum(self.shape)[:-1]]).astype(np.intp)
-        self.block = np.repeat(np.arange(self.n), self.shape)
-        self.U = [np.ascontiguousarray(np.moveaxis(payoffs[:, i], i + 1, 1).reshape(self.B, s, -1))
-                  for i, s in enumerate(self.shape)]
-
-    def values(self, x: np.ndarray) -> np.ndarray:
-        """Concatenated strategy values (B, N) at x (B, N)."""
-        B, n = x.shape[0], self.n
-        xs = [x[:, o:o + s] for o, s in zip(self.off, self.shape)]
-        if n == 1:
-            return np.ascontiguousarray(self.U[0][:, :, 0])
-        pre = [None, xs[0]]                               # pre[i]: players 0..i-1
-        for j in range(1, n - 1):
-            pre.append((pre[-1][:, :, None] * xs[j][:, None, :]).reshape(B, -1))
-        suf = [xs[n - 1]]                                 # built from the end
-        for j in range(n - 2, 0, -1):
-            suf.append((xs[j][:, :, None] * suf[-1][:, None, :]).reshape(B, -1))
-        suf = [None] + suf[::-1] + [None]                 # suf[i]: players i+1..n-1
-        out = []
-        for i in range(n):
-            if i == 0:
-                k = suf[1]
-            elif i == n - 1:
-                k = pre[n - 1]
-            else:
-                k = (pre[i][:, :, None] * suf[i + 1][:, None, :]).reshape(B, -1)
-            out.append(np.matmul(self.U[i], k[:, :, None])[:, :, 0])
-        return np.concatenate(out, axis=1)
-
-    def block_sum(self, y: np.ndarray) -> np.ndarray:
-        """Per-block sums broadcast back to (B, N)."""
-        return np.add.reduceat(y, self.off, axis=1)[:, self.block]
-
-    def softmax(self, z: np.ndarray) -> np.ndarray:
-        """Per-block softmax of (B, N)."""
-        e = np.exp(z - np.maximum.reduceat(z, self.off, axis=1)[:, self.block])
-        return e / self.block_sum(e)
+def _values(payoffs: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Concatenated strategy values ``(B, N)`` at ``x: (B, N)``."""
+    return np.concatenate(strategy_values(payoffs, x), axis=1)
 
 
 def stability_names(codes: np.ndarray) -> np.ndarray:
@@ -135,7 +90,7 @@ def random_starts(shape: tuple[int, ...], size: int, seed: int | np.random.SeedS
     >>> x.shape, np.allclose(x[:, :2].sum(1), 1), np.allclose(x[:, 2:].sum(1), 1)
     ((4, 5), True, True)
     """
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed, "random_starts")
     return np.concatenate([rng.dirichlet(np.ones(s), size=size) for s in shape], axis=1)
 
 
@@ -229,9 +184,8 @@ def _record_plan(n_steps: int, n_record: int) -> np.ndarray:
 
 def _support_regret(payoffs, x, start):
     """Max over strategies used at the start of (value - average value), per point."""
-    ker = _Kernel(payoffs)
-    v = ker.values(x)
-    gain = np.where(start > 0, v - ker.block_sum(x * v), -np.inf)
+    v = _values(payoffs, x)
+    gain = np.where(start > 0, v - layout(payoffs.shape[2:]).block_sum(x * v), -np.inf)
     return np.maximum(gain.max(axis=1), 0.0)
 
 
@@ -305,16 +259,16 @@ def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: i
     if not (dt > 0 and t_max > 0):
         raise ValueError(f"replicator(): dt and t_max must be > 0, got dt={dt}, t_max={t_max}")
     x0 = _starts(payoffs, starts, seed, "replicator")
-    ker = _Kernel(payoffs)
+    lay = layout(payoffs.shape[2:])
     with np.errstate(divide="ignore"):
         z = np.log(x0)
     n_steps = int(np.ceil(t_max / dt - 1e-9))
     plan = _record_plan(n_steps, n_record)
 
     def f(zz):
-        xx = ker.softmax(zz)
-        v = ker.values(xx)
-        return v - ker.block_sum(xx * v)
+        xx = lay.softmax(zz)
+        v = _values(payoffs, xx)
+        return v - lay.block_sum(xx * v)
 
     def advance(z):
         k1 = f(z)
@@ -322,9 +276,9 @@ def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: i
         k3 = f(z + 0.5 * dt * k2)
         k4 = f(z + dt * k3)
         z = z + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return z - np.maximum.reduceat(z, ker.off, axis=1)[:, ker.block]
+        return z - lay.block_max(z)
 
-    traj, x, mean = _integrate(advance, z, x0, ker.softmax, n_steps, plan)
+    traj, x, mean = _integrate(advance, z, x0, lay.softmax, n_steps, plan)
     fl = np.abs(flow(payoffs, x)).max(axis=1)
     return _finish("replicator", payoffs, plan * dt, traj, x, mean, fl, tol, None, dt,
                    n_steps * dt, start=x0)
@@ -357,13 +311,13 @@ def logit_dynamics(payoffs: np.ndarray, lam: float, starts: np.ndarray | None = 
     if not (dt > 0 and t_max > 0):
         raise ValueError(f"logit_dynamics(): dt and t_max must be > 0, got dt={dt}, t_max={t_max}")
     x = _starts(payoffs, starts, seed, "logit_dynamics")
-    ker = _Kernel(payoffs)
+    lay = layout(payoffs.shape[2:])
     n_steps = int(np.ceil(t_max / dt - 1e-9))
     plan = _record_plan(n_steps, n_record)
     e1, e2 = np.exp(-dt), np.exp(-0.5 * dt)
 
     def response(xx):
-        return ker.softmax(lam * ker.values(xx))
+        return lay.softmax(lam * _values(payoffs, xx))
 
     def advance(x):
         mid = e2 * x + (1 - e2) * response(x)
@@ -397,7 +351,7 @@ def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, se
     if rounds < 1:
         raise ValueError(f"fictitious_play(): rounds must be >= 1, got {rounds}")
     x = _starts(payoffs, starts, seed, "fictitious_play")
-    ker = _Kernel(payoffs)
+    lay = layout(payoffs.shape[2:])
     plan = _record_plan(rounds, n_record)
     traj = np.empty((len(x), len(plan), x.shape[1]))
     rec = 0
@@ -409,9 +363,9 @@ def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, se
             rec += 1
         if t == rounds:
             break
-        v = ker.values(x)
+        v = _values(payoffs, x)
         br = np.zeros_like(x)
-        for o, s in zip(ker.off, ker.shape):
+        for o, s in zip(lay.offsets[:-1], lay.shape):
             br[rows, o + np.argmax(v[:, o:o + s], axis=1)] = 1.0
         x_new = x + (br - x) / (t + 2)
         change = np.abs(x_new - x).max(axis=1)
@@ -441,7 +395,8 @@ def jacobian(payoffs: np.ndarray, x: np.ndarray, rule: str = "replicator",
     off = np.concatenate([[0], np.cumsum(shape)[:-1]]).astype(int)
     v = strategy_values(payoffs, x)
     xs = split_profile(x, shape)
-    M = cross_values(payoffs, x) if n > 1 else None
+    lay = layout(shape)
+    W = cross_values(payoffs, x, lay)[0] if n > 1 else None
     J = np.zeros((B, N, N))
     if rule == "logit":
         lam = _check_lam(lam, "jacobian")
@@ -461,7 +416,7 @@ def jacobian(payoffs: np.ndarray, x: np.ndarray, rule: str = "replicator",
             if j == i:
                 continue
             sj, oj = shape[j], off[j]
-            mij = M[i][j]                                                  # (B, si, sj)
+            mij = W[:, oi:oi + si, oj:oj + sj]                             # (B, si, sj)
             centred = mij - np.einsum("bm,bml->bl", w, mij)[:, None, :]
             block = w[:, :, None] * centred
             J[:, oi:oi + si, oj:oj + sj] = lam * block if rule == "logit" else block

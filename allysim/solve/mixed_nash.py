@@ -59,7 +59,11 @@ import numpy as np
 from ..errors import DegenerateGameWarning
 from ._status import STATUS
 from .pure_nash import pure_nash
-from .regret import as_payoffs, pure_to_mixed, regret, split_profile, verify
+from ._profile import Layout as _Layout
+from ._profile import cross_values as _cross_values
+from ._profile import support_equations
+from ._seed import as_generator, seed_record
+from .regret import as_payoffs, pure_to_mixed, regret, verify
 from .support_enumeration import _dedupe as _pairwise_dedupe
 from .support_enumeration import support_enumeration
 
@@ -150,74 +154,6 @@ class MixedNashResult:
 
 # ----------------------------------------------------------------------------- helpers
 
-def as_generator(seed, where: str) -> np.random.Generator:
-    """The one place a ``seed`` argument becomes a generator (never NumPy's global state).
-
-    ``seed``: an int >= 0, a ``SeedSequence``, a ``Generator`` (used as is) or
-    None (fresh entropy: not reproducible).
-
-    >>> int(as_generator(0, "f").integers(10)) == int(as_generator(0, "f").integers(10))
-    True
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or isinstance(seed, np.random.SeedSequence):
-        return np.random.default_rng(seed)
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise TypeError(f"{where}(): seed must be an int >= 0, a SeedSequence, a Generator or None, "
-                    f"got {seed!r}")
-
-
-class _Layout:
-    """Block bookkeeping of a profile of shape ``(s1, ..., sn)``."""
-
-    def __init__(self, shape: tuple[int, ...]):
-        self.shape = tuple(int(s) for s in shape)
-        self.n = len(shape)
-        self.size = int(sum(shape))
-        self.offsets = np.concatenate([[0], np.cumsum(shape)]).astype(np.intp)
-        self.owner = np.repeat(np.arange(self.n), shape)
-        self.same = (self.owner[:, None] == self.owner[None, :]).astype(float)
-
-    def block_sum(self, x: np.ndarray) -> np.ndarray:
-        """Per-player sums of ``x: (C, S)``, broadcast back to ``(C, S)``."""
-        return np.add.reduceat(x, self.offsets[:-1], axis=1)[:, self.owner]
-
-    def block_max(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum.reduceat(x, self.offsets[:-1], axis=1)[:, self.owner]
-
-    def normalise(self, x: np.ndarray) -> np.ndarray:
-        return x / self.block_sum(x)
-
-
-def _cross_values(u: np.ndarray, sigma: np.ndarray, lay: _Layout):
-    """Second-order values of mixed profiles.
-
-    u : (C, n, s1, ..., sn) payoffs; sigma : (C, S).
-    Returns ``W: (C, S, S)`` with ``W[c, k, l]`` = the payoff of k's owner i from
-    playing k when l's owner j plays l and everybody else mixes (0 when i = j),
-    and the strategy values ``v: (C, S)``.
-    """
-    n, C = lay.n, u.shape[0]
-    letters = "abcdefghijklmnopqrstuvwxy"[:n]
-    blocks = split_profile(sigma, lay.shape)
-    W = np.zeros((C, lay.size, lay.size))
-    v = np.zeros((C, lay.size))
-    for i in range(n):
-        for j in range(n):
-            if i == j:
-                continue
-            others = [k for k in range(n) if k not in (i, j)]
-            spec = ("z" + letters + "".join(",z" + letters[k] for k in others)
-                    + "->z" + letters[i] + letters[j])
-            t = np.einsum(spec, u[:, i], *[blocks[k] for k in others])
-            W[:, lay.offsets[i]:lay.offsets[i + 1], lay.offsets[j]:lay.offsets[j + 1]] = t
-            if j == (i + 1) % n:
-                v[:, lay.offsets[i]:lay.offsets[i + 1]] = np.einsum("zkl,zl->zk", t, blocks[j])
-    return W, v
-
-
 def _project(x: np.ndarray, lay: _Layout) -> np.ndarray:
     """Euclidean projection of each player's block of ``x: (C, S)`` onto its simplex."""
     out = np.empty_like(x)
@@ -270,13 +206,7 @@ def _support_of(sigma: np.ndarray, lay: _Layout) -> np.ndarray:
 def _equations(u, sigma, supp, first, lay):
     """Residual ``F (C, S)`` and Jacobian ``(C, S, S)`` of the support equations."""
     W, v = _cross_values(u, sigma, lay)
-    rows = np.arange(len(sigma))[:, None]
-    is_first = first == np.arange(lay.size)
-    F = np.where(is_first, lay.block_sum(sigma) - 1.0,
-                 np.where(supp, v - v[rows, first], sigma))
-    J = np.where(is_first[:, :, None], lay.same[None],
-                 np.where(supp[:, :, None], W - W[rows, first], np.eye(lay.size)[None]))
-    return F, J
+    return support_equations(W, v, sigma, supp, first, lay)
 
 
 def _newton(u, sigma0, supp, lay: _Layout, max_iter: int = 60):
@@ -287,10 +217,7 @@ def _newton(u, sigma0, supp, lay: _Layout, max_iter: int = 60):
     """
     C = len(sigma0)
     sigma = lay.normalise(np.where(supp, sigma0, 0.0))
-    first = np.empty((C, lay.size), dtype=np.intp)
-    for i in range(lay.n):
-        lo, hi = lay.offsets[i], lay.offsets[i + 1]
-        first[:, lo:hi] = (lo + np.argmax(supp[:, lo:hi], axis=1))[:, None]
+    first = lay.first(supp)
     converged = np.zeros(C, dtype=bool)
     going = np.arange(C)
     eye = np.eye(lay.size)
@@ -329,10 +256,7 @@ def _regularity(u, sigma, lay: _Layout, tol) -> tuple[np.ndarray, np.ndarray]:
     if len(sigma) == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     supp = sigma > 0
-    first = np.empty((len(sigma), lay.size), dtype=np.intp)
-    for i in range(lay.n):
-        lo, hi = lay.offsets[i], lay.offsets[i + 1]
-        first[:, lo:hi] = (lo + np.argmax(supp[:, lo:hi], axis=1))[:, None]
+    first = lay.first(supp)
     _, J = _equations(u, sigma, supp, first, lay)
     sv = np.linalg.svd(J, compute_uv=False)
     nonsingular = sv[:, -1] > _SINGULAR * sv[:, 0]
@@ -392,7 +316,7 @@ def _qre_starts(payoffs: np.ndarray, notes: list[str]):
     """Limits of the principal logit branches ``(B, S)`` and which exist ``(B,)``,
     from :func:`allysim.solve.logit_qre.logit_trace` if that is available."""
     try:
-        from .logit_qre import logit_trace  # lazy: an optional, separately written module
+        from .logit_trace import logit_trace  # lazy: it imports this module's neighbours
     except ImportError as exc:
         if f"qre starts not used: {exc}" not in notes:
             notes.append(f"qre starts not used: {exc}")
@@ -625,7 +549,7 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     notes: list[str] = []
     settings = dict(shape=shape, tol=float(tol), n_random=int(n_random),
                     max_supports=int(max_supports), support_starts=int(support_starts),
-                    seed=seed if not isinstance(seed, np.random.Generator) else "Generator")
+                    seed=seed_record(seed))
 
     if len(active) <= 2:
         (eqs, count, reg, regular, component, status, complete, continuum,

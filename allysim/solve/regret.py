@@ -1,4 +1,4 @@
-"""Expected payoffs, best responses and regret of pure and mixed profiles.
+"""Regret, the shared equilibrium certificate, and the payoff scale of tolerances.
 
 Profiles
 --------
@@ -10,6 +10,8 @@ strategies concatenated in player order (Gambit's flattening); use
 from __future__ import annotations
 
 import numpy as np
+
+from ._profile import split_profile, strategy_values
 
 #: Default tolerance for every best-response and regret comparison, relative to each
 #: game's :func:`payoff_scale` (so a result does not change under a positive affine
@@ -54,44 +56,6 @@ def payoff_scale(payoffs: np.ndarray) -> np.ndarray:
     flat = np.abs(payoffs.reshape(batch, -1)) if batch else np.zeros((0, 1))
     fallback = np.maximum(flat.max(axis=1, initial=0.0), 1.0)
     return np.where(scale > 0, scale, fallback)
-
-
-def split_profile(sigma: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
-    """Split ``sigma: (B, sum(shape))`` into per-player views ``(B, s_i)``."""
-    return np.split(np.asarray(sigma, dtype=float), np.cumsum(shape)[:-1], axis=-1)
-
-
-def strategy_values(payoffs: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
-    """Expected payoff of each pure strategy against the others' mixed strategies.
-
-    Parameters
-    ----------
-    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
-    sigma : ndarray of float, shape (B, s1 + ... + sn)
-
-    Returns
-    -------
-    values : list of n arrays, ``values[i]`` of shape (B, s_i):
-        ``values[i][b, k]`` = player i's expected payoff from strategy k.
-
-    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
-    >>> [v.tolist() for v in strategy_values(pennies, np.full((1, 4), 0.5))]
-    [[[0.0, 0.0]], [[0.0, 0.0]]]
-    """
-    batch, n = payoffs.shape[:2]
-    shape = payoffs.shape[2:]
-    mixes = split_profile(sigma, shape)
-    values = []
-    for i in range(n):
-        u = payoffs[:, i]
-        # Contract the other players' axes, last first, so axis numbers stay valid.
-        for j in reversed(range(n)):
-            if j == i:
-                continue
-            w = mixes[j].reshape((batch,) + (1,) * j + (shape[j],) + (1,) * (u.ndim - j - 2))
-            u = (u * w).sum(axis=j + 1)
-        values.append(u.reshape(batch, shape[i]))
-    return values
 
 
 def regret(payoffs: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ScenarioError, suggest
-from ._logit import logit_residual, softmax
+from ._profile import logit_residual, softmax
 from ._status import STATUS
 from .pure_nash import pure_nash
 from .regret import DEFAULT_TOL, as_payoffs, pure_to_mixed, regret, verify

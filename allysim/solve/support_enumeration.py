@@ -52,6 +52,7 @@ import numpy as np
 
 from ..errors import DegenerateGameWarning
 from ._status import STATUS
+from ._backend import resolve_backend
 from .regret import DEFAULT_TOL, as_payoffs, verify
 
 #: Games per chunk: big enough to amortise NumPy's call overhead, small enough for cache.
@@ -487,10 +488,6 @@ def _solve_numba(payoffs: np.ndarray, tol: float, chunk: int, threads: int = 1):
     return eqs, count, reg_pad, component, continuum, status, degen
 
 
-#: Backends of :func:`support_enumeration`.
-BACKENDS = ("auto", "numba", "numpy")
-
-
 def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
                         chunk: int = DEFAULT_CHUNK, backend: str = "auto",
                         threads: int = 1) -> SupportEnumerationResult:
@@ -540,19 +537,13 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
         raise ValueError(f"support_enumeration(): chunk must be an integer >= 1, got {chunk!r}")
     if not (isinstance(threads, (int, np.integer)) and threads >= 1):
         raise ValueError(f"support_enumeration(): threads must be an integer >= 1, got {threads!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"support_enumeration(): backend must be one of {', '.join(BACKENDS)}, "
-                         f"got {backend!r}")
     payoffs = as_payoffs(payoffs, "support_enumeration")
     if payoffs.shape[1] != 2:
         raise ValueError("support_enumeration(): payoffs must have shape (B, 2, m, n) "
                          f"(two players), got {payoffs.shape}")
     B, _, m, n = payoffs.shape
-    if backend == "numba" and not numba_available():
-        raise ImportError("support_enumeration(): backend='numba' needs numba, which is not "
-                          "installed; pip install 'allysim[fast]' or use backend='numpy'")
-    use_numba = backend == "numba" or (backend == "auto" and B >= AUTO_NUMBA_MIN
-                                       and numba_available())
+    use_numba = resolve_backend(backend, "support_enumeration", batch=B,
+                                min_batch=AUTO_NUMBA_MIN) == "numba"
     if use_numba:
         out = _solve_numba(payoffs, float(tol), chunk, int(threads))
     else:
@@ -573,18 +564,3 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
 
 #: ``backend="auto"`` uses numba for batches of at least this many games.
 AUTO_NUMBA_MIN = 64
-
-
-def numba_available() -> bool:
-    """Whether the compiled backend can be used (numba importable: the ``fast`` extra)."""
-    global _NUMBA
-    if _NUMBA is None:
-        try:
-            import numba  # noqa: F401
-            _NUMBA = True
-        except ImportError:
-            _NUMBA = False
-    return _NUMBA
-
-
-_NUMBA = None

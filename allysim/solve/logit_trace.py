@@ -1,0 +1,316 @@
+"""The limit of the principal logit QRE branch: an equilibrium selection, batched.
+
+:func:`logit_trace` follows the principal branch of the logit QRE
+(:mod:`allysim.solve.logit_qre`) towards ``lam -> inf`` and stops on regret, not
+on a fixed lambda (lambda is in inverse payoff units; Gambit #365): once the QRE
+is near equilibrium it solves, by Newton's method, the indifference conditions
+of the support the branch is converging to
+(:func:`allysim.solve._profile.support_equations`), and returns that
+equilibrium when the branch comes within 1e-2 of it; every limit is certified by
+:func:`allysim.solve.verify`. The principal branch converges to one equilibrium:
+the logit (tracing) selection of McKelvey & Palfrey (1995) and Turocy (2005), the
+limit that Gambit's ``logit_solve`` approximates.
+
+The exception to backend agreement: the trace to the limit of a game with payoff
+ties and a continuum of equilibria runs to lambda ~ 1e8, where rounding decides
+which certified equilibrium (or QRE) it ends on, so the NumPy and numba paths
+can differ there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._continuation import _Settings, _advance, _start
+from ._logit_pairs import _Batch, _block_sum, _kernels, _Layout, _max_regret, _pair_derivs, _probs, _solve, _values
+from ._status import STATUS, status_names  # noqa: F401  (status_names: doctests)
+from .logit_qre import _check_settings
+from .regret import DEFAULT_TOL, as_payoffs, regret, verify
+
+_REFINE_FROM = 1e-3  # try the support Newton step once the QRE's regret is below this x payoff range
+_REFINE_DIST = 1e-2  # ... and accept its equilibrium only this close to the QRE (max |dp|)
+_SUPPORTS = (1e-2, 1e-6)  # supports tried: strategies with p >= this x the player's largest
+_REFINE_ITERS = 10
+_RELATIVE = 50.0     # trace: beyond lam * payoff range = 50, step control is relative to lam
+
+
+def _support(p: np.ndarray, lay: _Layout, cut: float) -> np.ndarray:
+    """The support a profile ``p: (A, K)`` suggests: each player's strategies with
+    probability >= ``cut`` times that player's largest. Returns bool ``(A, K)``."""
+    big = np.maximum.reduceat(p, lay.offsets[:-1], axis=1)[:, lay.owner]
+    return p >= cut * big
+
+
+def _refine(batch: _Batch, games: np.ndarray, p0: np.ndarray, supp: np.ndarray):
+    """Newton on the Nash conditions of the supports ``supp: (A, K)`` of the games
+    ``games: (A,)`` of ``batch``, from ``p0: (A, K)``.
+
+    The unknowns are the full profile; the K equations say that each player's
+    support strategies have equal values, its other strategies probability 0,
+    and its block sums to 1. Returns the profile ``(A, K)`` and whether Newton
+    converged ``(A,)``; the caller certifies it by its regret.
+    """
+    lay = batch.lay
+    a, k = p0.shape
+    owner = lay.owner
+    p = np.where(supp, p0, 0.0)
+    p /= _block_sum(p, lay)[:, owner]
+    # Row k0 (the first support strategy of each player) holds the sum-to-one equation.
+    first = np.empty((a, len(lay.shape)), dtype=np.intp)
+    for i, (lo, hi) in enumerate(zip(lay.offsets[:-1], lay.offsets[1:])):
+        first[:, i] = lo + np.argmax(supp[:, lo:hi], axis=1)
+    k0 = first[:, owner]
+    is_k0 = k0 == np.arange(k)
+    same = (owner[:, None] == owner[None, :]).astype(float)
+    eye = np.eye(k)
+    converged = np.zeros(a, dtype=bool)
+    if batch.kern is not None:
+        p = np.ascontiguousarray(p)
+        batch.kern.refine(batch.upairs, games.astype(np.intp, copy=False), p,
+                          np.ascontiguousarray(supp),
+                          np.ascontiguousarray(k0), _REFINE_ITERS, lay.w_index, lay.v_src,
+                          lay.v_col, lay.d_full, lay.cross_full, owner, lay.offsets, converged)
+        return p, converged
+    batch = batch.take(games)
+    going = np.ones(a, dtype=bool)
+    last = np.full(a, np.inf)
+    with np.errstate(all="ignore"):  # a wrong support may send Newton far away: it is dropped
+        for _ in range(_REFINE_ITERS):
+            _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last)
+    return p, converged
+
+
+def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last):
+    """One Newton iteration of :func:`_refine` on the games still ``going`` (in place);
+    ``last`` holds each game's previous Newton step length."""
+    lay, owner, k = batch.lay, batch.lay.owner, p.shape[1]
+    idx = np.flatnonzero(going)
+    if idx.size == 0:
+        return
+    sub = batch if idx.size == p.shape[0] else batch.take(idx)
+    pp = p[idx]
+    if sub.single is not None:
+        values, dfull = sub.single, np.zeros((idx.size, k, k))
+    else:
+        values, flat = _pair_derivs(sub.upairs, pp, lay)
+        dfull = flat[:, lay.d_full] * lay.cross_full
+    kk, rows = k0[idx], np.arange(idx.size)[:, None]
+    blocksum = _block_sum(pp, lay)[:, owner]
+    g = np.where(is_k0[idx], blocksum - 1.0,
+                 np.where(supp[idx], values - values[rows, kk], pp))
+    jac = np.where(is_k0[idx][:, :, None], same[None],
+                   np.where(supp[idx][:, :, None], dfull - dfull[rows, kk], eye[None]))
+    dp = _solve(jac, -g[..., None])[..., 0]
+    size = np.abs(dp).max(axis=1)
+    # Give up where Newton diverges or stops contracting (a wrong support, or a singular one).
+    fine = np.isfinite(size) & (size <= 1.0) & ((size <= 0.5 * last[idx]) | (size <= 1e-10))
+    p[idx[fine]] += dp[fine]
+    last[idx] = size
+    small = fine & (size <= 1e-13)
+    converged[idx[small]] = True
+    going[idx[small | ~fine]] = False
+
+
+@dataclass(frozen=True)
+class LogitTraceResult:
+    """The limits of the principal logit branches of B games: an equilibrium selection.
+
+    Attributes
+    ----------
+    profiles : ndarray of float, shape (B, s1 + ... + sn)
+        The selected equilibrium: the exact equilibrium on the support the
+        branch converges to (``refined``), else the last QRE of the trace.
+    regret : ndarray of float, shape (B,)
+        Max regret of ``profiles`` (payoff units), by :func:`allysim.solve.regret`.
+    status : ndarray of int8, shape (B,)
+        ``ok``: ``verify(payoffs, profiles, regret_tol)`` holds; ``bifurcation``:
+        verified, but the trace passed a branch point (it may have left the
+        principal branch), or it stopped at one; ``not_converged``: the regret
+        stayed above ``regret_tol`` up to ``max_lambda`` or ``max_steps``.
+    lambdas : ndarray of float, shape (B,)
+        The lambda the trace reached.
+    qre_profiles : ndarray of float, shape (B, s1 + ... + sn)
+        The QRE at ``lambdas``.
+    refined : ndarray of bool, shape (B,)
+        Whether ``profiles`` came from the support Newton step.
+    steps : ndarray of int64, shape (B,)
+    regret_tol, max_lambda, max_steps, first_step, max_accel : the settings used.
+    backend : ``"numba"`` or ``"numpy"``, the path that computed the result.
+    method : ``"logit_trace"``
+    """
+
+    profiles: np.ndarray
+    regret: np.ndarray
+    status: np.ndarray
+    lambdas: np.ndarray
+    qre_profiles: np.ndarray
+    refined: np.ndarray
+    steps: np.ndarray
+    regret_tol: float
+    max_lambda: float
+    max_steps: int
+    first_step: float
+    max_accel: float
+    backend: str = "numpy"
+    method: str = "logit_trace"
+
+
+def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
+    """One pass of :func:`logit_trace`; returns its fields as arrays over the B games."""
+    b = payoffs.shape[0]
+    lay = batch.lay
+    rr = lay.r
+    scale = np.ptp(payoffs.reshape(b, -1), axis=1)
+    scale = np.where(scale > 0, scale, 1.0)
+    limit = np.full((b, lay.k), np.nan)
+    qre = np.full((b, lay.k), np.nan)
+    reg = np.full(b, np.inf)
+    refined = np.zeros(b, dtype=bool)
+    done = np.zeros(b, dtype=bool)
+    tr = _start(batch, b, st.first_step, scale)
+    # Per support threshold: the support last tried and the verified equilibrium on it.
+    tried = np.zeros((len(_SUPPORTS), b, lay.k), dtype=bool)
+    tried_at = np.full((len(_SUPPORTS), b), np.inf)   # the QRE's regret at that try
+    cand = np.full((len(_SUPPORTS), b, lay.k), np.nan)
+
+    def check(games):
+        p = _probs(tr.y[games, :rr], lay)
+        qre[games] = p
+        r_qre = _max_regret(_values(batch, p, games), p, lay)
+        limit[games], reg[games] = p, r_qre
+        finished = r_qre <= regret_tol
+        if refine:
+            # Solve each new support once the QRE is near equilibrium ...
+            near = r_qre <= _REFINE_FROM * scale[games]
+            for c, cut in enumerate(_SUPPORTS):
+                supp = _support(p, lay, cut)
+                # A new support, or one that failed when the QRE was 10 times farther off.
+                new = near & ((supp != tried[c, games]).any(axis=1) | (
+                    np.isnan(cand[c, games]).any(axis=1) & (r_qre <= 0.1 * tried_at[c, games])))
+                if c:  # a finer support only where the coarser ones gave nothing
+                    new &= np.isnan(cand[:c, games]).all(axis=(0, 2))
+                if not new.any():
+                    continue
+                g = games[new]
+                tried[c, g] = supp[new]
+                tried_at[c, g] = r_qre[new]
+                p_ne, conv = _refine(batch, g, p[new], supp[new])
+                p_ne[np.abs(p_ne) <= 1e-13] = 0.0
+                p_ne = np.where(conv[:, None], p_ne, p[new])
+                # A quick check here; the shared certificate (verify) runs on every output.
+                conv &= (p_ne >= 0).all(axis=1) & (
+                    _max_regret(_values(batch, p_ne, g), p_ne, lay) <= regret_tol)
+                cand[c, g] = np.where(conv[:, None], p_ne, np.nan)
+            # ... and take its equilibrium once the branch has come close to it.
+            dist = np.abs(cand[:, games] - p).max(axis=2)           # (len(_SUPPORTS), M)
+            best = np.argmin(np.where(np.isnan(dist), np.inf, dist), axis=0)
+            ok = np.take_along_axis(dist, best[None], axis=0)[0] <= _REFINE_DIST
+            if ok.any():
+                g = games[ok]
+                limit[g] = cand[best[ok], g]
+                refined[g] = True
+                finished |= ok
+        finished |= tr.y[games, rr] >= max_lambda
+        done[games[finished]] = True
+        tr.active[games[finished]] = False
+
+    check(np.arange(b))
+    while tr.active.any():
+        moved, _ = _advance(batch, tr, np.full(b, np.inf), st)
+        if moved.size:
+            check(moved)
+    certified = verify(payoffs, limit, regret_tol)
+    reg = regret(payoffs, limit).max(axis=1)
+    status = np.full(b, STATUS["not_converged"], dtype=np.int8)
+    status[certified] = STATUS["ok"]
+    status[(certified & tr.branch) | tr.stuck] = STATUS["bifurcation"]
+    return limit, reg, status, tr.y[:, rr].copy(), qre, refined, tr.steps.copy()
+
+
+def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lambda: float = 1e10,
+                max_steps: int = 1000, first_step: float = 1.0, max_accel: float = 3.0,
+                refine: bool = True, backend: str = "auto") -> LogitTraceResult:
+    """Follow each game's principal logit branch to its limit, a Nash equilibrium.
+
+    The trace stops on regret, not on a fixed lambda (lambda is in inverse
+    payoff units; Gambit #365): as soon as the QRE's max regret is
+    <= ``regret_tol``, or, with ``refine``, as soon as the support the branch is
+    converging to yields, by Newton's method on its indifference conditions, an
+    exact equilibrium within 1e-2 of the QRE whose regret is <= ``regret_tol``.
+    Every returned equilibrium is certified by :func:`allysim.solve.verify`.
+    The principal branch converges to one equilibrium: this is the logit
+    (tracing) selection of McKelvey & Palfrey (1995) and Turocy (2005), the
+    limit that Gambit's ``logit_solve`` approximates.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
+    regret_tol : float, default 1e-9
+        Payoff units. Gambit's ``logit_solve`` instead uses ``maxregret`` times
+        each game's payoff range.
+    max_lambda : float, default 1e10
+        Stop (``not_converged``) if the regret is still above ``regret_tol`` here.
+    max_steps : int, default 1000
+        Cap on continuation steps per game and pass.
+    first_step, max_accel : float
+        Step control, as in :func:`logit_qre`.
+    refine : bool, default True
+        Use the support Newton step (without it, mixed limits need lambda of
+        order payoff range / regret_tol).
+    backend : {"auto", "numba", "numpy"}, default "auto"
+        As in :func:`logit_qre`. On games with a continuum of equilibria (payoff
+        ties) the two paths may end on different certified equilibria.
+
+    Returns
+    -------
+    LogitTraceResult
+        ``profiles: (B, s1 + ... + sn)``, ``regret: (B,)``, ``status: (B,)``,
+        ``lambdas: (B,)`` reached, ...
+
+    Examples
+    --------
+    Stag hunt: of the two strict equilibria the branch selects the
+    risk-dominant one, (Hare, Hare); in matching pennies the uniform profile at
+    lambda = 0 is already the (mixed) equilibrium, so the trace stops there.
+
+    >>> stag = np.array([[[[4., 0.], [3., 3.]], [[4., 3.], [0., 3.]]]])
+    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
+    >>> res = logit_trace(np.concatenate([stag, pennies]))
+    >>> res.profiles.round(6).tolist(), status_names(res.status).tolist(), res.regret.tolist()
+    ([[0.0, 1.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]], ['ok', 'ok'], [0.0, 0.0])
+    """
+    payoffs = as_payoffs(payoffs, "logit_trace")
+    _check_settings("logit_trace", regret_tol, max_steps, first_step, max_accel)
+    kern = _kernels("logit_trace", backend, payoffs.shape[0])
+    used = "numpy" if kern is None else "numba"
+    if not (max_lambda > 0):
+        raise ValueError(f"logit_trace(): max_lambda must be > 0, got {max_lambda!r}")
+    st = _Settings(first_step=float(first_step), max_accel=float(max_accel), max_steps=int(max_steps),
+                   relative=_RELATIVE)
+    if payoffs.shape[0] == 0:
+        k = int(sum(payoffs.shape[2:]))
+        empty = np.zeros(0)
+        return LogitTraceResult(profiles=np.zeros((0, k)), regret=empty,
+                                status=np.zeros(0, dtype=np.int8), lambdas=empty,
+                                qre_profiles=np.zeros((0, k)), refined=np.zeros(0, dtype=bool),
+                                steps=np.zeros(0, dtype=np.int64), regret_tol=float(regret_tol),
+                                max_lambda=float(max_lambda), max_steps=int(max_steps),
+                                first_step=float(first_step), max_accel=float(max_accel),
+                                backend=used)
+    batch = _Batch.of(payoffs, kern)
+    out = list(_trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine))
+    retry = np.flatnonzero(out[2] == STATUS["bifurcation"])
+    if retry.size:
+        again = _trace_pass(payoffs[retry], batch.take(retry), st.careful(), regret_tol,
+                            max_lambda, refine)
+        better = again[2] == STATUS["ok"]
+        for full, part in zip(out[:6], again[:6]):
+            full[retry[better]] = part[better]
+        out[6][retry] += again[6]
+    return LogitTraceResult(profiles=out[0], regret=out[1], status=out[2], lambdas=out[3],
+                            qre_profiles=out[4], refined=out[5], steps=out[6],
+                            regret_tol=float(regret_tol), max_lambda=float(max_lambda),
+                            max_steps=int(max_steps), first_step=float(first_step),
+                            max_accel=float(max_accel), backend=used)
+
