@@ -73,7 +73,7 @@ def bench_two_player(n: int, peers: int, repeat: int, seed: int) -> None:
     t_numpy = best_time(lambda: support_enumeration(U, backend="numpy"), repeat) / n
     res = support_enumeration(U, backend="numba")
     ref = support_enumeration(U, backend="numpy")
-    same = (np.array_equal(res.equilibria, ref.equilibria, equal_nan=True)
+    same = (np.array_equal(res.profiles, ref.profiles, equal_nan=True)
             and np.array_equal(res.status, ref.status) and np.array_equal(res.count, ref.count))
     print(f"  backends identical (equilibria bit for bit, order, status): {same}")
 
@@ -97,7 +97,7 @@ def bench_two_player(n: int, peers: int, repeat: int, seed: int) -> None:
     # Cross-check on the sample.
     agree_qe = agree_gbt = 0
     for b, (u, g) in enumerate(zip(sample, gbt_run(False))):
-        ours = as_set(res.equilibria_of(b))
+        ours = as_set(res.equilibria(b))
         agree_qe += ours == as_set(np.concatenate(e) for e in qe.support_enumeration(qe_game(u)))
         agree_gbt += ours == as_set([[float(e[s]) for p in e.game.players for s in p.strategies]
                                      for e in g.equilibria])
@@ -141,7 +141,7 @@ def bench_four_power(repeat: int) -> None:
         eqs = gbt.nash.enumpoly_solve(game).equilibria
         tot_gbt += time.perf_counter() - t0
         theirs = np.array([[float(e[st]) for p in game.players for st in p.strategies] for e in eqs])
-        ours = res.equilibria_of(0)
+        ours = res.equilibria(0)
         found += len(ours)
         theirs_n += len(theirs)
         missing += sum(not (np.abs(ours - e).max(1) <= 1e-6).any() for e in theirs)

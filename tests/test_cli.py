@@ -159,7 +159,7 @@ def test_run_set_matches_library():
     assert data["overrides"] == {"us_credibility": 0.4, "hawk_weight": 0.6}
     m = load_model("four-power")
     res = pure_nash(m.payoffs(m.point({"us_credibility": 0.4, "hawk_weight": 0.6})))
-    assert sorted(profiles_of(data["results"][0])) == names(m, res.profiles(0))
+    assert sorted(profiles_of(data["results"][0])) == names(m, res.pure_profiles(0))
     assert len(profiles_of(data["results"][0])) >= 2
 
 
@@ -167,7 +167,7 @@ def test_run_force_allows_out_of_range():
     data = run_json("baseline-2018", "--set", "hawk_weight=1.5", "--force")
     m = load_model("four-power")
     res = pure_nash(m.payoffs(m.point({"hawk_weight": 1.5}, force=True)))
-    assert sorted(profiles_of(data["results"][0])) == names(m, res.profiles(0))
+    assert sorted(profiles_of(data["results"][0])) == names(m, res.pure_profiles(0))
 
 
 def test_run_fix_solves_the_subgame():
@@ -176,7 +176,7 @@ def test_run_fix_solves_the_subgame():
     m = load_model("four-power")
     U = m.payoffs(m.defaults)[:, :, 0:1, :, 2:3, :]          # US FIRM, China SEIZE
     res = pure_nash(U)
-    want = sorted(("FIRM", m.strategies[1][b], "SEIZE", m.strategies[3][d]) for _, b, _, d in res.profiles(0))
+    want = sorted(("FIRM", m.strategies[1][b], "SEIZE", m.strategies[3][d]) for _, b, _, d in res.pure_profiles(0))
     assert sorted(profiles_of(data["results"][0])) == want and want
 
 
@@ -275,14 +275,25 @@ BAD_RUN = [
     ("set-no-name", ["run", "baseline-2018", "--set", "=1"], r"--set '=1': expected name=value"),
     ("set-not-number", ["run", "baseline-2018", "--set", "hawk_weight=high"],
      r"--set 'hawk_weight=high': value 'high' is not a number"),
-    ("lambda-not-number", ["run", "baseline-2018", "--lambda", "x"], r"--lambda 'x': expected comma-separated numbers"),
-    ("lambda-negative", ["run", "baseline-2018", "--lambda", "1,-1"], r"--lambda '1,-1': expected finite numbers >= 0"),
-    ("lambda-inf", ["run", "baseline-2018", "--lambda", "inf"], r"--lambda 'inf': expected finite numbers >= 0"),
-    ("lambda-empty", ["run", "baseline-2018", "--lambda", ","], r"--lambda ',': expected finite numbers >= 0"),
-    ("tol-negative", ["run", "baseline-2018", "--tol", "-1"], r"Invalid value for '--tol'"),
-    ("tol-nan", ["run", "baseline-2018", "--tol", "nan"], r"Invalid value for '--tol'"),
-    ("tol-not-number", ["run", "baseline-2018", "--tol", "tiny"], r"Invalid value for '--tol'"),
-    ("unknown-solver", ["run", "baseline-2018", "--solver", "magic"], r"Invalid value for '--solver'"),
+    ("lambda-not-number", ["run", "baseline-2018", "--solver", "qre", "--lambda", "x"],
+     r"--lambda 'x': expected a number"),
+    ("lambda-negative", ["run", "baseline-2018", "--solver", "qre", "--lambda", "1,-1"],
+     r"--lambda -1.0: expected a finite number >= 0"),
+    ("lambda-inf", ["run", "baseline-2018", "--solver", "qre", "--lambda", "inf"],
+     r"--lambda inf: expected a finite number >= 0"),
+    ("lambda-empty", ["run", "baseline-2018", "--solver", "qre", "--lambda", ","],
+     r"--lambda ',': expected numbers separated by commas"),
+    ("lambda-range", ["run", "baseline-2018", "--solver", "qre", "--lambda", "0:20:0"],
+     r"--lambda '0:20:0': expected 1 <= N <= 10000"),
+    ("lambda-not-for-pure", ["run", "baseline-2018", "--lambda", "1.5"],
+     r"--lambda: does not apply to --solver pure; it applies to --solver qre, agent-qre"),
+    ("tol-negative", ["run", "baseline-2018", "--tol", "-1"], r"--tol -1.0: expected a finite number >= 0"),
+    ("tol-nan", ["run", "baseline-2018", "--tol", "nan"], r"--tol nan: expected a finite number >= 0"),
+    ("tol-not-number", ["run", "baseline-2018", "--tol", "tiny"], r"--tol 'tiny': expected a number"),
+    ("tol-not-for-qre", ["run", "baseline-2018", "--solver", "qre", "--tol", "1e-6"],
+     r"--tol: does not apply to --solver qre; it applies to --solver pure, dominance, mixed, qre-limit"),
+    ("unknown-solver", ["run", "baseline-2018", "--solver", "magic"],
+     r"--solver 'magic': no solution concept of that name; expected one of agent-qre, dominance"),
     ("unknown-command", ["frobnicate"], r"No such command 'frobnicate'"),
     ("missing-argument", ["run"], r"Missing argument 'NAME'"),
     ("validate-missing-file", ["validate", "no/such/file.toml"], r"no/such/file\.toml: no such file"),

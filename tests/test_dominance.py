@@ -206,4 +206,4 @@ def test_bad_input():
 
 
 def test_default_tol_is_documented_value():
-    assert iterated_dominance(np.zeros((1, 2, 2, 2))).tol == DEFAULT_TOL == 1e-9
+    assert iterated_dominance(np.zeros((1, 2, 2, 2))).parameters["tol"] == DEFAULT_TOL == 1e-9

@@ -61,11 +61,11 @@ def test_replicator_rock_paper_scissors_cycles():
     assert np.abs(H - H[0]).max() < 1e-6
     assert np.abs(res.average - 1 / 3).max() < 0.03
     centre = rest_points(RPS, res.average)
-    assert centre.status[0] == STATUS["ok"] and centre.flow[0] <= 1e-12
-    np.testing.assert_allclose(centre.points, 1 / 3, atol=1e-12)
-    assert centre.stability[0] == STABILITY["neutral"]
-    assert np.abs(centre.eigenvalues.real).max() < 1e-12
-    assert np.abs(centre.eigenvalues.imag).min() > 0.1
+    assert centre.status[0] == STATUS["ok"] and centre.flow[:, 0][0] <= 1e-12
+    np.testing.assert_allclose(centre.profiles[:, 0], 1 / 3, atol=1e-12)
+    assert centre.stability[:, 0][0] == STABILITY["neutral"]
+    assert np.abs(centre.eigenvalues[:, 0].real).max() < 1e-12
+    assert np.abs(centre.eigenvalues[:, 0].imag).min() > 0.1
 
 
 def test_replicator_prisoners_dilemma_defects():
@@ -74,20 +74,20 @@ def test_replicator_prisoners_dilemma_defects():
     assert (res.status == STATUS["ok"]).all()
     np.testing.assert_allclose(res.end, np.tile([0., 1., 0., 1.], (10, 1)), atol=1e-8)
     rp = rest_points(np.repeat(PD, 10, axis=0), res.end)
-    assert (rp.stability == STABILITY["stable"]).all() and (rp.regret <= 1e-8).all()
+    assert (rp.stability[:, 0] == STABILITY["stable"]).all() and (rp.regret[:, 0] <= 1e-8).all()
     # The eigenvalues at (Defect, Defect) are u(C, D) - u(D, D) = -1 for each player.
-    np.testing.assert_allclose(np.sort(rp.eigenvalues.real, axis=1), -1.0, atol=1e-8)
-    np.testing.assert_allclose(rp.points, np.tile([0., 1., 0., 1.], (10, 1)), atol=1e-12)
+    np.testing.assert_allclose(np.sort(rp.eigenvalues[:, 0].real, axis=1), -1.0, atol=1e-8)
+    np.testing.assert_allclose(rp.profiles[:, 0], np.tile([0., 1., 0., 1.], (10, 1)), atol=1e-12)
 
 
 def test_stability_classes_in_a_coordination_game():
     mixed = np.array([[1 / 3, 2 / 3, 1 / 3, 2 / 3]])
     pure = np.array([[1., 0., 1., 0.], [0., 1., 0., 1.], [1., 0., 0., 1.]])
     rp = rest_points(np.repeat(COORD, 4, axis=0), np.concatenate([mixed, pure]))
-    assert (rp.flow <= 1e-12).all()
-    assert rp.stability.tolist() == [STABILITY["unstable"], STABILITY["stable"], STABILITY["stable"],
+    assert (rp.flow[:, 0] <= 1e-12).all()
+    assert rp.stability[:, 0].tolist() == [STABILITY["unstable"], STABILITY["stable"], STABILITY["stable"],
                                      STABILITY["unstable"]]
-    assert rp.regret[3] > 0 and (rp.regret[:3] <= 1e-12).all()     # the off-diagonal vertex is not Nash
+    assert rp.regret[:, 0][3] > 0 and (rp.regret[:, 0][:3] <= 1e-12).all()     # the off-diagonal vertex is not Nash
 
 
 def test_fictitious_play_matching_pennies_time_average():
@@ -116,10 +116,10 @@ def test_logit_dynamics_rest_point_is_gambit_qre(lam):
         res = logit_dynamics(u, lam, t_max=60.0)
         assert on_simplices(res.trajectory, u.shape[2:])
         rp = rest_points(u, res.end, "logit", lam)
-        assert (rp.status == STATUS["ok"]).all() and (rp.flow <= 1e-12).all()
-        assert (rp.stability == STABILITY["stable"]).all()
+        assert (rp.status == STATUS["ok"]).all() and (rp.flow[:, 0] <= 1e-12).all()
+        assert (rp.stability[:, 0] == STABILITY["stable"]).all()
         for b in range(len(u)):
-            worst = max(worst, np.abs(rp.points[b] - gambit_qre(u[b], lam)).max())
+            worst = max(worst, np.abs(rp.profiles[:, 0][b] - gambit_qre(u[b], lam)).max())
             compared += 1
     assert compared == 7 and worst <= 1e-8
 
@@ -128,8 +128,8 @@ def test_logit_dynamics_four_power_is_gambit_qre():
     u = four_power()
     res = logit_dynamics(u, 1.5, t_max=40.0)
     rp = rest_points(u, res.end, "logit", 1.5)
-    assert rp.status[0] == STATUS["ok"] and rp.stability[0] == STABILITY["stable"]
-    assert np.abs(rp.points[0] - gambit_qre(u[0], 1.5)).max() <= 1e-8
+    assert rp.status[0] == STATUS["ok"] and rp.stability[:, 0][0] == STABILITY["stable"]
+    assert np.abs(rp.profiles[:, 0][0] - gambit_qre(u[0], 1.5)).max() <= 1e-8
 
 
 def test_rest_points_have_near_zero_flow_and_jacobian_is_exact():
@@ -148,8 +148,8 @@ def test_rest_points_have_near_zero_flow_and_jacobian_is_exact():
     res = replicator(u, seed=9, t_max=100.0)
     rp = rest_points(u, res.end)
     ok = rp.status == STATUS["ok"]
-    assert ok.sum() >= 3 and (rp.flow[ok] <= 1e-8).all()
-    assert (np.abs(flow(u[ok], rp.points[ok])).max(axis=1) <= 1e-8).all()
+    assert ok.sum() >= 3 and (rp.flow[:, 0][ok] <= 1e-8).all()
+    assert (np.abs(flow(u[ok], rp.profiles[:, 0][ok])).max(axis=1) <= 1e-8).all()
 
 
 def test_interior_orbit_passing_a_non_nash_vertex_is_not_converged():
@@ -202,14 +202,17 @@ def test_cli_dynamics_report():
     assert out.exit_code == 0, out.output
     reports = json.loads(out.output)["results"]
     rep = reports[0]
-    assert rep["solution_concept"] == "Dynamics: replicator" and rep["starts"] == 9
-    pts = rep["rest_points"]
-    assert pts and all(p["flow"] <= 1e-8 for p in pts)
+    assert rep["solution_concept"] == "Dynamics: replicator" and rep["parameters"]["starts"] == 9
+    assert len(rep["starts"]) == 9
+    pts = rep["equilibria"]
+    assert pts and sum(p["basin"] for p in pts) + len(rep["moving"]) == 9
     first = pts[0]
-    assert first["stability"] == "stable" and first["nash"]
-    assert {p: max(v, key=v.get) for p, v in first["profile"].items()} == \
+    assert first["stability"] == "stable" and first["nash"] and first["max_regret"] <= 1e-8
+    assert {p: max(v, key=v.get) for p, v in first["probabilities"].items()} == \
            {"US": "TRANS", "Japan": "SUPPORT", "China": "SLICE", "NorthKorea": "FREEZE"}
-    assert reports[1]["solution_concept"].startswith("Dynamics: logit")
+    # The logit dynamics' rest point is the logit QRE: --solver qre; dynamics refuses --lambda.
+    bad = CliRunner().invoke(main, ["run", "baseline-2018", "--solver", "dynamics", "--lambda", "1"])
+    assert bad.exit_code == 2 and "does not apply to --solver dynamics" in bad.stderr
     text = CliRunner().invoke(main, ["run", "matching-pennies", "--solver", "dynamics"]).output
     assert "neutral" in text and "still moving" in text
 
@@ -223,6 +226,6 @@ def test_logit_dynamics_rest_points_are_logit_qre_batched():
     res = logit_dynamics(u, 1.0, t_max=40.0)
     rp = rest_points(u, res.end, "logit", 1.0)
     q = logit_qre(u, [1.0])
-    ok = (rp.status == STATUS["ok"]) & (q.status[:, 0] == 0)
+    ok = (rp.status == STATUS["ok"]) & (q.lambda_status[:, 0] == 0)
     assert ok.sum() >= 38
-    assert np.abs(rp.points[ok] - q.profiles[ok, 0]).max() <= 1e-8
+    assert np.abs(rp.profiles[:, 0][ok] - q.profiles[ok, 0]).max() <= 1e-8

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from allysim import DegenerateGameWarning, list_scenarios, load_scenario
 from allysim.cli import main
 from allysim.game import Game
+from allysim.solve import payoff_scale
 from allysim.solve import (STATUS, mixed_nash, pure_nash, status_names, support_enumeration,
                            verify)
 from allysim.solve._seed import as_generator
@@ -79,7 +80,7 @@ def test_nau_three_player_game_with_a_unique_irrational_equilibrium():
     assert res.method == "search" and not warned
     assert res.count[0] == 1 and status_names(res.status)[0] == "ok" and res.regular[0, 0]
     theirs, _ = gambit_enumpoly(u)
-    np.testing.assert_allclose(res.equilibria_of(0), theirs, atol=1e-9)
+    np.testing.assert_allclose(res.equilibria(0), theirs, atol=1e-9)
     assert res.regret[0, 0] <= 1e-12
 
 
@@ -91,8 +92,8 @@ def test_catalog_games_with_a_continuum_are_reported_as_degenerate(slug):
     res, warned = solve(u[None])
     assert status_names(res.status)[0] == "degenerate" and warned
     assert res.continuum[0] and not res.regular[0, :res.count[0]].all()
-    eq = res.equilibria_of(0)
-    assert verify(np.repeat(u[None], len(eq), 0), eq, res.tol).all()
+    eq = res.equilibria(0)
+    assert verify(np.repeat(u[None], len(eq), 0), eq, res.parameters["tol"]).all()
     # Points of one continuum share a component label.
     comp = res.component[0, :res.count[0]]
     assert len(set(comp.tolist())) < len(comp)
@@ -102,7 +103,7 @@ def test_two_player_textbook_games_go_to_support_enumeration():
     pennies = np.array([[[1., -1], [-1, 1]], [[-1., 1], [1, -1]]])
     res, _ = solve(pennies[None])
     assert res.method == "support_enumeration" and res.complete[0]
-    np.testing.assert_allclose(res.equilibria_of(0), [[.5, .5, .5, .5]])
+    np.testing.assert_allclose(res.equilibria(0), [[.5, .5, .5, .5]])
     assert res.searched["support_pairs"][0] == 5 and res.converged["support_pairs"][0] == 1
 
 
@@ -116,14 +117,14 @@ def test_four_power_scenarios_against_pygambit_enumpoly():
         s = load_scenario(name)
         u = s.model.payoffs(s.point)
         res, _ = solve(u)
-        n, miss, extra, inexact = compare_with_enumpoly(u[0], res.equilibria_of(0))
+        n, miss, extra, inexact = compare_with_enumpoly(u[0], res.equilibria(0))
         assert inexact == 0
         totals["gambit"] += n
         totals["ours"] += int(res.count[0])
         totals["missing"] += miss
         totals["extra"] += extra
         assert miss == 0, name
-        assert (res.regret[0, :res.count[0]] <= res.tol).all()
+        assert (res.regret[0, :res.count[0]] <= res.parameters["tol"] * payoff_scale(u)[0]).all()
         # The pure equilibria are among them.
         pure = pure_nash(u).count[0]
         assert res.converged["pure"][0] == pure
@@ -136,7 +137,7 @@ def test_singapore_summit_has_mixed_equilibria_only():
     assert pure_nash(u).count[0] == 0
     res, _ = solve(u)
     assert res.count[0] == 5 and status_names(res.status)[0] == "ok"
-    eq = res.equilibria_of(0)
+    eq = res.equilibria(0)
     assert not ((eq == 0) | (eq == 1)).all(axis=1).any()
     assert res.searched["qre"][0] == 1 and res.converged["qre"][0] == 1
 
@@ -151,7 +152,7 @@ def _random_check(shapes, per_shape, seed):
         res, _ = solve(U, seed=seed)
         assert (res.status == STATUS["ok"]).all()
         for b in range(per_shape):
-            n, miss, extra, inexact = compare_with_enumpoly(U[b], res.equilibria_of(b))
+            n, miss, extra, inexact = compare_with_enumpoly(U[b], res.equilibria(b))
             tot["gambit_not_nash"] += inexact
             tot["gambit"] += n
             tot["missing"] += miss
@@ -187,7 +188,7 @@ def test_four_power_random_points_against_pygambit_enumpoly():
     res, _ = solve(U)
     missing = 0
     for b in range(len(U)):
-        missing += compare_with_enumpoly(U[b], res.equilibria_of(b))[1]
+        missing += compare_with_enumpoly(U[b], res.equilibria(b))[1]
     assert missing == 0
 
 
@@ -201,10 +202,10 @@ def test_fixing_china_and_north_korea_gives_the_us_japan_alliance_game():
     res, _ = solve(game.payoffs)
     assert res.method == "support_enumeration" and res.complete[0]
     two = support_enumeration(game.payoffs[:, :2].reshape(1, 2, 3, 3))
-    eq = res.equilibria_of(0)
-    np.testing.assert_array_equal(eq[:, :6], two.equilibria_of(0))
+    eq = res.equilibria(0)
+    np.testing.assert_array_equal(eq[:, :6], two.equilibria(0))
     np.testing.assert_array_equal(eq[:, 6:], 1.0)
-    assert verify(np.repeat(game.payoffs, len(eq), 0), eq, res.tol).all()
+    assert verify(np.repeat(game.payoffs, len(eq), 0), eq, res.parameters["tol"]).all()
 
 
 def test_singapore_us_japan_subgame_at_each_china_north_korea_profile():
@@ -217,7 +218,7 @@ def test_singapore_us_japan_subgame_at_each_china_north_korea_profile():
     assert batch.method == "support_enumeration"
     for b, u in enumerate(subs):
         alone, _ = solve(u)
-        np.testing.assert_array_equal(batch.equilibria_of(b), alone.equilibria_of(0))
+        np.testing.assert_array_equal(batch.equilibria(b), alone.equilibria(0))
         assert batch.status[b] == alone.status[0]
 
 
@@ -226,7 +227,7 @@ def test_fixing_one_player_leaves_a_three_player_search():
     game = Game.from_model(s.model, s.point).restrict({"NorthKorea": "PROVOKE"})
     res, _ = solve(game.payoffs)
     assert res.method == "search"
-    n, miss, _, _ = compare_with_enumpoly(game.payoffs[0], res.equilibria_of(0))
+    n, miss, _, _ = compare_with_enumpoly(game.payoffs[0], res.equilibria(0))
     assert miss == 0 and res.count[0] >= n
 
 
@@ -242,11 +243,11 @@ def test_seed_makes_the_search_reproducible_and_leaves_global_state_alone():
     b, _ = solve(U, seed=7)
     c, _ = solve(U, seed=np.random.SeedSequence(7))
     np.testing.assert_array_equal(np.random.get_state()[1], state)
-    np.testing.assert_array_equal(a.equilibria, b.equilibria)
-    np.testing.assert_array_equal(a.equilibria, c.equilibria)
+    np.testing.assert_array_equal(a.profiles, b.profiles)
+    np.testing.assert_array_equal(a.profiles, c.profiles)
     for kind in a.searched:
         np.testing.assert_array_equal(a.searched[kind], b.searched[kind])
-    assert a.seed == 7
+    assert a.parameters["seed"] == 7
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "x", True])
@@ -268,7 +269,7 @@ def test_a_batch_equals_a_loop():
         alone, _ = solve(U[b:b + 1], seed=1)
         # Bit for bit: of several starts reaching one equilibrium the least batch-dependent
         # one is kept, so the digits do not depend on the other games.
-        np.testing.assert_array_equal(batch.equilibria_of(b), alone.equilibria_of(0))
+        np.testing.assert_array_equal(batch.equilibria(b), alone.equilibria(0))
         assert batch.status[b] == alone.status[0]
 
 
@@ -280,9 +281,9 @@ def test_permuting_players_and_strategies_permutes_equilibria():
     P = U[:, [2, 0, 1]].transpose(0, 1, 4, 2, 3)[:, :, :, ::-1]
     perm, _ = solve(P)
     for b in range(len(U)):
-        eq = base.equilibria_of(b)
+        eq = base.equilibria(b)
         want = np.concatenate([eq[:, 5:7], eq[:, 0:2][:, ::-1], eq[:, 2:5]], axis=1)
-        got = perm.equilibria_of(b)
+        got = perm.equilibria(b)
         assert len(got) == len(want)
         for e in want:
             assert (np.abs(got - e).max(axis=1) <= 1e-8).any()
@@ -325,8 +326,8 @@ def test_tie_heavy_games_warn_and_keep_going():
     degenerate = res.status == STATUS["degenerate"]
     assert degenerate.any() and bool(warned) == degenerate.any()
     for b in range(len(U)):
-        eq = res.equilibria_of(b)
-        assert verify(np.repeat(U[b:b + 1], len(eq), 0), eq, res.tol).all()
+        eq = res.equilibria(b)
+        assert verify(np.repeat(U[b:b + 1], len(eq), 0), eq, res.parameters["tol"]).all()
 
 
 def test_all_zero_game_is_degenerate_not_a_crash():
@@ -365,7 +366,8 @@ def test_cli_singapore_summit_mixed_answers_without_pure_equilibria():
     eq = rep["equilibria"][0]
     assert set(eq["probabilities"]) == {"US", "Japan", "China", "NorthKorea"}
     assert abs(sum(eq["probabilities"]["Japan"].values()) - 1) < 1e-12
-    assert max(eq["regret"].values()) <= rep["tol"]
+    assert max(eq["regret"].values()) <= rep["parameters"]["tol"] * payoff_scale(
+        load_scenario("singapore-summit").model.payoffs(load_scenario("singapore-summit").point))[0]
 
 
 def test_cli_fixed_subgame_uses_support_enumeration():
@@ -399,7 +401,7 @@ def _sweep(folder, chunk, jobs=1, store="full"):
     from allysim.sweep import store as st
     s = load_scenario("singapore-summit")
     design = grid_design(s.model, s.point, ["deal_value=0:5:4", "abandonment_fear=0:10:3"], seed=0)
-    spec = SweepSpec(s.model.source, "four-power.toml", design, "mixed", {}, store, "auto", chunk,
+    spec = SweepSpec(s.model.source, "four-power.toml", design, "mixed", {}, store, chunk,
                      {"name": s.name})
     st.prepare(folder, overwrite=False)
     engine.write_plan(folder, spec, ["test"])
@@ -425,14 +427,14 @@ def test_mixed_sweep_is_independent_of_chunking_and_matches_the_solver(tmp_path)
     res, _ = solve(s.model.payoffs(points), seed=0)
     np.testing.assert_array_equal(a["count"], res.count)
     for p in range(12):
-        np.testing.assert_array_equal(a["eq_prob"][a["eq_point"] == p], res.equilibria_of(p))
+        np.testing.assert_array_equal(a["eq_prob"][a["eq_point"] == p], res.equilibria(p))
     header = csv.decode().splitlines()[0].split(",")
     assert "P(China=SEIZE)" in header and header[1] == "solution_concept"
     assert csv.decode().splitlines()[1].split(",")[1] == "NE (mixed)"
 
 
 def test_mixed_sweep_rejects_lambda():
+    from allysim.concepts import get_concept
     from allysim.errors import AllysimError
-    from allysim.sweep.mixed import MixedReducer
-    with pytest.raises(AllysimError, match="--lambda"):
-        MixedReducer(load_scenario("baseline-2018").model, {"lambda": 1.5}, "full")
+    with pytest.raises(AllysimError, match="--lambda: does not apply to --solver mixed"):
+        get_concept("mixed").resolve({"lambda": 1.5}, load_scenario("baseline-2018").model.players)

@@ -7,7 +7,8 @@ import pytest
 
 from allysim.solve import strategy_values
 from allysim.solve._logit_pairs import _Batch, _pair_derivs, _values
-from allysim.solve._profile import Layout, cross_values, layout, support_equations
+from allysim.solve._profile import (Layout, PreparedValues, cross_values, layout,
+                                    support_equations)
 from allysim.solve.dynamics import random_starts
 
 SHAPES = [(3,), (2, 3), (3, 2, 4), (2, 3, 2, 3), (2, 2, 2, 2, 2)]
@@ -34,6 +35,13 @@ def test_cross_values_are_the_derivatives_of_the_strategy_values(shape):
         same = lay.owner == lay.owner[l]
         np.testing.assert_allclose(dv[:, ~same], W[:, ~same, l], atol=1e-7)
         assert (W[:, same, l] == 0).all()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_prepared_values_equal_strategy_values(shape):
+    u, x = _case(shape, 3)
+    np.testing.assert_allclose(PreparedValues(u)(x), np.concatenate(strategy_values(u, x), axis=1),
+                               atol=1e-13)
 
 
 @pytest.mark.parametrize("shape", SHAPES[1:])

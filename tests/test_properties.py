@@ -190,7 +190,7 @@ def test_four_power_equilibria_have_zero_regret(X):
     res = pure_nash(U)
     scale = payoff_scale(U)
     for b in range(len(U)):
-        profiles = res.profiles(b)
+        profiles = res.pure_profiles(b)
         if len(profiles):
             reg = pure_regret(np.repeat(U[b:b + 1], len(profiles), axis=0), profiles)
             assert reg.max() <= DEFAULT_TOL * scale[b]

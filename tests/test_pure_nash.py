@@ -206,9 +206,9 @@ def test_textbook_case(factory, expected, status):
     assert allysim_profiles(res.mask[0]) == expected
     assert res.count[0] == len(expected)
     assert status_names(res.status)[0] == status
-    assert [tuple(p) for p in res.profiles(0).tolist()] == sorted(expected)   # canonical order
+    assert [tuple(p) for p in res.pure_profiles(0).tolist()] == sorted(expected)   # canonical order
     if expected:
-        assert np.abs(pure_regret(np.repeat(u[None], len(expected), axis=0), res.profiles(0))).max() <= DEFAULT_TOL
+        assert np.abs(pure_regret(np.repeat(u[None], len(expected), axis=0), res.pure_profiles(0))).max() <= DEFAULT_TOL
 
 
 def test_textbook_cases_stacked_in_a_batch_agree_with_alone():

@@ -69,14 +69,14 @@ def test_scenario_pure_equilibria(name):
     assert s.name == name and s.model.name == "four-power"
     U = s.model.payoffs(s.point)
     res = pure_nash(U)
-    assert _names(s.model, res.profiles(0)) == expected       # canonical (lexicographic) order
+    assert _names(s.model, res.pure_profiles(0)) == expected       # canonical (lexicographic) order
     assert status_names(res.status)[0] == ("ok" if expected else "no_pure")
     # The same answer from the independent implementation of MODEL.md.
     params = dict(zip(s.model.parameter_names, s.point))
     assert sorted(ref.pure_equilibria(params)) == sorted(expected)
     # Every pinned equilibrium passes the shared certificate.
     if expected:
-        profiles = res.profiles(0)
+        profiles = res.pure_profiles(0)
         reps = np.repeat(U, len(profiles), axis=0)
         assert verify(reps, pure_to_mixed(profiles, s.model.shape)).all()
         assert pure_regret(reps, profiles).max() == 0.0
@@ -86,7 +86,7 @@ def test_baseline_is_the_model_md_equilibrium_exactly():
     s = load_scenario("baseline-2018")
     res = pure_nash(s.model.payoffs(s.point))
     assert res.count[0] == 1
-    assert _names(s.model, res.profiles(0)) == [("TRANS", "SUPPORT", "SLICE", "FREEZE")]
+    assert _names(s.model, res.pure_profiles(0)) == [("TRANS", "SUPPORT", "SLICE", "FREEZE")]
     np.testing.assert_array_equal(s.point, s.model.defaults)
 
 
@@ -100,7 +100,7 @@ def test_no_pure_scenarios():
 def test_us_retrenchment_has_seize():
     s = load_scenario("us-retrenchment")
     res = pure_nash(s.model.payoffs(s.point))
-    assert any(prof[2] == "SEIZE" for prof in _names(s.model, res.profiles(0)))
+    assert any(prof[2] == "SEIZE" for prof in _names(s.model, res.pure_profiles(0)))
 
 
 def test_nk_breakout_provoke_is_dominant():
@@ -115,7 +115,7 @@ def test_fact_4_seize_appears_as_credibility_falls():
     m = load_model("four-power")
     for value, seize in ((0.4, True), (0.9, False)):
         res = pure_nash(m.payoffs(m.point({"us_credibility": value})))
-        assert any(p[2] == "SEIZE" for p in _names(m, res.profiles(0))) == seize
+        assert any(p[2] == "SEIZE" for p in _names(m, res.pure_profiles(0))) == seize
 
 
 @pytest.mark.parametrize("name", sorted(PINS))
@@ -134,7 +134,7 @@ def test_every_shipped_model_compiles_and_solves():
         res = pure_nash(U)
         dom = iterated_dominance(U)
         assert res.mask.shape == (1, *m.shape) and len(dom.surviving) == m.n_players
-        profiles = res.profiles(0)
+        profiles = res.pure_profiles(0)
         if len(profiles):
             reps = np.repeat(U, len(profiles), axis=0)
             assert verify(reps, pure_to_mixed(profiles, m.shape)).all()

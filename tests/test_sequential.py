@@ -164,7 +164,7 @@ TEXTBOOK = [
     ("simultaneous pennies", PENNIES, [[0, 1]], 0, set(), "no_pure", None),
     ("leader, then battle of the sexes", leader_and_bos(), [[0], [1, 2]], 4,
      {(0, 0, 0), (1, 0, 0), (1, 1, 1)}, "ok",
-     lambda r: sorted(r.path[0, :, 0].tolist()) == [0, 0, 1, 1]),
+     lambda r: sorted(r.pure[0, :, 0].tolist()) == [0, 0, 1, 1]),
     ("leader, then pennies", leader_and_pennies(), [[0], [1, 2]], 0, set(), "no_pure", None),
 ]
 
@@ -174,7 +174,7 @@ def test_textbook_spe(case):
     name, u, stages, count, paths, status, check = case
     res = subgame_perfect(u, stages)
     assert res.count[0] == count
-    assert {tuple(p) for p in res.path[0][res.valid[0]].tolist()} == paths
+    assert {tuple(p) for p in res.pure[0][res.valid[0]].tolist()} == paths
     assert STATUS[status] == res.status[0]
     if count:
         assert (res.regret[0][res.valid[0]] <= 1e-12).all()
@@ -206,8 +206,8 @@ def test_one_stage_is_pure_nash():
     pn = pure_nash(u)
     np.testing.assert_array_equal(res.count, pn.count)
     for b in range(50):
-        assert {tuple(p) for p in res.path[b][res.valid[b]].tolist()} == \
-               {tuple(p) for p in pn.profiles(b).tolist()}
+        assert {tuple(p) for p in res.pure[b][res.valid[b]].tolist()} == \
+               {tuple(p) for p in pn.pure_profiles(b).tolist()}
 
 
 def test_spe_regret_rejects_non_perfect():
@@ -274,7 +274,7 @@ def test_batch_equals_loop():
         one = subgame_perfect(u[b:b + 1], stages)
         k = int(one.count[0])
         assert batch.count[b] == k and batch.status[b] == one.status[0]
-        np.testing.assert_array_equal(batch.path[b, :k], one.path[0, :k])
+        np.testing.assert_array_equal(batch.pure[b, :k], one.pure[0, :k])
         for p in range(3):
             np.testing.assert_array_equal(batch.choices[p][b, :k], one.choices[p][0, :k])
 
@@ -293,9 +293,9 @@ def test_large_batch_certified():
     assert np.nanmax(res.regret) <= 1e-9
     for b in np.random.default_rng(1).choice(20000, 5, replace=False):
         one = subgame_perfect(u[b:b + 1], FOUR_POWER_STAGES)
-        np.testing.assert_array_equal(one.path[0], res.path[b, :one.path.shape[1]])
+        np.testing.assert_array_equal(one.pure[0], res.pure[b, :one.pure.shape[1]])
         for p in range(4):
-            np.testing.assert_array_equal(one.choices[p][0], res.choices[p][b, :one.path.shape[1]])
+            np.testing.assert_array_equal(one.choices[p][0], res.choices[p][b, :one.pure.shape[1]])
 
 
 def test_truncation_is_reported():
@@ -314,7 +314,7 @@ def test_payoff_shift_invariance():
     shift = rng.normal(size=(10, 3, 1, 1, 1)) * 10
     a = subgame_perfect(u, [[2], [0], [1]])
     b = subgame_perfect(u + shift, [[2], [0], [1]], tol=1e-8)
-    np.testing.assert_array_equal(a.path, b.path)
+    np.testing.assert_array_equal(a.pure, b.pure)
 
 
 # ---------------------------------------------------------------------------
@@ -323,20 +323,20 @@ def test_payoff_shift_invariance():
 
 def test_agent_qre_entry_by_hand():
     q = agent_logit_qre(ENTRY, [[0], [1]], [0.0, 1.0, 2.0])
-    assert (q.status == 0).all() and (q.residual <= 1e-12).all()
+    assert (q.lambda_status == 0).all() and (q.residual <= 1e-12).all()
     np.testing.assert_allclose(q.behaviour[1][0, 0], 0.5)                  # lambda 0: uniform
     for li, lam in enumerate([1.0, 2.0]):
         acc = np.exp(lam) / (np.exp(lam) + np.exp(-lam))
         v_in = acc - (1 - acc)
         p_in = 1 / (1 + np.exp(-lam * v_in))
         np.testing.assert_allclose(q.behaviour[1][0, li + 1, 1, 1], acc, atol=1e-14)
-        np.testing.assert_allclose(q.marginals[0, li + 1, 1], p_in, atol=1e-14)
+        np.testing.assert_allclose(q.profiles[0, li + 1, 1], p_in, atol=1e-14)
         np.testing.assert_allclose(q.outcome[0, li + 1].sum(), 1.0, atol=1e-14)
 
 
 def _compare_agent_qre(u, stages, lambdas):
     q = agent_logit_qre(u, stages, lambdas)
-    assert (q.status == 0).all()
+    assert (q.lambda_status == 0).all()
     worst = 0.0
     for b in range(len(u)):
         g, _ = gambit_tree(u[b], stages)
@@ -366,7 +366,7 @@ def test_agent_qre_one_stage_is_normal_form_qre():
         g = gbt.Game.from_arrays(*u[b])
         for li, prof in enumerate(gbt.qre.logit_solve_lambda(g, [1.0, 4.0])):
             theirs = np.array([float(prof.profile[s]) for pl in g.players for s in pl.strategies])
-            np.testing.assert_allclose(q.marginals[b, li], theirs, atol=1e-6)
+            np.testing.assert_allclose(q.profiles[b, li], theirs, atol=1e-6)
 
 
 def test_agent_qre_batch_equals_loop():
@@ -376,7 +376,7 @@ def test_agent_qre_batch_equals_loop():
     batch = agent_logit_qre(u, stages, [0.7, 3.0])
     for b in range(6):
         one = agent_logit_qre(u[b:b + 1], stages, [0.7, 3.0])
-        np.testing.assert_allclose(batch.marginals[b], one.marginals[0], atol=1e-12)
+        np.testing.assert_allclose(batch.profiles[b], one.profiles[0], atol=1e-12)
 
 
 # ---------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def test_four_power_baseline_spe():
     s, u = four_power("baseline-2018")
     res = subgame_perfect(u, FOUR_POWER_STAGES)
     assert res.count[0] == 1 and res.status[0] == STATUS["ok"] and res.regret[0, 0] == 0
-    names = [s.model.strategies[i][a] for i, a in enumerate(res.path[0, 0])]
+    names = [s.model.strategies[i][a] for i, a in enumerate(res.pure[0, 0])]
     assert names == ["ACCOM", "ARM", "HOLD", "FREEZE"]
 
 
@@ -428,7 +428,7 @@ def test_four_power_all_scenarios_batched():
     assert (res.count >= 1).all()
     assert (res.regret[res.valid] <= 1e-9).all()
     q = agent_logit_qre(u, FOUR_POWER_STAGES, [1.5])
-    assert (q.status == 0).all() and (q.residual <= 1e-10).all()
+    assert (q.lambda_status == 0).all() and (q.residual <= 1e-10).all()
 
 
 # ---------------------------------------------------------------------------
@@ -473,7 +473,7 @@ def test_cli_agent_qre_and_json():
     import json
     rep = json.loads(out.output)["results"][0]
     assert rep["solution_concept"].startswith("AQRE")
-    assert abs(sum(rep["outcome_probabilities"]["China"].values()) - 1) < 1e-9
+    assert abs(sum(rep["probabilities"]["China"].values()) - 1) < 1e-9
 
 
 def test_cli_bad_stages_one_line():
@@ -498,7 +498,7 @@ def test_sweep_spe_reducer_matches_direct_solve():
     res = subgame_perfect(s.model.payoffs(design.points(0, design.n)), FOUR_POWER_STAGES)
     np.testing.assert_array_equal(packed["p/count"], res.count)
     np.testing.assert_array_equal(packed["p/status"], res.status)
-    np.testing.assert_array_equal(packed["r/eq_path"], res.path[res.valid])
+    np.testing.assert_array_equal(packed["r/eq_path"], res.pure[res.valid])
     np.testing.assert_array_equal(packed["r/eq_choices"][:, 0], res.choices[0][res.valid][:, 0])
     text = packed["csv"].tobytes().decode()
     assert text.count("\n") == design.n and "SPE (pure; stages US>Japan>China,NorthKorea)" in text
@@ -519,9 +519,9 @@ def test_agent_qre_of_one_simultaneous_stage_is_the_normal_form_qre():
         lams = [0.5, 3.0]
         agent = agent_logit_qre(u, [list(range(len(shape)))], lams)
         normal = logit_qre(u, lams)
-        ok = (agent.status == 0) & (normal.status == 0)
+        ok = (agent.lambda_status == 0) & (normal.lambda_status == 0)
         assert ok.sum() >= 28
-        assert np.abs(agent.marginals[ok] - normal.profiles[ok]).max() <= 1e-9
+        assert np.abs(agent.profiles[ok] - normal.profiles[ok]).max() <= 1e-9
 
 
 # ---------------------------------------------------------------------------

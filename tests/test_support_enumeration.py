@@ -104,7 +104,7 @@ CASES = [
 def test_textbook_case(factory, expected, status, continuum):
     u = factory()
     res, warned = solve(u[None])
-    got = res.equilibria_of(0)
+    got = res.equilibria(0)
     if expected is None:
         integer = bool(np.all(u == np.round(u)))
         expected = gambit_equilibria(u, rational=integer)
@@ -113,8 +113,8 @@ def test_textbook_case(factory, expected, status, continuum):
         assert status_names(res.status)[0] == status
         assert bool(res.continuum[0]) == continuum
         assert bool(warned) == (status == "degenerate")
-    assert verify(np.repeat(u[None], len(got), 0), got, res.tol).all()
-    assert (res.regret[0, :res.count[0]] <= res.tol).all()
+    assert verify(np.repeat(u[None], len(got), 0), got, res.parameters["tol"]).all()
+    assert (res.regret[0, :res.count[0]] <= res.parameters["tol"]).all()
     # Canonical order: descending lexicographic.
     keys = [tuple(-np.round(e, 9)) for e in got]
     assert keys == sorted(keys)
@@ -133,7 +133,7 @@ def test_textbook_cases_stacked_with_random_games_agree_with_alone():
         for pos, j in enumerate(order):
             alone, _ = solve(stack[j][None])
             assert batch.count[pos] == alone.count[0]
-            np.testing.assert_array_equal(batch.equilibria_of(pos), alone.equilibria_of(0))
+            np.testing.assert_array_equal(batch.equilibria(pos), alone.equilibria(0))
             assert batch.status[pos] == alone.status[0]
             assert batch.continuum[pos] == alone.continuum[0]
             np.testing.assert_array_equal(batch.component[pos, :batch.count[pos]],
@@ -158,7 +158,7 @@ def _cross_check(per_shape, seed, gambit_every=1, backend="auto"):
         assert backend == "auto" or res.backend == backend
         assert not warned and (res.status == STATUS["ok"]).all()
         for b in range(per_shape):
-            got = res.equilibria_of(b)
+            got = res.equilibria(b)
             assert as_set(got, 6) == as_set(quantecon_equilibria(U[b]), 6), (shape, b)
             if b % gambit_every == 0:
                 assert as_set(got, 6) == as_set(gambit_equilibria(U[b], rational=False), 6), (shape, b)
@@ -193,7 +193,7 @@ def _degenerate_check(per_shape, seed, backend="auto"):
         deg = res.status == STATUS["degenerate"]
         assert bool(warned) == deg.any()
         for b in range(per_shape):
-            assert as_set(res.equilibria_of(b)) == as_set(gambit_equilibria(U[b], rational=True)), (shape, b)
+            assert as_set(res.equilibria(b)) == as_set(gambit_equilibria(U[b], rational=True)), (shape, b)
         n_deg += int(deg.sum())
         n_cont += int(res.continuum.sum())
         total += per_shape
@@ -220,7 +220,7 @@ def test_bigger_supports_use_the_general_determinant_path():
     U = random_games(rng, 6, (6, 6), integer=False)
     res, _ = solve(U)
     for b in range(len(U)):
-        assert as_set(res.equilibria_of(b), 6) == as_set(quantecon_equilibria(U[b]), 6)
+        assert as_set(res.equilibria(b), 6) == as_set(quantecon_equilibria(U[b]), 6)
     assert res.count.max() >= 3
 
 
@@ -235,12 +235,12 @@ def test_a_batch_equals_a_loop_and_chunking_does_not_matter():
     U = U[rng.permutation(len(U))]
     whole, _ = solve(U)
     small, _ = solve(U, chunk=7)
-    for field in ("equilibria", "regret", "component"):
+    for field in ("profiles", "regret", "component"):
         np.testing.assert_array_equal(getattr(whole, field), getattr(small, field))
     np.testing.assert_array_equal(whole.status, small.status)
     for b in range(len(U)):
         alone, _ = solve(U[b:b + 1])
-        np.testing.assert_array_equal(alone.equilibria_of(0), whole.equilibria_of(b))
+        np.testing.assert_array_equal(alone.equilibria(0), whole.equilibria(b))
         assert alone.status[0] == whole.status[b] and alone.continuum[0] == whole.continuum[b]
 
 
@@ -253,9 +253,9 @@ def test_permuting_strategies_and_players_permutes_equilibria(integer):
     perm, _ = solve(U[:, :, pr][:, :, :, pc])
     swap, _ = solve(U[:, ::-1].transpose(0, 1, 3, 2))   # column player first
     for b in range(len(U)):
-        eq = base.equilibria_of(b)
-        assert as_set(perm.equilibria_of(b)) == as_set(np.concatenate([eq[:, :3][:, pr], eq[:, 3:][:, pc]], 1))
-        assert as_set(swap.equilibria_of(b)) == as_set(np.concatenate([eq[:, 3:], eq[:, :3]], 1))
+        eq = base.equilibria(b)
+        assert as_set(perm.equilibria(b)) == as_set(np.concatenate([eq[:, :3][:, pr], eq[:, 3:][:, pc]], 1))
+        assert as_set(swap.equilibria(b)) == as_set(np.concatenate([eq[:, 3:], eq[:, :3]], 1))
         assert perm.status[b] == base.status[b] == swap.status[b]
 
 
@@ -264,10 +264,10 @@ def test_permuting_strategies_and_players_permutes_equilibria(integer):
 def test_every_game_has_a_certified_equilibrium(U):
     res, _ = solve(U)
     for b in range(len(U)):
-        eq = res.equilibria_of(b)
+        eq = res.equilibria(b)
         assert res.count[b] >= 1                          # every finite game has one
-        assert verify(np.repeat(U[b:b + 1], len(eq), 0), eq, res.tol).all()
-        assert (res.regret[b, :res.count[b]] <= res.tol).all()
+        assert verify(np.repeat(U[b:b + 1], len(eq), 0), eq, res.parameters["tol"]).all()
+        assert (res.regret[b, :res.count[b]] <= res.parameters["tol"]).all()
 
 
 @settings(max_examples=40, deadline=None)
@@ -277,7 +277,7 @@ def test_equilibria_are_invariant_to_positive_affine_payoffs(U, scale, shift):
     res, _ = solve(U)
     res2, _ = solve(U * float(scale) + shift)   # integers: exact, ties stay ties
     for b in range(len(U)):
-        assert as_set(res2.equilibria_of(b)) == as_set(res.equilibria_of(b))
+        assert as_set(res2.equilibria(b)) == as_set(res.equilibria(b))
         assert res2.status[b] == res.status[b] and res2.continuum[b] == res.continuum[b]
 
 
@@ -288,7 +288,7 @@ def test_tolerance_decides_what_counts_as_a_tie():
     loose, warned_loose = solve(u, tol=10 * eps)
     assert status_names(tight.status)[0] == "ok" and not warned_tight
     assert status_names(loose.status)[0] == "degenerate" and warned_loose
-    assert (regret(np.repeat(u, loose.count[0], 0), loose.equilibria_of(0)).max(1) <= 10 * eps).all()
+    assert (regret(np.repeat(u, loose.count[0], 0), loose.equilibria(0)).max(1) <= 10 * eps).all()
 
 
 # ---------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def test_bad_input_raises_value_error_naming_the_function(bad, kw, match):
 
 def test_empty_batch():
     res, _ = solve(np.zeros((0, 2, 3, 3)))
-    assert res.equilibria.shape == (0, 1, 6) and res.count.shape == (0,)
+    assert res.profiles.shape == (0, 1, 6) and res.count.shape == (0,)
 
 
 def test_does_not_modify_its_input():
@@ -326,7 +326,7 @@ def test_all_support_pairs_of_every_size_are_tried():
     # size-3 pair works; scaling one player's payoffs keeps it.
     u = np.stack([RPS, -2.0 * RPS])[None]
     res, _ = solve(u)
-    assert res.count[0] == 1 and np.allclose(res.equilibria_of(0), T)
+    assert res.count[0] == 1 and np.allclose(res.equilibria(0), T)
     assert list(itertools.chain(*res.split(0)[0])) == pytest.approx([T] * 6)
 
 
@@ -341,11 +341,11 @@ def _assert_backends_agree(U, exact):
     ref, warned_ref = solve(U, backend="numpy")
     got, warned_got = solve(U, backend="numba")
     assert (ref.backend, got.backend) == ("numpy", "numba")
-    assert got.equilibria.shape == ref.equilibria.shape
+    assert got.profiles.shape == ref.profiles.shape
     if exact:
-        np.testing.assert_array_equal(got.equilibria, ref.equilibria)
+        np.testing.assert_array_equal(got.profiles, ref.profiles)
     else:
-        np.testing.assert_allclose(got.equilibria, ref.equilibria, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.profiles, ref.profiles, rtol=0, atol=1e-12)
     for field in ("count", "status", "continuum", "component"):
         np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
     np.testing.assert_allclose(got.regret, ref.regret, rtol=0, atol=1e-12)
@@ -397,7 +397,7 @@ def test_backends_agree_on_the_textbook_cases_and_their_ties():
     for tol in (0.1 * eps, 10 * eps):
         ref, _ = solve(u, tol=tol, backend="numpy")
         got, _ = solve(u, tol=tol, backend="numba")
-        np.testing.assert_array_equal(got.equilibria, ref.equilibria)
+        np.testing.assert_array_equal(got.profiles, ref.profiles)
         assert got.status[0] == ref.status[0]
 
 
@@ -423,12 +423,12 @@ def test_numba_backend_chunking_and_empty_batches():
                         random_games(rng, 50, (3, 4), integer=True, low=-1, high=1)])
     whole, _ = solve(U, backend="numba")
     small, _ = solve(U, backend="numba", chunk=7)
-    np.testing.assert_array_equal(whole.equilibria, small.equilibria)
+    np.testing.assert_array_equal(whole.profiles, small.profiles)
     # Threads: every game is written to its own rows, so the answer is the same.
     V = np.concatenate([U] * 30)
     one, _ = solve(V, backend="numba")
     two, _ = solve(V, backend="numba", threads=2)
-    for field in ("equilibria", "count", "status", "component", "continuum", "regret"):
+    for field in ("profiles", "count", "status", "component", "continuum", "regret"):
         np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
     empty, _ = solve(np.zeros((0, 2, 3, 3)), backend="numba")
-    assert empty.equilibria.shape == (0, 1, 6) and empty.count.shape == (0,)
+    assert empty.profiles.shape == (0, 1, 6) and empty.count.shape == (0,)

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from allysim import load_scenario
 from allysim.cli import main
 from allysim.solve import STATUS
-from allysim.sweep import (Field, PureReducer, SweepSpec, register_reducer, run_sweep,
-                           sample_design)
+from allysim.concepts import CONCEPTS, register
+from allysim.concepts.pure import PURE, PureLayout
+from allysim.sweep import SweepSpec, run_sweep, sample_design
 from allysim.sweep import engine
 from allysim.sweep import store as st
-from allysim.sweep.reducers import REDUCERS
 
 SCENARIO = load_scenario("baseline-2018")
 PARAMS = ["us_credibility", "abandonment_fear", "entrapment_fear", "hawk_weight"]
@@ -25,8 +25,8 @@ PARAMS = ["us_credibility", "abandonment_fear", "entrapment_fear", "hawk_weight"
 
 def spec(n=3000, store="full", chunk=1000, kind="sobol", solver="pure", backend="auto"):
     design = sample_design(SCENARIO.model, SCENARIO.point, kind, n, params=PARAMS, seed=7)
-    return SweepSpec(SCENARIO.model.source, "four-power.toml", design, solver, {}, store,
-                     backend, chunk, {"name": SCENARIO.name})
+    return SweepSpec(SCENARIO.model.source, "four-power.toml", design, solver,
+                     {"backend": backend}, store, chunk, {"name": SCENARIO.name})
 
 
 def sweep_to(folder: Path, sp: SweepSpec, **kw) -> Path:
@@ -174,19 +174,19 @@ def test_reproduce_reports_a_tampered_array(tmp_path):
 
 
 def test_a_failing_chunk_marks_its_points_failed_and_the_sweep_finishes(tmp_path):
-    @register_reducer
-    class Flaky(PureReducer):
-        name = "test-flaky"
+    from dataclasses import replace
 
+    class Flaky(PureLayout):
         def reduce(self, params, start):
             if start == 200:
                 raise RuntimeError("boom")
             return super().reduce(params, start)
 
+    register(replace(PURE, name="test-flaky", sweep=Flaky))
     try:
         out = sweep_to(tmp_path / "out", spec(n=500, chunk=100, solver="test-flaky"))
     finally:
-        REDUCERS.pop("test-flaky")
+        CONCEPTS.pop("test-flaky")
     with np.load(out / "results.npz", allow_pickle=False) as z:
         status = z["status"]
         assert (status[200:300] == STATUS["failed"]).all()

@@ -6,8 +6,17 @@ import pytest
 
 from allysim import compile_model, list_models, load_model
 from allysim.solve import STATUS, pure_nash
-from allysim.sweep import PureReducer
-from allysim.sweep import _kernel
+from allysim.concepts.pure import PURE
+from allysim.model import _numba as _kernel
+from allysim.solve import STATUS_NAMES
+
+
+def PureReducer(model, options, store, backend):
+    """The pure concept's sweep layout with its kernel built (as the engine does)."""
+    layout = PURE.sweep(PURE, model, PURE.resolve({**options, "backend": backend}, model.players),
+                        store)
+    layout.prepare()
+    return layout
 
 import numba  # noqa: F401  (a test dependency: the kernel is tested, never skipped)
 
@@ -109,8 +118,13 @@ def test_kernel_is_cached_per_model_and_compile_time_is_measured():
     assert k.compile_seconds > 0
 
 
+def test_kernel_status_codes_are_the_solvers():
+    assert all(STATUS_NAMES[code] == name for name, code in _kernel.STATUS_CODES.items())
+
+
 def test_numpy_fallback_when_numba_is_missing(monkeypatch):
-    monkeypatch.setattr(_kernel, "available", lambda: False)
+    import allysim.solve._backend as backend
+    monkeypatch.setattr(backend, "_NUMBA", False)
     model = load_model("prisoners-dilemma")
     red = PureReducer(model, {}, "counts", "auto")
     assert red.kernel is None and "numba is not installed" in red.note()

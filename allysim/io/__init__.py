@@ -1,0 +1,1 @@
+"""Reading and writing: Gambit .nfg files, atomic writes."""

@@ -1,13 +1,14 @@
-"""Where each pure equilibrium holds over a swept parameter space.
+"""Where each solution holds over a swept parameter space, for any solution concept.
 
-Two figures, both from a pure-equilibrium sweep's results folder:
+Figures from a sweep's results folder (:func:`load_sweep` reads any solver's):
 
-* :func:`equilibrium_map` colours each point by its set of pure equilibria
-  (one profile, several, or none) over two swept parameters: an image for a
-  grid, a scatter for a sample.
-* :func:`equilibrium_bands` draws, over one swept parameter, a band per
-  equilibrium profile covering the values where that profile is an
-  equilibrium (several bands overlap where equilibria coexist).
+* :func:`equilibrium_map` colours each point by its set of solutions (one
+  profile, several, or none) over two swept parameters: an image for a grid, a
+  scatter for a sample.
+* :func:`equilibrium_bands` draws, over one swept parameter, a band per solution
+  covering the values where it holds (several bands overlap where solutions coexist).
+* :func:`probability_curves`: for the QRE concepts, each strategy's probability
+  against one swept parameter.
 """
 from __future__ import annotations
 
@@ -27,19 +28,26 @@ MAX_CATEGORIES = 10
 
 @dataclass(frozen=True)
 class SweepResults:
-    """A finished pure-equilibrium sweep, as plain arrays.
+    """A finished sweep of any solution concept, as plain arrays.
 
-    params : (N, K) float64, the swept parameters' values (``names``)
-    count : (N,) int, pure equilibria per point
-    labels : (N,) object, each point's equilibrium set, e.g. ``"TRANS/SUPPORT/SLICE/FREEZE"``,
-        ``"A + B"`` for several, ``"no pure equilibrium"``
-    members : dict profile name -> (N,) bool, where that profile is an equilibrium
-        (only with ``--store full``; else profiles known only where unique)
+    names : the swept parameters; params : (N, d) float64, their values at each point
+    count : (N,) int, solutions per point
+    labels : (N,) object, each point's set of solutions by name, e.g.
+        ``"TRANS/SUPPORT/SLICE/FREEZE"``; a mixed solution is named by each player's
+        support (``"TRANS/SUPPORT+ARM/SLICE/FREEZE"``); ``"A + B"`` for several,
+        ``"none"`` for no solution, ``"several"`` where the store did not keep them
+    members : dict solution name -> (N,) bool, where that solution holds
+    solutions : ``point (E,)``, ``prob (E, K)``, ``slot (E,)`` as
+        :meth:`allysim.concepts.SweepLayout.solutions` gives them
+    prob : (N, L, K) per-point probabilities for the QRE concepts (one solution per
+        point and lambda), else None; lambdas : their (L,) lambdas
     grid_counts : per-axis sizes when the design is a grid, else None
     """
 
     folder: str
     scenario: str
+    concept: str
+    label: str
     names: tuple[str, ...]
     params: np.ndarray
     count: np.ndarray
@@ -47,10 +55,31 @@ class SweepResults:
     members: dict
     grid_counts: tuple[int, ...] | None
     players: tuple[str, ...]
+    strategies: tuple[tuple[str, ...], ...]
+    solutions: dict
+    prob: np.ndarray | None = None
+    lambdas: tuple[float, ...] = ()
+
+
+#: A strategy is in a mixed solution's support name when its probability is at least this.
+SUPPORT_NAME = 1e-6
+
+
+def solution_name(model, prob: np.ndarray) -> str:
+    """``TRANS/SUPPORT+ARM/SLICE/FREEZE``: each player's support, in strategy order."""
+    parts, o = [], 0
+    for ss in model.strategies:
+        block = prob[o:o + len(ss)]
+        parts.append("+".join(s for s, p in zip(ss, block) if p >= SUPPORT_NAME))
+        o += len(ss)
+    return "/".join(parts)
 
 
 def load_sweep(folder: str | Path) -> SweepResults:
-    """Read ``manifest.json`` and ``results.npz`` of a finished pure-equilibrium sweep."""
+    """Read ``manifest.json`` and ``results.npz`` of a finished sweep (any solver)."""
+    from ..sweep.engine import SweepSpec
+    from ..concepts import get_concept
+
     folder = Path(folder)
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -59,49 +88,48 @@ def load_sweep(folder: str | Path) -> SweepResults:
                            "(allysim sweep ... -o DIR)") from None
     except (OSError, ValueError) as exc:
         raise AllysimError(f"{folder}/manifest.json: unreadable ({exc})") from None
-    solver = manifest.get("solver", {}).get("name")
-    if solver != "pure":
-        raise AllysimError(f"{folder}: holds a '{solver}' sweep; plot draws pure-equilibrium sweeps "
-                           "(allysim sweep --solver pure)")
-    model = compile_model(manifest["model"]["source"], where=manifest["model"].get("where", "model"))
-    with np.load(folder / "results.npz", allow_pickle=False) as npz:
-        data = {k: npz[k] for k in npz.files}
+    try:
+        spec = SweepSpec.from_json(manifest["spec"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AllysimError(f"{folder}/manifest.json: unreadable ({exc})") from None
+    model = compile_model(spec.model_source, where=spec.model_where)
+    concept = get_concept(spec.solver)
+    layout = concept.sweep(concept, model, concept.resolve(spec.options, model.players), spec.store)
+    try:
+        with np.load(folder / "results.npz", allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except Exception as exc:   # missing, truncated or tampered
+        raise AllysimError(f"{folder}/results.npz: unreadable ({type(exc).__name__}: {exc})") from None
     names = tuple(str(n) for n in data["param_names"])
-    count = data["count"]
-    n_points = len(count)
-    shape = model.shape
-
-    def profile_name(profile) -> str:
-        return "/".join(model.strategies[i][a] for i, a in enumerate(profile))
-
+    n_points = len(data["status"])
+    sol = layout.solutions(data)
+    count = np.bincount(sol["point"], minlength=n_points) if concept.name not in ("qre", "agent-qre") \
+        else data.get("count", np.bincount(sol["point"], minlength=n_points))
+    sol_names = np.array([solution_name(model, p) for p in sol["prob"]], dtype=object)
     members: dict[str, np.ndarray] = {}
-    if "eq_point" in data:
-        for profile in np.unique(data["eq_profile"], axis=0):
-            rows = np.all(data["eq_profile"] == profile, axis=1)
-            hit = np.zeros(n_points, dtype=bool)
-            hit[data["eq_point"][rows]] = True
-            members[profile_name(profile)] = hit
-        sets = [[] for _ in range(n_points)]
-        for name, hit in members.items():
-            for b in np.flatnonzero(hit):
-                sets[b].append(name)
-        labels = np.array([" + ".join(sorted(s)) if s else "no pure equilibrium" for s in sets],
-                          dtype=object)
-    else:
-        outcome = data["outcome"]
-        labels = np.empty(n_points, dtype=object)
-        labels[outcome == -1] = "no pure equilibrium"
-        labels[outcome == -2] = "several"
-        for flat in np.unique(outcome[outcome >= 0]):
-            name = profile_name(np.unravel_index(int(flat), shape))
-            labels[outcome == flat] = name
-            members[name] = outcome == flat
+    for name in sorted(set(sol_names.tolist())):
+        hit = np.zeros(n_points, dtype=bool)
+        hit[sol["point"][sol_names == name]] = True
+        members[name] = hit
+    sets = [[] for _ in range(n_points)]
+    for p, name in zip(sol["point"].tolist(), sol_names.tolist()):
+        if name not in sets[p]:
+            sets[p].append(name)
+    labels = np.array([" + ".join(sorted(x)) if x else "none" for x in sets], dtype=object)
+    labels[~sol["known"]] = "several"
     design = manifest.get("design", {})
     grid = tuple(design["counts"]) if design.get("kind") == "grid" else None
     # --store counts keeps no parameter columns: regenerate them from the design (deterministic).
     params = data["params"] if "params" in data else Design.from_json(design).varied(0, n_points)
-    return SweepResults(str(folder), manifest.get("scenario", {}).get("name", ""), names,
-                        params, count, labels, members, grid, model.players)
+    prob = None
+    lambdas: tuple[float, ...] = ()
+    if concept.name in ("qre", "agent-qre"):
+        p = data["prob"]
+        prob = p if p.ndim == 3 else p[:, None, :]
+        lambdas = tuple(float(x) for x in layout.options["lambda"])
+    return SweepResults(str(folder), manifest.get("scenario", {}).get("name", ""), concept.name,
+                        layout.label, names, params, np.asarray(count), labels, members, grid,
+                        model.players, model.strategies, sol, prob, lambdas)
 
 
 def _axis(results: SweepResults, name: str | None, default: int) -> int:
@@ -161,7 +189,7 @@ def equilibrium_map(results: SweepResults, x: str | None = None, y: str | None =
               title_fontsize=7, frameon=False)
     ax.set_xlabel(results.names[ix])
     ax.set_ylabel(results.names[iy])
-    ax.set_title(f"{results.scenario}: pure Nash equilibria", fontsize=10)
+    ax.set_title(f"{results.scenario}: {results.label}", fontsize=10)
     return ax
 
 
@@ -184,18 +212,53 @@ def equilibrium_bands(results: SweepResults, x: str | None = None, ax=None):
     if none.any():
         row = len(names)
         ax.fill_between(xs[order], row - 0.35, row + 0.35, where=none, step="mid", color="0.6")
-        names = names + ["no pure equilibrium"]
+        names = names + ["none"]
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_ylim(-0.7, len(names) - 0.3)
     ax.invert_yaxis()
     ax.set_xlabel(results.names[ix])
-    ax.set_title(f"{results.scenario}: where each pure equilibrium holds "
+    ax.set_title(f"{results.scenario}: where each solution holds, {results.label} "
                  f"({'/'.join(results.players)})", fontsize=10)
     return ax
 
 
+def probability_curves(results: SweepResults, x: str | None = None, axes=None):
+    """Over parameter ``x``, each player's strategy probabilities (QRE concepts): one
+    panel per player, a curve per strategy (and per lambda). Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    ix = _axis(results, x, 0)
+    n = len(results.players)
+    if axes is None:
+        _, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), layout="constrained", sharey=True)
+    axes = np.atleast_1d(axes)
+    xs = results.params[:, ix]
+    order = np.argsort(xs, kind="stable")
+    o = 0
+    styles = ["-", "--", ":", "-."]
+    for i, (player, ss) in enumerate(zip(results.players, results.strategies)):
+        ax = axes[i]
+        for k, s in enumerate(ss):
+            for li, lam in enumerate(results.lambdas):
+                ax.plot(xs[order], results.prob[order, li, o + k], styles[li % 4],
+                        color=plt.get_cmap("tab10")(k),
+                        label=s if len(results.lambdas) == 1 else f"{s}, lambda {lam:g}")
+        ax.set_title(player, fontsize=9)
+        ax.set_xlabel(results.names[ix], fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize=6, frameon=False)
+        o += len(ss)
+    axes[0].set_ylabel("probability")
+    axes[0].figure.suptitle(f"{results.scenario}: {results.label}", fontsize=10)
+    return axes
+
+
 def plot_sweep(results: SweepResults, x: str | None = None, y: str | None = None):
-    """The default figure: bands for one swept parameter, a map for two or more. Returns the figure."""
+    """The default figure: for the QRE concepts, probability curves over one swept
+    parameter; otherwise bands for one swept parameter, a map of each point's solutions
+    for two or more. Returns the figure."""
+    if results.prob is not None and len(results.names) == 1:
+        return probability_curves(results, x)[0].figure
     ax = (equilibrium_bands(results, x) if len(results.names) == 1
           else equilibrium_map(results, x, y))
     return ax.figure

@@ -7,7 +7,8 @@ order (Gambit's flattening). This module is the one place that computes
 * the block layout (:class:`Layout`: offsets, owners, per-player sums, maxima,
   normalisation and softmax),
 * strategy values ``v_ik(sigma)``, player i's expected payoff from its pure
-  strategy k against the others' mixes (:func:`strategy_values`),
+  strategy k against the others' mixes (:func:`strategy_values`; for many
+  evaluations on the same games, :class:`PreparedValues`),
 * cross values ``W[k, l]``, the payoff of k's owner from k when l's owner plays
   l and everybody else mixes -- the derivatives of the strategy values
   (:func:`cross_values`),
@@ -120,6 +121,51 @@ def strategy_values(payoffs: np.ndarray, sigma: np.ndarray) -> list[np.ndarray]:
             u = (u * w).sum(axis=j + 1)
         values.append(u.reshape(batch, shape[i]))
     return values
+
+
+class PreparedValues:
+    """Strategy values of one batch of games at many profiles (dynamics integrate
+    thousands of steps on the same games): the payoffs are rearranged once, player
+    i's as ``(B, s_i, prod_{j != i} s_j)``, and each call contracts them with the
+    Kronecker product of the others' mixes (prefix and suffix products) in a
+    handful of NumPy calls whatever the number of players. Equal to
+    :func:`strategy_values` up to rounding (the sums run in another order).
+
+    >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
+    >>> PreparedValues(pennies)(np.array([[1., 0., 0.5, 0.5]])).tolist()
+    [[0.0, 0.0, -1.0, 1.0]]
+    """
+
+    def __init__(self, payoffs: np.ndarray):
+        batch, self.n = payoffs.shape[:2]
+        self.shape = payoffs.shape[2:]
+        self.offsets = np.concatenate([[0], np.cumsum(self.shape)[:-1]]).astype(np.intp)
+        self.own = [np.ascontiguousarray(np.moveaxis(payoffs[:, i], i + 1, 1).reshape(batch, s, -1))
+                    for i, s in enumerate(self.shape)]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Concatenated strategy values ``(B, S)`` at ``x: (B, S)``."""
+        batch, n = x.shape[0], self.n
+        xs = [x[:, o:o + s] for o, s in zip(self.offsets, self.shape)]
+        if n == 1:
+            return np.ascontiguousarray(self.own[0][:, :, 0])
+        pre = [None, xs[0]]                               # pre[i]: players 0..i-1
+        for j in range(1, n - 1):
+            pre.append((pre[-1][:, :, None] * xs[j][:, None, :]).reshape(batch, -1))
+        suf = [xs[n - 1]]                                 # built from the end
+        for j in range(n - 2, 0, -1):
+            suf.append((xs[j][:, :, None] * suf[-1][:, None, :]).reshape(batch, -1))
+        suf = [None] + suf[::-1] + [None]                 # suf[i]: players i+1..n-1
+        out = []
+        for i in range(n):
+            if i == 0:
+                k = suf[1]
+            elif i == n - 1:
+                k = pre[n - 1]
+            else:
+                k = (pre[i][:, :, None] * suf[i + 1][:, None, :]).reshape(batch, -1)
+            out.append(np.matmul(self.own[i], k[:, :, None])[:, :, 0])
+        return np.concatenate(out, axis=1)
 
 
 def cross_values(u: np.ndarray, sigma: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ import numpy as np
 from .regret import DEFAULT_TOL, as_payoffs, payoff_scale
 
 
-def best_response_mask(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> np.ndarray:
+def best_response_mask(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL) -> np.ndarray:
     """Which strategies are best responses to each profile of the others.
 
     Parameters

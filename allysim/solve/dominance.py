@@ -12,22 +12,35 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .regret import DEFAULT_TOL, as_payoffs, payoff_scale
+from ._status import STATUS
+from .regret import DEFAULT_TOL, as_payoffs, payoff_scale, pure_regret
+from .result import Result, one_hot
 
 
 @dataclass(frozen=True)
-class DominanceResult:
-    """Strategies surviving IESDS.
+class DominanceResult(Result):
+    """Strategies surviving IESDS (the :mod:`~allysim.solve.result` contract).
 
     surviving : list of n arrays of bool, ``surviving[i]`` of shape (B, s_i)
     rounds : ndarray of int64, shape (B,): rounds of elimination that removed something
     solved : ndarray of bool, shape (B,): one strategy left per player (dominance solvable)
+    status : ndarray of int8, shape (B,): ``ok`` (elimination always runs to its end)
+    count : ndarray of int64, shape (B,): 1 where dominance solvable, else 0
+    pure : (B, 1, n) the surviving profile where dominance solvable (-1 elsewhere);
+    profiles : (B, 1, S) the same as a 0/1 profile (NaN elsewhere); regret : (B, 1) its
+        max regret (0: a dominance solution is the unique Nash equilibrium)
+    parameters : ``{"tol": ...}``
     """
 
     surviving: list
     rounds: np.ndarray
     solved: np.ndarray
-    tol: float
+    status: np.ndarray
+    count: np.ndarray
+    pure: np.ndarray
+    profiles: np.ndarray
+    regret: np.ndarray
+    parameters: dict
     method: str = "iterated_dominance"
 
 
@@ -51,7 +64,7 @@ def _dominated(u: np.ndarray, i: int, alive: list[np.ndarray], tol: np.ndarray) 
     return strictly.any(axis=2) & alive[i]
 
 
-def iterated_dominance(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> DominanceResult:
+def iterated_dominance(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL) -> DominanceResult:
     """Iteratively remove strictly dominated pure strategies in each game.
 
     Parameters
@@ -64,7 +77,7 @@ def iterated_dominance(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> Dominan
     >>> [s.tolist() for s in iterated_dominance(pd).surviving]
     [[[False, True]], [[False, True]]]
     """
-    if tol < 0:
+    if not tol >= 0:
         raise ValueError(f"iterated_dominance(): tol must be >= 0, got {tol}")
     payoffs = as_payoffs(payoffs, "iterated_dominance")
     batch, n = payoffs.shape[:2]
@@ -79,4 +92,12 @@ def iterated_dominance(payoffs: np.ndarray, tol: float = DEFAULT_TOL) -> Dominan
         rounds += changed
         alive = [a & ~r for a, r in zip(alive, removed)]
     solved = np.all([a.sum(axis=1) == 1 for a in alive], axis=0)
-    return DominanceResult(surviving=alive, rounds=rounds, solved=solved, tol=tol)
+    pure = np.stack([np.where(solved, a.argmax(axis=1), -1) for a in alive], axis=1)[:, None, :]
+    regret = np.full((batch, 1), np.nan)
+    if solved.any():
+        regret[solved, 0] = pure_regret(payoffs[solved], pure[solved, 0]).max(axis=1)
+    return DominanceResult(surviving=alive, rounds=rounds, solved=solved,
+                           status=np.full(batch, STATUS["ok"], dtype=np.int8),
+                           count=solved.astype(np.int64), pure=pure,
+                           profiles=one_hot(pure, payoffs.shape[2:]), regret=regret,
+                           parameters={"tol": float(tol)})

@@ -48,14 +48,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._profile import cross_values, layout, softmax, split_profile, strategy_values
-from ._seed import as_generator
+from ._profile import PreparedValues, cross_values, layout, softmax, split_profile, strategy_values
+from ._seed import as_generator, seed_record
 from ._status import STATUS
-from .regret import as_payoffs, regret
+from .regret import DEFAULT_TOL, as_payoffs, payoff_scale, regret
+from .result import Result, pad
 
 __all__ = ["STABILITY", "STABILITY_NAMES", "stability_names", "random_starts", "DynamicsResult",
            "replicator", "logit_dynamics", "fictitious_play", "flow", "jacobian",
-           "RestPointResult", "rest_points"]
+           "RestPointResult", "rest_points", "RestPointSearchResult", "rest_point_search"]
 
 STABILITY_NAMES: tuple[str, ...] = ("stable", "unstable", "neutral")
 STABILITY = {name: np.int8(code) for code, name in enumerate(STABILITY_NAMES)}
@@ -64,11 +65,6 @@ STABILITY = {name: np.int8(code) for code, name in enumerate(STABILITY_NAMES)}
 FLOW_TOL = 1e-8
 #: Default margin on eigenvalue real parts between stable/neutral/unstable.
 EIG_TOL = 1e-6
-
-
-def _values(payoffs: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Concatenated strategy values ``(B, N)`` at ``x: (B, N)``."""
-    return np.concatenate(strategy_values(payoffs, x), axis=1)
 
 
 def stability_names(codes: np.ndarray) -> np.ndarray:
@@ -127,10 +123,11 @@ class DynamicsResult:
         (for fictitious play the final empirical frequencies, i.e. ``end``)
     flow : (B,) max |dx/dt| at ``end`` (fictitious play: max |last change| x rounds)
     regret : (B,) max Nash regret of ``end`` (of ``average`` for fictitious play)
-    status : (B,) int8: ``ok`` if ``end`` is a rest point within ``tol`` (replicator:
+    status : (B,) int8: ``ok`` if ``end`` is a rest point within ``flow_tol`` (replicator:
         and no strategy used at the start does better there; fictitious play:
-        ``regret <= tol``), else ``not_converged``
-    lam, dt, t_max (rounds for fictitious play), tol : the parameters used
+        regret within ``tol``), else ``not_converged``
+    parameters : ``lam`` (logit), ``dt``, ``t_max`` (``rounds`` for fictitious play),
+        ``flow_tol`` (``tol`` for fictitious play)
     """
 
     method: str
@@ -141,10 +138,7 @@ class DynamicsResult:
     flow: np.ndarray
     regret: np.ndarray
     status: np.ndarray
-    lam: float | None
-    dt: float | None
-    t_max: float
-    tol: float
+    parameters: dict
 
 
 def flow(payoffs: np.ndarray, x: np.ndarray, rule: str = "replicator", lam: float | None = None) -> np.ndarray:
@@ -184,21 +178,21 @@ def _record_plan(n_steps: int, n_record: int) -> np.ndarray:
 
 def _support_regret(payoffs, x, start):
     """Max over strategies used at the start of (value - average value), per point."""
-    v = _values(payoffs, x)
+    v = PreparedValues(payoffs)(x)
     gain = np.where(start > 0, v - layout(payoffs.shape[2:]).block_sum(x * v), -np.inf)
     return np.maximum(gain.max(axis=1), 0.0)
 
 
-def _finish(method, payoffs, times, traj, end, average, fl, tol, lam, dt, t_max, by_regret=False,
+def _finish(method, payoffs, times, traj, end, average, fl, tol, parameters, by_regret=False,
             start=None):
     reg = regret(payoffs, average if by_regret else end).max(axis=1)
     status = np.full(len(end), STATUS["ok"], dtype=np.int8)
-    bad = (reg > tol) if by_regret else (fl > tol)
+    bad = (reg > tol * payoff_scale(payoffs)) if by_regret else (fl > tol)
     if start is not None:
         bad |= _support_regret(payoffs, end, start) > tol
     status[bad] = STATUS["not_converged"]
     return DynamicsResult(method=method, times=times, trajectory=traj, end=end, average=average,
-                          flow=fl, regret=reg, status=status, lam=lam, dt=dt, t_max=t_max, tol=tol)
+                          flow=fl, regret=reg, status=status, parameters=parameters)
 
 
 def _integrate(advance, state, x0, to_x, n_steps: int, plan: np.ndarray):
@@ -228,7 +222,7 @@ def _integrate(advance, state, x0, to_x, n_steps: int, plan: np.ndarray):
 
 def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: int | None = None,
                t_max: float = 100.0, dt: float = 0.02, n_record: int = 101,
-               tol: float = FLOW_TOL) -> DynamicsResult:
+               flow_tol: float = FLOW_TOL) -> DynamicsResult:
     """Replicator dynamics from each start, integrated by RK4 in softmax coordinates.
 
     Parameters
@@ -239,9 +233,9 @@ def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: i
     t_max : float, default 100 (time in payoff units^-1)
     dt : float, default 0.02 (see the module docstring for the stability bound)
     n_record : int, default 101 recorded states, evenly spaced in time
-    tol : float, default 1e-8; ``status`` is ``ok`` when max |flow(end)| <= tol and no
-        strategy used at the start earns more than the player's average by over tol
-        there. A trajectory from a start can only converge to such a point (the
+    flow_tol : float, default 1e-8; ``status`` is ``ok`` when max |flow(end)| <= flow_tol
+        and no strategy used at the start earns more than the player's average by over
+        flow_tol there. A trajectory from a start can only converge to such a point (the
         limit of a converging interior orbit is a Nash equilibrium; Weibull 1995,
         ch. 3), so an end near any other rest point means the orbit is passing it,
         e.g. the orbits of matching pennies that hug the boundary.
@@ -260,6 +254,7 @@ def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: i
         raise ValueError(f"replicator(): dt and t_max must be > 0, got dt={dt}, t_max={t_max}")
     x0 = _starts(payoffs, starts, seed, "replicator")
     lay = layout(payoffs.shape[2:])
+    values = PreparedValues(payoffs)
     with np.errstate(divide="ignore"):
         z = np.log(x0)
     n_steps = int(np.ceil(t_max / dt - 1e-9))
@@ -267,7 +262,7 @@ def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: i
 
     def f(zz):
         xx = lay.softmax(zz)
-        v = _values(payoffs, xx)
+        v = values(xx)
         return v - lay.block_sum(xx * v)
 
     def advance(z):
@@ -280,13 +275,13 @@ def replicator(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: i
 
     traj, x, mean = _integrate(advance, z, x0, lay.softmax, n_steps, plan)
     fl = np.abs(flow(payoffs, x)).max(axis=1)
-    return _finish("replicator", payoffs, plan * dt, traj, x, mean, fl, tol, None, dt,
-                   n_steps * dt, start=x0)
+    return _finish("replicator", payoffs, plan * dt, traj, x, mean, fl, flow_tol,
+                   {"dt": float(dt), "t_max": n_steps * dt, "flow_tol": float(flow_tol)}, start=x0)
 
 
 def logit_dynamics(payoffs: np.ndarray, lam: float, starts: np.ndarray | None = None, *,
                    seed: int | None = None, t_max: float = 50.0, dt: float = 0.01,
-                   n_record: int = 101, tol: float = FLOW_TOL) -> DynamicsResult:
+                   n_record: int = 101, flow_tol: float = FLOW_TOL) -> DynamicsResult:
     """Logit (smoothed best response) dynamics ``dx/dt = logit(lam v(x)) - x``.
 
     Integrated by the exponential midpoint rule (module docstring). Rest points
@@ -299,7 +294,7 @@ def logit_dynamics(payoffs: np.ndarray, lam: float, starts: np.ndarray | None = 
     starts, seed, n_record : as :func:`replicator`
     t_max : float, default 50 (the flow contracts at rate 1 where lam is small)
     dt : float, default 0.01
-    tol : float, default 1e-8; ``ok`` when max |flow(end)| <= tol
+    flow_tol : float, default 1e-8; ``ok`` when max |flow(end)| <= flow_tol
 
     >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
     >>> res = logit_dynamics(pennies, 2.0, np.array([[0.9, 0.1, 0.2, 0.8]]))
@@ -312,12 +307,13 @@ def logit_dynamics(payoffs: np.ndarray, lam: float, starts: np.ndarray | None = 
         raise ValueError(f"logit_dynamics(): dt and t_max must be > 0, got dt={dt}, t_max={t_max}")
     x = _starts(payoffs, starts, seed, "logit_dynamics")
     lay = layout(payoffs.shape[2:])
+    values = PreparedValues(payoffs)
     n_steps = int(np.ceil(t_max / dt - 1e-9))
     plan = _record_plan(n_steps, n_record)
     e1, e2 = np.exp(-dt), np.exp(-0.5 * dt)
 
     def response(xx):
-        return lay.softmax(lam * _values(payoffs, xx))
+        return lay.softmax(lam * values(xx))
 
     def advance(x):
         mid = e2 * x + (1 - e2) * response(x)
@@ -325,7 +321,8 @@ def logit_dynamics(payoffs: np.ndarray, lam: float, starts: np.ndarray | None = 
 
     traj, x, mean = _integrate(advance, x, x, lambda state: state, n_steps, plan)
     fl = np.abs(flow(payoffs, x, "logit", lam)).max(axis=1)
-    return _finish("logit", payoffs, plan * dt, traj, x, mean, fl, tol, lam, dt, n_steps * dt)
+    return _finish("logit", payoffs, plan * dt, traj, x, mean, fl, flow_tol,
+                   {"lam": lam, "dt": float(dt), "t_max": n_steps * dt, "flow_tol": float(flow_tol)})
 
 
 def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, seed: int | None = None,
@@ -340,7 +337,8 @@ def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, se
     rounds : int, default 10000
     n_record : recorded states, evenly spaced in rounds
     tol : float, default 1e-2; ``ok`` when the final frequencies' Nash regret is <= tol
-        (fictitious play converges slowly, ~ rounds^-1/2 in matching pennies)
+        times the payoff scale (fictitious play converges slowly, ~ rounds^-1/2 in
+        matching pennies)
 
     >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
     >>> res = fictitious_play(pennies, rounds=10000)
@@ -352,6 +350,7 @@ def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, se
         raise ValueError(f"fictitious_play(): rounds must be >= 1, got {rounds}")
     x = _starts(payoffs, starts, seed, "fictitious_play")
     lay = layout(payoffs.shape[2:])
+    values = PreparedValues(payoffs)
     plan = _record_plan(rounds, n_record)
     traj = np.empty((len(x), len(plan), x.shape[1]))
     rec = 0
@@ -363,7 +362,7 @@ def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, se
             rec += 1
         if t == rounds:
             break
-        v = _values(payoffs, x)
+        v = values(x)
         br = np.zeros_like(x)
         for o, s in zip(lay.offsets[:-1], lay.shape):
             br[rows, o + np.argmax(v[:, o:o + s], axis=1)] = 1.0
@@ -371,7 +370,7 @@ def fictitious_play(payoffs: np.ndarray, starts: np.ndarray | None = None, *, se
         change = np.abs(x_new - x).max(axis=1)
         x = x_new
     return _finish("fictitious_play", payoffs, plan.astype(float), traj, x, x, change * rounds, tol,
-                   None, None, float(rounds), by_regret=True)
+                   {"rounds": int(rounds), "tol": float(tol)}, by_regret=True)
 
 
 def jacobian(payoffs: np.ndarray, x: np.ndarray, rule: str = "replicator",
@@ -442,38 +441,39 @@ def _tangent_basis(shape: tuple[int, ...]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class RestPointResult:
-    """Rest points of a dynamic and their linear stability.
+class RestPointResult(Result):
+    """Rest points of a dynamic and their linear stability, one per candidate (the
+    :mod:`~allysim.solve.result` contract with one slot per row).
 
     Attributes
     ----------
     method : ``"replicator"`` or ``"logit"``
-    points : (B, s1 + ... + sn) the (polished) points
-    flow : (B,) max |F(point)|
-    eigenvalues : (B, d) complex, d = sum(s_i - 1): eigenvalues of the Jacobian
+    profiles : (B, 1, s1 + ... + sn) the (polished) points
+    count : (B,) all 1
+    flow : (B, 1) max |F(point)|
+    eigenvalues : (B, 1, d) complex, d = sum(s_i - 1): eigenvalues of the Jacobian
         restricted to the tangent space of the product of simplices
-    stability : (B,) int8 codes of :data:`STABILITY_NAMES`: ``stable`` (every
+    stability : (B, 1) int8 codes of :data:`STABILITY_NAMES`: ``stable`` (every
         real part < -eig_tol), ``unstable`` (some > eig_tol), ``neutral`` (else)
-    regret : (B,) max Nash regret of each point (0 at a Nash equilibrium;
+    regret : (B, 1) max Nash regret of each point (0 at a Nash equilibrium;
         a logit rest point is a QRE, so > 0 there)
-    status : (B,) int8: ``ok`` if flow <= tol, else ``not_converged``
-    lam, tol, eig_tol
+    status : (B,) int8: ``ok`` if flow <= flow_tol, else ``not_converged``
+    parameters : ``lam``, ``flow_tol``, ``eig_tol``, ``iterations``
     """
 
     method: str
-    points: np.ndarray
+    profiles: np.ndarray
+    count: np.ndarray
     flow: np.ndarray
     eigenvalues: np.ndarray
     stability: np.ndarray
     regret: np.ndarray
     status: np.ndarray
-    lam: float | None
-    tol: float
-    eig_tol: float
+    parameters: dict
 
 
 def rest_points(payoffs: np.ndarray, points: np.ndarray, rule: str = "replicator",
-                lam: float | None = None, *, tol: float = FLOW_TOL, eig_tol: float = EIG_TOL,
+                lam: float | None = None, *, flow_tol: float = FLOW_TOL, eig_tol: float = EIG_TOL,
                 polish: bool = True, iterations: int = 30) -> RestPointResult:
     """Polish candidate rest points and classify their stability.
 
@@ -482,7 +482,7 @@ def rest_points(payoffs: np.ndarray, points: np.ndarray, rule: str = "replicator
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
     points : (B, s1 + ... + sn) candidates, e.g. ``replicator(...).end``
     rule : ``"replicator"`` or ``"logit"`` (then ``lam``)
-    tol : float, default 1e-8: a rest point has max |flow| <= tol
+    flow_tol : float, default 1e-8: a rest point has max |flow| <= flow_tol
     eig_tol : float, default 1e-6: real parts within +-eig_tol count as zero
     polish : Newton steps on the flow in the tangent space, kept only while they
         reduce |flow| and stay in the product of simplices
@@ -495,7 +495,7 @@ def rest_points(payoffs: np.ndarray, points: np.ndarray, rule: str = "replicator
     >>> rps = np.array([[[[0., -1., 1.], [1., 0., -1.], [-1., 1., 0.]],
     ...                  [[0., 1., -1.], [-1., 0., 1.], [1., -1., 0.]]]])
     >>> r = rest_points(rps, np.full((1, 6), 1 / 3))
-    >>> stability_names(r.stability).tolist(), float(np.abs(r.eigenvalues.real).max()) < 1e-12
+    >>> stability_names(r.stability[:, 0]).tolist(), float(np.abs(r.eigenvalues.real).max()) < 1e-12
     (['neutral'], True)
     """
     payoffs = as_payoffs(payoffs, "rest_points")
@@ -513,7 +513,7 @@ def rest_points(payoffs: np.ndarray, points: np.ndarray, rule: str = "replicator
     size = np.abs(F).max(axis=1)
     if polish:
         for _ in range(iterations):
-            live = np.flatnonzero(size > 1e-3 * tol)
+            live = np.flatnonzero(size > 1e-3 * flow_tol)
             if not len(live):
                 break
             J = jacobian(payoffs[live], x[live], rule, lam)
@@ -537,7 +537,130 @@ def rest_points(payoffs: np.ndarray, points: np.ndarray, rule: str = "replicator
     stability = np.full(len(x), STABILITY["neutral"], dtype=np.int8)
     stability[top < -eig_tol] = STABILITY["stable"]
     stability[top > eig_tol] = STABILITY["unstable"]
-    status = np.where(size <= tol, STATUS["ok"], STATUS["not_converged"]).astype(np.int8)
-    return RestPointResult(method=rule, points=x, flow=size, eigenvalues=eig, stability=stability,
-                           regret=regret(payoffs, x).max(axis=1), status=status, lam=lam, tol=tol,
-                           eig_tol=eig_tol)
+    status = np.where(size <= flow_tol, STATUS["ok"], STATUS["not_converged"]).astype(np.int8)
+    return RestPointResult(method=rule, profiles=x[:, None, :], count=np.ones(len(x), dtype=np.int64),
+                           flow=size[:, None], eigenvalues=eig[:, None], stability=stability[:, None],
+                           regret=regret(payoffs, x).max(axis=1)[:, None], status=status,
+                           parameters={"lam": lam, "flow_tol": float(flow_tol),
+                                       "eig_tol": float(eig_tol), "iterations": int(iterations)})
+
+
+@dataclass(frozen=True)
+class RestPointSearchResult(Result):
+    """Where the replicator dynamics lead from several starts: the distinct rest points
+    reached in each of B games (the :mod:`~allysim.solve.result` contract).
+
+    Attributes
+    ----------
+    profiles : (B, M, s1 + ... + sn) the rest points reached, canonical order
+        (descending lexicographic), NaN padding
+    count : (B,) how many distinct rest points the trajectories reached
+    regret : (B, M) max Nash regret (0 at a Nash equilibrium)
+    stability : (B, M) int8 codes of :data:`STABILITY_NAMES`, -1 padding
+    max_eigenvalue : (B, M) the largest real part of the tangent Jacobian's eigenvalues
+    basin : (B, M) how many of the starts ended there
+    nash : (B, M) bool, regret within ``tol`` of the payoff scale
+    moving : (B,) trajectories still moving at ``t_max`` (cycling, or passing slowly
+        near a rest point that is not Nash); they are not in ``profiles``
+    average : (B, K, s1 + ... + sn) each start's time average (for the moving ones)
+    end : (B, K, s1 + ... + sn) each start's state at ``t_max``
+    starts : (K, s1 + ... + sn) the starts, the same for every game
+    status : (B,) ``ok`` when every trajectory reached a rest point, else
+        ``not_converged``
+    parameters : ``n_starts``, ``seed``, ``t_max``, ``dt``, ``flow_tol``, ``tol``
+    method : ``"replicator"``
+    """
+
+    profiles: np.ndarray
+    count: np.ndarray
+    regret: np.ndarray
+    stability: np.ndarray
+    max_eigenvalue: np.ndarray
+    basin: np.ndarray
+    nash: np.ndarray
+    moving: np.ndarray
+    average: np.ndarray
+    end: np.ndarray
+    starts: np.ndarray
+    status: np.ndarray
+    parameters: dict
+    method: str = "replicator"
+
+
+#: Rest points reached from two starts are one if they differ by at most this (max abs).
+SAME_REST_POINT = 1e-6
+
+
+def rest_point_search(payoffs: np.ndarray, *, n_starts: int = 9, seed=0, t_max: float = 100.0,
+                      dt: float = 0.02, flow_tol: float = FLOW_TOL,
+                      tol: float = DEFAULT_TOL) -> RestPointSearchResult:
+    """Run the replicator dynamics from the barycentre and ``n_starts - 1`` random starts
+    (the same for every game, drawn from ``seed``), polish where each trajectory ends
+    into a rest point, and list each game's distinct rest points with their stability.
+
+    A trajectory that is still moving at ``t_max``, or that only passes near a rest
+    point that is not a Nash equilibrium, is counted in ``moving`` and not listed.
+
+    Parameters
+    ----------
+    payoffs : ndarray of float, shape (B, n, s1, ..., sn)
+    n_starts : int, default 9 (the barycentre and 8 random starts)
+    seed : the random starts' seed (see :mod:`allysim.solve._seed`)
+    t_max, dt, flow_tol : as :func:`replicator`
+    tol : float, default 1e-9: ``nash`` when the regret is within tol x payoff scale
+
+    Returns
+    -------
+    RestPointSearchResult
+
+    >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
+    >>> res = rest_point_search(pd, t_max=40)
+    >>> res.count.tolist(), np.round(res.equilibria(0), 6).tolist(), stability_names(res.stability[0]).tolist()
+    ([1], [[0.0, 1.0, 0.0, 1.0]], ['stable'])
+    """
+    payoffs = as_payoffs(payoffs, "rest_point_search")
+    if not (isinstance(n_starts, (int, np.integer)) and n_starts >= 1):
+        raise ValueError(f"rest_point_search(): n_starts must be an integer >= 1, got {n_starts!r}")
+    B = payoffs.shape[0]
+    shape = payoffs.shape[2:]
+    lay = layout(shape)
+    bary = np.concatenate([np.full(s, 1.0 / s) for s in shape])[None, :]
+    starts = np.concatenate([bary, random_starts(shape, n_starts - 1, seed)]) if n_starts > 1 else bary
+    K = len(starts)
+    uu = np.repeat(payoffs, K, axis=0)
+    rep = replicator(uu, np.tile(starts, (B, 1)), t_max=t_max, dt=dt, flow_tol=flow_tol)
+    rp = rest_points(uu, rep.end, flow_tol=flow_tol)
+    arrived = ((rep.status == STATUS["ok"]) & (rp.status == STATUS["ok"])).reshape(B, K)
+    points = rp.profiles[:, 0].reshape(B, K, lay.size)
+    game, which = np.nonzero(arrived)
+    # Group each game's arrivals within SAME_REST_POINT (first arrival represents).
+    rep_of = np.full((B, K), -1)
+    for b, k in zip(game.tolist(), which.tolist()):
+        for j in range(k):
+            if rep_of[b, j] == j and np.abs(points[b, j] - points[b, k]).max() <= SAME_REST_POINT:
+                rep_of[b, k] = j
+                break
+        else:
+            rep_of[b, k] = k
+    heads_b, heads_k = np.nonzero(rep_of == np.arange(K))
+    basin = np.array([(rep_of[b] == k).sum() for b, k in zip(heads_b, heads_k)], dtype=np.int64)
+    # Canonical order per game: descending lexicographic in the rounded profile.
+    prof = points[heads_b, heads_k]
+    order = np.lexsort(tuple(-np.round(prof, 9).T[::-1]) + (heads_b,))
+    heads_b, heads_k, basin, prof = heads_b[order], heads_k[order], basin[order], prof[order]
+    rows = heads_b * K + heads_k
+    profiles, count = pad(heads_b, prof, B)
+    reg = pad(heads_b, rp.regret[rows, 0], B)[0]
+    top = np.where(rp.eigenvalues.shape[2] > 0,
+                   rp.eigenvalues[rows, 0].real.max(axis=1, initial=-np.inf), -np.inf)
+    scale = payoff_scale(payoffs)
+    return RestPointSearchResult(
+        profiles=profiles, count=count, regret=reg,
+        stability=pad(heads_b, rp.stability[rows, 0].astype(np.int8), B, fill=-1)[0].astype(np.int8),
+        max_eigenvalue=pad(heads_b, top, B)[0], basin=pad(heads_b, basin, B, fill=0)[0].astype(np.int64),
+        nash=pad(heads_b, rp.regret[rows, 0] <= tol * scale[heads_b], B, fill=False)[0].astype(bool),
+        moving=(~arrived).sum(axis=1).astype(np.int64), average=rep.average.reshape(B, K, lay.size),
+        end=rep.end.reshape(B, K, lay.size), starts=starts,
+        status=np.where(arrived.all(axis=1), STATUS["ok"], STATUS["not_converged"]).astype(np.int8),
+        parameters={"n_starts": int(n_starts), "seed": seed_record(seed), "t_max": float(t_max),
+                    "dt": float(dt), "flow_tol": float(flow_tol), "tol": float(tol)})

@@ -60,54 +60,62 @@ from ._continuation import _Settings, _qre_check, _run_targets
 from ._logit_pairs import _Batch, _kernels, _probs
 from ._status import STATUS, status_names  # noqa: F401  (status_names: doctests)
 from .regret import as_payoffs
+from .result import Result
 
 #: Default tolerance of a QRE: max |p - logit response to p| (probability units).
 DEFAULT_QRE_TOL = 1e-10
 
+
+
 @dataclass(frozen=True)
-class LogitQREResult:
-    """Logit QREs of B games at L precisions, on the principal branch.
+class LogitQREResult(Result):
+    """Logit QREs of B games at L precisions, on the principal branch (the
+    :mod:`~allysim.solve.result` contract: one slot per requested lambda).
 
     Attributes
     ----------
     lambdas : ndarray of float, shape (L,)
         The requested precisions, in the caller's order.
     profiles : ndarray of float, shape (B, L, s1 + ... + sn)
-        The QRE (player blocks in order); NaN where no certified QRE was found.
-    status : ndarray of int8, shape (B, L)
+        The QRE at each lambda (player blocks in order); NaN where no certified
+        QRE was found.
+    count : ndarray of int64, shape (B,)
+        L (the slots of ``profiles``; see ``lambda_status`` for which hold a QRE).
+    lambda_status : ndarray of int8, shape (B, L)
         ``ok``; ``bifurcation``: the curve passed a branch point before this
         lambda (the profile is a certified QRE but may be off the principal
         branch) or could not be followed past one (profile NaN);
         ``not_converged``: the step cap was hit or the polish failed (profile NaN).
+    status : ndarray of int8, shape (B,)
+        The largest code of ``lambda_status`` over the lambdas.
     residual : ndarray of float, shape (B, L)
-        max |p - logit response to p|, <= tol wherever a profile is given.
+        max |p - logit response to p|, <= residual_tol wherever a profile is given.
     regret : ndarray of float, shape (B, L)
         Max regret (payoff units) of each QRE as an approximate Nash
         equilibrium; it shrinks as lambda grows.
     steps : ndarray of int64, shape (B,)
         Continuation steps tried per game (accepted and rejected, both passes).
-    tol, max_steps, first_step, max_accel : the settings used.
     backend : ``"numba"`` or ``"numpy"``, the path that computed the result.
+    parameters : ``residual_tol``, ``max_steps``, ``first_step``, ``max_accel``, ``backend``
     method : ``"logit_qre"``
     """
 
     lambdas: np.ndarray
     profiles: np.ndarray
+    count: np.ndarray
+    lambda_status: np.ndarray
     status: np.ndarray
     residual: np.ndarray
     regret: np.ndarray
     steps: np.ndarray
-    tol: float
-    max_steps: int
-    first_step: float
-    max_accel: float
-    backend: str = "numpy"
+    backend: str
+    parameters: dict
     method: str = "logit_qre"
 
 
-def _check_settings(where, tol, max_steps, first_step, max_accel):
+def _check_settings(where, tol, max_steps, first_step, max_accel, name="residual_tol"):
     if not (isinstance(tol, (int, float, np.floating)) and tol > 0):
-        raise ValueError(f"{where}(): tol must be a number > 0, got {tol!r}")
+        raise ValueError(f"{where}(): {name} must be a number > 0, got {tol!r}")
     if not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
         raise ValueError(f"{where}(): max_steps must be an integer >= 1, got {max_steps!r}")
     if not (first_step > 0 and np.isfinite(first_step)):
@@ -142,7 +150,8 @@ def _qre_pass(payoffs, batch, targets, st, tol):
     return probs, resid, reg, status, steps
 
 
-def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max_steps: int = 1000,
+def logit_qre(payoffs: np.ndarray, lambdas, *, residual_tol: float = DEFAULT_QRE_TOL,
+              max_steps: int = 1000,
               first_step: float = 1.0, max_accel: float = 3.0,
               backend: str = "auto") -> LogitQREResult:
     """Logit QREs on the principal branch at given precisions, for a batch of games.
@@ -158,8 +167,9 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
     lambdas : float or sequence of L floats >= 0
         Precisions on raw payoffs (as in Gambit's ``logit_solve_lambda``).
-    tol : float, default 1e-10
-        A profile is returned only if max |p - logit response to p| <= tol.
+    residual_tol : float, default 1e-10
+        A profile is returned only if max |p - logit response to p| <= residual_tol
+        (probability units).
     max_steps : int, default 1000
         Cap on continuation steps per game and pass.
     first_step : float, default 1.0
@@ -193,7 +203,7 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
 
     >>> pd = np.array([[[[3., 0.], [5., 1.]], [[3., 5.], [0., 1.]]]])
     >>> res = logit_qre(pd, 1.0)
-    >>> round(float(res.profiles[0, 0, 1]), 4), status_names(res.status[0]).tolist()  # as Gambit
+    >>> round(float(res.profiles[0, 0, 1]), 4), status_names(res.status).tolist()  # as Gambit
     (0.7732, ['ok'])
     """
     payoffs = as_payoffs(payoffs, "logit_qre")
@@ -202,18 +212,22 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
         raise ValueError(f"logit_qre(): lambdas must be a number or a 1-d sequence, got {lambdas!r}")
     if not np.all(np.isfinite(lams)) or np.any(lams < 0):
         raise ValueError(f"logit_qre(): lambdas must be finite and >= 0, got {lams.tolist()}")
+    tol = residual_tol
     _check_settings("logit_qre", tol, max_steps, first_step, max_accel)
     kern = _kernels("logit_qre", backend, payoffs.shape[0])
     used = "numpy" if kern is None else "numba"
     st = _Settings(first_step=float(first_step), max_accel=float(max_accel), max_steps=int(max_steps))
     k, b = int(sum(payoffs.shape[2:])), payoffs.shape[0]
+    parameters = {"residual_tol": float(tol), "max_steps": int(max_steps),
+                  "first_step": float(first_step), "max_accel": float(max_accel), "backend": backend}
     if b == 0:
         return LogitQREResult(lambdas=lams, profiles=np.zeros((0, lams.size, k)),
-                              status=np.zeros((0, lams.size), dtype=np.int8),
+                              count=np.zeros(0, dtype=np.int64),
+                              lambda_status=np.zeros((0, lams.size), dtype=np.int8),
+                              status=np.zeros(0, dtype=np.int8),
                               residual=np.zeros((0, lams.size)), regret=np.zeros((0, lams.size)),
-                              steps=np.zeros(0, dtype=np.int64), tol=float(tol),
-                              max_steps=int(max_steps), first_step=float(first_step),
-                              max_accel=float(max_accel), backend=used)
+                              steps=np.zeros(0, dtype=np.int64), backend=used,
+                              parameters=parameters)
     order = np.argsort(lams, kind="stable")
     targets = lams[order]
     batch = _Batch.of(payoffs, kern)
@@ -227,8 +241,9 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, tol: float = DEFAULT_QRE_TOL, max
             full[take] = part[better]
         steps[retry] += again[4]
     back = np.argsort(order)
-    return LogitQREResult(lambdas=lams, profiles=probs[:, back], status=status[:, back],
-                          residual=resid[:, back], regret=reg[:, back], steps=steps,
-                          tol=float(tol), max_steps=int(max_steps), first_step=float(first_step),
-                          max_accel=float(max_accel), backend=used)
-
+    lambda_status = status[:, back]
+    return LogitQREResult(lambdas=lams, profiles=probs[:, back],
+                          count=np.full(b, lams.size, dtype=np.int64),
+                          lambda_status=lambda_status, status=lambda_status.max(axis=1),
+                          residual=resid[:, back], regret=reg[:, back], steps=steps, backend=used,
+                          parameters=parameters)

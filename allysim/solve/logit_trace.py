@@ -23,10 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._continuation import _Settings, _advance, _start
-from ._logit_pairs import _Batch, _block_sum, _kernels, _Layout, _max_regret, _pair_derivs, _probs, _solve, _values
+from ._logit_pairs import (_Batch, _block_sum, _kernels, _Layout, _max_regret, _pair_derivs, _probs,
+                           _solve, _values)
+from ._profile import layout, support_equations
 from ._status import STATUS, status_names  # noqa: F401  (status_names: doctests)
 from .logit_qre import _check_settings
-from .regret import DEFAULT_TOL, as_payoffs, regret, verify
+from .regret import DEFAULT_TOL, as_payoffs, payoff_scale, regret, verify
+from .result import Result
 
 _REFINE_FROM = 1e-3  # try the support Newton step once the QRE's regret is below this x payoff range
 _REFINE_DIST = 1e-2  # ... and accept its equilibrium only this close to the QRE (max |dp|)
@@ -52,18 +55,12 @@ def _refine(batch: _Batch, games: np.ndarray, p0: np.ndarray, supp: np.ndarray):
     converged ``(A,)``; the caller certifies it by its regret.
     """
     lay = batch.lay
-    a, k = p0.shape
+    a = p0.shape[0]
     owner = lay.owner
     p = np.where(supp, p0, 0.0)
     p /= _block_sum(p, lay)[:, owner]
     # Row k0 (the first support strategy of each player) holds the sum-to-one equation.
-    first = np.empty((a, len(lay.shape)), dtype=np.intp)
-    for i, (lo, hi) in enumerate(zip(lay.offsets[:-1], lay.offsets[1:])):
-        first[:, i] = lo + np.argmax(supp[:, lo:hi], axis=1)
-    k0 = first[:, owner]
-    is_k0 = k0 == np.arange(k)
-    same = (owner[:, None] == owner[None, :]).astype(float)
-    eye = np.eye(k)
+    k0 = layout(lay.shape).first(supp)
     converged = np.zeros(a, dtype=bool)
     if batch.kern is not None:
         p = np.ascontiguousarray(p)
@@ -77,14 +74,14 @@ def _refine(batch: _Batch, games: np.ndarray, p0: np.ndarray, supp: np.ndarray):
     last = np.full(a, np.inf)
     with np.errstate(all="ignore"):  # a wrong support may send Newton far away: it is dropped
         for _ in range(_REFINE_ITERS):
-            _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last)
+            _refine_step(batch, p, supp, k0, converged, going, last)
     return p, converged
 
 
-def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last):
+def _refine_step(batch, p, supp, k0, converged, going, last):
     """One Newton iteration of :func:`_refine` on the games still ``going`` (in place);
     ``last`` holds each game's previous Newton step length."""
-    lay, owner, k = batch.lay, batch.lay.owner, p.shape[1]
+    lay, k = batch.lay, p.shape[1]
     idx = np.flatnonzero(going)
     if idx.size == 0:
         return
@@ -95,12 +92,7 @@ def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last):
     else:
         values, flat = _pair_derivs(sub.upairs, pp, lay)
         dfull = flat[:, lay.d_full] * lay.cross_full
-    kk, rows = k0[idx], np.arange(idx.size)[:, None]
-    blocksum = _block_sum(pp, lay)[:, owner]
-    g = np.where(is_k0[idx], blocksum - 1.0,
-                 np.where(supp[idx], values - values[rows, kk], pp))
-    jac = np.where(is_k0[idx][:, :, None], same[None],
-                   np.where(supp[idx][:, :, None], dfull - dfull[rows, kk], eye[None]))
+    g, jac = support_equations(dfull, values, pp, supp[idx], k0[idx], layout(lay.shape))
     dp = _solve(jac, -g[..., None])[..., 0]
     size = np.abs(dp).max(axis=1)
     # Give up where Newton diverges or stops contracting (a wrong support, or a singular one).
@@ -113,50 +105,51 @@ def _refine_step(batch, p, supp, k0, is_k0, same, eye, converged, going, last):
 
 
 @dataclass(frozen=True)
-class LogitTraceResult:
-    """The limits of the principal logit branches of B games: an equilibrium selection.
+class LogitTraceResult(Result):
+    """The limits of the principal logit branches of B games: an equilibrium selection
+    (the :mod:`~allysim.solve.result` contract, one solution per game).
 
     Attributes
     ----------
-    profiles : ndarray of float, shape (B, s1 + ... + sn)
+    profiles : ndarray of float, shape (B, 1, s1 + ... + sn)
         The selected equilibrium: the exact equilibrium on the support the
         branch converges to (``refined``), else the last QRE of the trace.
-    regret : ndarray of float, shape (B,)
+    count : ndarray of int64, shape (B,), all 1
+    regret : ndarray of float, shape (B, 1)
         Max regret of ``profiles`` (payoff units), by :func:`allysim.solve.regret`.
     status : ndarray of int8, shape (B,)
-        ``ok``: ``verify(payoffs, profiles, regret_tol)`` holds; ``bifurcation``:
+        ``ok``: ``verify(payoffs, profiles, tol)`` holds; ``bifurcation``:
         verified, but the trace passed a branch point (it may have left the
         principal branch), or it stopped at one; ``not_converged``: the regret
-        stayed above ``regret_tol`` up to ``max_lambda`` or ``max_steps``.
-    lambdas : ndarray of float, shape (B,)
+        stayed above ``tol`` (relative to the payoff scale) up to ``max_lambda``
+        or ``max_steps``.
+    lambda_reached : ndarray of float, shape (B,)
         The lambda the trace reached.
     qre_profiles : ndarray of float, shape (B, s1 + ... + sn)
-        The QRE at ``lambdas``.
+        The QRE at ``lambda_reached``.
     refined : ndarray of bool, shape (B,)
         Whether ``profiles`` came from the support Newton step.
     steps : ndarray of int64, shape (B,)
-    regret_tol, max_lambda, max_steps, first_step, max_accel : the settings used.
     backend : ``"numba"`` or ``"numpy"``, the path that computed the result.
+    parameters : ``tol``, ``max_lambda``, ``max_steps``, ``first_step``, ``max_accel``,
+        ``refine``, ``backend``
     method : ``"logit_trace"``
     """
 
     profiles: np.ndarray
+    count: np.ndarray
     regret: np.ndarray
     status: np.ndarray
-    lambdas: np.ndarray
+    lambda_reached: np.ndarray
     qre_profiles: np.ndarray
     refined: np.ndarray
     steps: np.ndarray
-    regret_tol: float
-    max_lambda: float
-    max_steps: int
-    first_step: float
-    max_accel: float
-    backend: str = "numpy"
+    backend: str
+    parameters: dict
     method: str = "logit_trace"
 
 
-def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
+def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
     """One pass of :func:`logit_trace`; returns its fields as arrays over the B games."""
     b = payoffs.shape[0]
     lay = batch.lay
@@ -168,6 +161,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
     reg = np.full(b, np.inf)
     refined = np.zeros(b, dtype=bool)
     done = np.zeros(b, dtype=bool)
+    slack = tol * payoff_scale(payoffs)   # the regret tolerance of each game
     tr = _start(batch, b, st.first_step, scale)
     # Per support threshold: the support last tried and the verified equilibrium on it.
     tried = np.zeros((len(_SUPPORTS), b, lay.k), dtype=bool)
@@ -179,7 +173,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
         qre[games] = p
         r_qre = _max_regret(_values(batch, p, games), p, lay)
         limit[games], reg[games] = p, r_qre
-        finished = r_qre <= regret_tol
+        finished = r_qre <= slack[games]
         if refine:
             # Solve each new support once the QRE is near equilibrium ...
             near = r_qre <= _REFINE_FROM * scale[games]
@@ -200,7 +194,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
                 p_ne = np.where(conv[:, None], p_ne, p[new])
                 # A quick check here; the shared certificate (verify) runs on every output.
                 conv &= (p_ne >= 0).all(axis=1) & (
-                    _max_regret(_values(batch, p_ne, g), p_ne, lay) <= regret_tol)
+                    _max_regret(_values(batch, p_ne, g), p_ne, lay) <= slack[g])
                 cand[c, g] = np.where(conv[:, None], p_ne, np.nan)
             # ... and take its equilibrium once the branch has come close to it.
             dist = np.abs(cand[:, games] - p).max(axis=2)           # (len(_SUPPORTS), M)
@@ -220,7 +214,7 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
         moved, _ = _advance(batch, tr, np.full(b, np.inf), st)
         if moved.size:
             check(moved)
-    certified = verify(payoffs, limit, regret_tol)
+    certified = verify(payoffs, limit, tol)
     reg = regret(payoffs, limit).max(axis=1)
     status = np.full(b, STATUS["not_converged"], dtype=np.int8)
     status[certified] = STATUS["ok"]
@@ -228,16 +222,16 @@ def _trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine):
     return limit, reg, status, tr.y[:, rr].copy(), qre, refined, tr.steps.copy()
 
 
-def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lambda: float = 1e10,
+def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: float = 1e10,
                 max_steps: int = 1000, first_step: float = 1.0, max_accel: float = 3.0,
                 refine: bool = True, backend: str = "auto") -> LogitTraceResult:
     """Follow each game's principal logit branch to its limit, a Nash equilibrium.
 
     The trace stops on regret, not on a fixed lambda (lambda is in inverse
     payoff units; Gambit #365): as soon as the QRE's max regret is
-    <= ``regret_tol``, or, with ``refine``, as soon as the support the branch is
-    converging to yields, by Newton's method on its indifference conditions, an
-    exact equilibrium within 1e-2 of the QRE whose regret is <= ``regret_tol``.
+    <= ``tol * payoff_scale``, or, with ``refine``, as soon as the support the branch
+    is converging to yields, by Newton's method on its indifference conditions, an
+    exact equilibrium within 1e-2 of the QRE whose regret is that small.
     Every returned equilibrium is certified by :func:`allysim.solve.verify`.
     The principal branch converges to one equilibrium: this is the logit
     (tracing) selection of McKelvey & Palfrey (1995) and Turocy (2005), the
@@ -246,18 +240,18 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
     Parameters
     ----------
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
-    regret_tol : float, default 1e-9
-        Payoff units. Gambit's ``logit_solve`` instead uses ``maxregret`` times
-        each game's payoff range.
+    tol : float, default 1e-9
+        Regret tolerance relative to each game's :func:`~allysim.solve.payoff_scale`
+        (as Gambit's ``logit_solve`` takes ``maxregret`` relative to the payoff range).
     max_lambda : float, default 1e10
-        Stop (``not_converged``) if the regret is still above ``regret_tol`` here.
+        Stop (``not_converged``) if the regret is still above tolerance here.
     max_steps : int, default 1000
         Cap on continuation steps per game and pass.
     first_step, max_accel : float
         Step control, as in :func:`logit_qre`.
     refine : bool, default True
         Use the support Newton step (without it, mixed limits need lambda of
-        order payoff range / regret_tol).
+        order 1 / tol).
     backend : {"auto", "numba", "numpy"}, default "auto"
         As in :func:`logit_qre`. On games with a continuum of equilibria (payoff
         ties) the two paths may end on different certified equilibria.
@@ -265,8 +259,8 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
     Returns
     -------
     LogitTraceResult
-        ``profiles: (B, s1 + ... + sn)``, ``regret: (B,)``, ``status: (B,)``,
-        ``lambdas: (B,)`` reached, ...
+        ``profiles: (B, 1, s1 + ... + sn)``, ``regret: (B, 1)``, ``status: (B,)``,
+        ``lambda_reached: (B,)``, ...
 
     Examples
     --------
@@ -277,40 +271,38 @@ def logit_trace(payoffs: np.ndarray, *, regret_tol: float = DEFAULT_TOL, max_lam
     >>> stag = np.array([[[[4., 0.], [3., 3.]], [[4., 3.], [0., 3.]]]])
     >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
     >>> res = logit_trace(np.concatenate([stag, pennies]))
-    >>> res.profiles.round(6).tolist(), status_names(res.status).tolist(), res.regret.tolist()
-    ([[0.0, 1.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]], ['ok', 'ok'], [0.0, 0.0])
+    >>> res.profiles[:, 0].round(6).tolist(), status_names(res.status).tolist(), res.regret.tolist()
+    ([[0.0, 1.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]], ['ok', 'ok'], [[0.0], [0.0]])
     """
     payoffs = as_payoffs(payoffs, "logit_trace")
-    _check_settings("logit_trace", regret_tol, max_steps, first_step, max_accel)
+    _check_settings("logit_trace", tol, max_steps, first_step, max_accel, name="tol")
     kern = _kernels("logit_trace", backend, payoffs.shape[0])
     used = "numpy" if kern is None else "numba"
     if not (max_lambda > 0):
         raise ValueError(f"logit_trace(): max_lambda must be > 0, got {max_lambda!r}")
     st = _Settings(first_step=float(first_step), max_accel=float(max_accel), max_steps=int(max_steps),
                    relative=_RELATIVE)
-    if payoffs.shape[0] == 0:
-        k = int(sum(payoffs.shape[2:]))
+    b, k = payoffs.shape[0], int(sum(payoffs.shape[2:]))
+    parameters = {"tol": float(tol), "max_lambda": float(max_lambda), "max_steps": int(max_steps),
+                  "first_step": float(first_step), "max_accel": float(max_accel),
+                  "refine": bool(refine), "backend": backend}
+    if b == 0:
         empty = np.zeros(0)
-        return LogitTraceResult(profiles=np.zeros((0, k)), regret=empty,
-                                status=np.zeros(0, dtype=np.int8), lambdas=empty,
-                                qre_profiles=np.zeros((0, k)), refined=np.zeros(0, dtype=bool),
-                                steps=np.zeros(0, dtype=np.int64), regret_tol=float(regret_tol),
-                                max_lambda=float(max_lambda), max_steps=int(max_steps),
-                                first_step=float(first_step), max_accel=float(max_accel),
-                                backend=used)
+        return LogitTraceResult(profiles=np.zeros((0, 1, k)), count=np.zeros(0, dtype=np.int64),
+                                regret=np.zeros((0, 1)), status=np.zeros(0, dtype=np.int8),
+                                lambda_reached=empty, qre_profiles=np.zeros((0, k)),
+                                refined=np.zeros(0, dtype=bool), steps=np.zeros(0, dtype=np.int64),
+                                backend=used, parameters=parameters)
     batch = _Batch.of(payoffs, kern)
-    out = list(_trace_pass(payoffs, batch, st, regret_tol, max_lambda, refine))
+    out = list(_trace_pass(payoffs, batch, st, tol, max_lambda, refine))
     retry = np.flatnonzero(out[2] == STATUS["bifurcation"])
     if retry.size:
-        again = _trace_pass(payoffs[retry], batch.take(retry), st.careful(), regret_tol,
-                            max_lambda, refine)
+        again = _trace_pass(payoffs[retry], batch.take(retry), st.careful(), tol, max_lambda, refine)
         better = again[2] == STATUS["ok"]
         for full, part in zip(out[:6], again[:6]):
             full[retry[better]] = part[better]
         out[6][retry] += again[6]
-    return LogitTraceResult(profiles=out[0], regret=out[1], status=out[2], lambdas=out[3],
-                            qre_profiles=out[4], refined=out[5], steps=out[6],
-                            regret_tol=float(regret_tol), max_lambda=float(max_lambda),
-                            max_steps=int(max_steps), first_step=float(first_step),
-                            max_accel=float(max_accel), backend=used)
-
+    return LogitTraceResult(profiles=out[0][:, None, :], count=np.ones(b, dtype=np.int64),
+                            regret=out[1][:, None], status=out[2], lambda_reached=out[3],
+                            qre_profiles=out[4], refined=out[5], steps=out[6], backend=used,
+                            parameters=parameters)

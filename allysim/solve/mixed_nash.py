@@ -59,11 +59,13 @@ import numpy as np
 from ..errors import DegenerateGameWarning
 from ._status import STATUS
 from .pure_nash import pure_nash
+from ._backend import check_backend
 from ._profile import Layout as _Layout
 from ._profile import cross_values as _cross_values
 from ._profile import support_equations
 from ._seed import as_generator, seed_record
 from .regret import as_payoffs, pure_to_mixed, regret, verify
+from .result import Result
 from .support_enumeration import _dedupe as _pairwise_dedupe
 from .support_enumeration import support_enumeration
 
@@ -84,18 +86,19 @@ _STALL = 8           # Newton gives up on a start whose residual has not halved 
 
 
 @dataclass(frozen=True)
-class MixedNashResult:
-    """Mixed Nash equilibria of B games.
+class MixedNashResult(Result):
+    """Mixed Nash equilibria of B games (the :mod:`~allysim.solve.result` contract).
 
     Attributes
     ----------
-    equilibria : ndarray of float, shape (B, K, s1 + ... + sn)
-        Game ``b``'s equilibria in ``equilibria[b, :count[b]]``, canonical order
+    profiles : ndarray of float, shape (B, K, s1 + ... + sn)
+        Game ``b``'s equilibria in ``profiles[b, :count[b]]``, canonical order
         (descending lexicographic: pure profiles on earlier strategies first);
         NaN beyond ``count[b]``. ``K = max(count)`` (at least 1).
     count : ndarray of int64, shape (B,)
     regret : ndarray of float, shape (B, K)
-        Max regret of each equilibrium, <= ``tol`` (the certificate); NaN padding.
+        Max regret of each equilibrium (payoff units), <= ``tol * payoff_scale`` (the
+        certificate); NaN padding.
     regular : ndarray of bool, shape (B, K)
         Nonsingular equation Jacobian and no unused best reply. For games solved
         by support enumeration: the game is nondegenerate.
@@ -123,12 +126,12 @@ class MixedNashResult:
         Starts of each kind that ended at a certified equilibrium (before
         deduplication).
     shape : (s1, ..., sn)
-    tol, n_random, max_supports, support_starts, seed : the settings used.
+    parameters : ``tol``, ``n_random``, ``max_supports``, ``support_starts``, ``seed``
     method : ``"search"`` or ``"support_enumeration"`` (two players with a choice).
     notes : tuple of str, e.g. why the QRE starts were not used.
     """
 
-    equilibria: np.ndarray
+    profiles: np.ndarray
     count: np.ndarray
     regret: np.ndarray
     regular: np.ndarray
@@ -139,17 +142,9 @@ class MixedNashResult:
     searched: dict = field(repr=False)
     converged: dict = field(repr=False)
     shape: tuple[int, ...] = ()
-    tol: float = MIXED_TOL
-    n_random: int = 0
-    max_supports: int = 0
-    support_starts: int = 0
-    seed: object = None
+    parameters: dict = field(default_factory=dict)
     method: str = "search"
     notes: tuple[str, ...] = ()
-
-    def equilibria_of(self, b: int) -> np.ndarray:
-        """Game ``b``'s equilibria, ``(count[b], s1 + ... + sn)``, canonical order."""
-        return self.equilibria[b, :self.count[b]]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -312,7 +307,7 @@ def _support_profiles(shape: tuple[int, ...]) -> np.ndarray:
     return np.array([np.concatenate(p) for p in product(*per_player)])
 
 
-def _qre_starts(payoffs: np.ndarray, notes: list[str]):
+def _qre_starts(payoffs: np.ndarray, notes: list[str], backend: str):
     """Limits of the principal logit branches ``(B, S)`` and which exist ``(B,)``,
     from :func:`allysim.solve.logit_qre.logit_trace` if that is available."""
     try:
@@ -322,8 +317,8 @@ def _qre_starts(payoffs: np.ndarray, notes: list[str]):
             notes.append(f"qre starts not used: {exc}")
         return None
     try:
-        res = logit_trace(payoffs)
-        prof = np.asarray(res.profiles, dtype=float)
+        res = logit_trace(payoffs, backend=backend)
+        prof = np.asarray(res.profiles[:, 0], dtype=float)
         ok = np.isfinite(prof).all(axis=1)
         return prof, ok
     except Exception as exc:  # the QRE module's failure must not sink the search
@@ -335,7 +330,7 @@ def _qre_starts(payoffs: np.ndarray, notes: list[str]):
 
 # ----------------------------------------------------------------------------- the two paths
 
-def _two_player(payoffs: np.ndarray, active: list[int], tol: float):
+def _two_player(payoffs: np.ndarray, active: list[int], tol: float, backend: str):
     """Games where at most two players have a choice: support enumeration on the
     reduced two-player game, mapped back to full profiles."""
     B, n = payoffs.shape[:2]
@@ -349,16 +344,16 @@ def _two_player(payoffs: np.ndarray, active: list[int], tol: float):
         reduced[:, slot] = payoffs[:, i].reshape(B, sizes[0], sizes[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateGameWarning)
-        res = support_enumeration(reduced, tol=tol)
+        res = support_enumeration(reduced, tol=tol, backend=backend)
     m = sizes[0]
-    eqs = np.full(res.equilibria.shape[:2] + (lay.size,), np.nan)
-    found = np.isfinite(res.equilibria[:, :, :1])
+    eqs = np.full(res.profiles.shape[:2] + (lay.size,), np.nan)
+    found = np.isfinite(res.profiles[:, :, :1])
     for i in range(n):
         lo, hi = lay.offsets[i], lay.offsets[i + 1]
         if i == pair[0]:
-            eqs[:, :, lo:hi] = res.equilibria[:, :, :m]
+            eqs[:, :, lo:hi] = res.profiles[:, :, :m]
         elif len(pair) > 1 and i == pair[1]:
-            eqs[:, :, lo:hi] = res.equilibria[:, :, m:]
+            eqs[:, :, lo:hi] = res.profiles[:, :, m:]
         else:
             eqs[:, :, lo:hi] = np.where(found, 1.0, np.nan)
     valid = np.arange(eqs.shape[1]) < res.count[:, None]
@@ -380,7 +375,7 @@ def _scaled(payoffs: np.ndarray) -> np.ndarray:
     return (payoffs - lo.reshape(expand)) / spread.reshape(expand)
 
 
-def _search(payoffs, tol, random_draws, support_draws, max_supports, notes):
+def _search(payoffs, tol, random_draws, support_draws, max_supports, notes, backend):
     """The n-player search on a block of games; returns flat certified equilibria
     (game index within the block, profile) and per-kind counts ``(B,)``.
 
@@ -410,7 +405,7 @@ def _search(payoffs, tol, random_draws, support_draws, max_supports, notes):
         start = pure_to_mixed(idx[:, 1:], shape)
         add("pure", idx[:, 0], start, start > 0)
     # QRE limits.
-    q = _qre_starts(payoffs, notes)
+    q = _qre_starts(payoffs, notes, backend)
     if q is not None:
         prof, ok = q
         games = np.flatnonzero(ok)
@@ -486,7 +481,8 @@ def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- public
 
 def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random: int = 16,
-               max_supports: int = 4096, support_starts: int = 8) -> MixedNashResult:
+               max_supports: int = 4096, support_starts: int = 8,
+               backend: str = "auto") -> MixedNashResult:
     """Mixed Nash equilibria of each game in a batch, each certified by its regret.
 
     Games in which at most two players have more than one strategy (e.g. a
@@ -500,8 +496,9 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     ----------
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
     tol : float, default 1e-8
-        Certificate (payoff units): every equilibrium returned has max regret
-        <= tol; also the best-reply tolerance for pure starts and ties.
+        Certificate, relative to each game's :func:`~allysim.solve.payoff_scale`: every
+        equilibrium returned has max regret <= tol * scale; also the best-reply
+        tolerance for pure starts and ties.
     seed : int, SeedSequence, Generator or None, default 0
         For the random starts (see :func:`as_generator`).
     n_random : int, default 16
@@ -513,13 +510,16 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     support_starts : int, default 8
         Newton starts per support profile: its uniform profile and
         ``support_starts - 1`` random ones.
+    backend : {"auto", "numba", "numpy"}, default "auto"
+        For :func:`support_enumeration` (two players) and the QRE starts
+        (:func:`~allysim.solve.logit_trace`).
 
     Returns
     -------
     MixedNashResult
 
     >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
-    >>> mixed_nash(pennies).equilibria_of(0).tolist()
+    >>> mixed_nash(pennies).equilibria(0).tolist()
     [[0.5, 0.5, 0.5, 0.5]]
 
     A three-player game (Nau et al. 2004, sec. 4) whose only equilibrium is irrational:
@@ -529,7 +529,7 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     >>> u[0, 1] = [[[0, 0], [2, 1]], [[1, 3], [0, 0]]]
     >>> u[0, 2] = [[[2, 0], [0, 0]], [[0, 0], [0, 3]]]
     >>> res = mixed_nash(u)
-    >>> res.count.tolist(), res.equilibria_of(0).round(4).tolist()
+    >>> res.count.tolist(), res.equilibria(0).round(4).tolist()
     ([1], [[0.6192, 0.3808, 0.4798, 0.5202, 0.3788, 0.6212]])
     """
     if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol >= 0):
@@ -541,26 +541,27 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     if not (isinstance(support_starts, (int, np.integer)) and support_starts >= 1):
         raise ValueError(f"mixed_nash(): support_starts must be an integer >= 1, got {support_starts!r}")
     payoffs = as_payoffs(payoffs, "mixed_nash")
+    check_backend(backend, "mixed_nash")
     rng = as_generator(seed, "mixed_nash")
     B, n = payoffs.shape[:2]
     shape = tuple(payoffs.shape[2:])
     lay = _Layout(shape)
     active = [i for i, s in enumerate(shape) if s > 1]
     notes: list[str] = []
-    settings = dict(shape=shape, tol=float(tol), n_random=int(n_random),
-                    max_supports=int(max_supports), support_starts=int(support_starts),
-                    seed=seed_record(seed))
+    settings = dict(shape=shape, parameters=dict(
+        tol=float(tol), n_random=int(n_random), max_supports=int(max_supports),
+        support_starts=int(support_starts), seed=seed_record(seed), backend=backend))
 
     if len(active) <= 2:
         (eqs, count, reg, regular, component, status, complete, continuum,
-         searched, converged) = _two_player(payoffs, active, tol)
+         searched, converged) = _two_player(payoffs, active, tol, backend)
         if (status == STATUS["degenerate"]).any():
             warnings.warn(f"mixed_nash(): {int((status == STATUS['degenerate']).sum())} of {B} "
                           "game(s) degenerate (two players with a choice: their extreme equilibria "
                           "are listed" + (f"; {int(continuum.sum())} with a continuum"
                                           if continuum.any() else "") + ")",
                           DegenerateGameWarning, stacklevel=2)
-        return MixedNashResult(equilibria=eqs, count=count, regret=reg, regular=regular,
+        return MixedNashResult(profiles=eqs, count=count, regret=reg, regular=regular,
                                component=component, status=status, complete=complete, continuum=continuum,
                                searched=searched, converged=converged,
                                method="support_enumeration", notes=tuple(notes), **settings)
@@ -575,7 +576,7 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     parts = []
     for lo in range(0, B, _BLOCK):
         g, sg, kd, se, cv = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
-                                    max_supports, notes)
+                                    max_supports, notes, backend)
         parts.append((g + lo, sg, se, cv, kd))
     game = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
     sigma = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, lay.size))
@@ -623,7 +624,7 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
                       "equilibrium (an unused best reply, or a singular Jacobian: "
                       f"{int(continuum.sum())} possibly on a continuum, whose points found share "
                       "a component label)", DegenerateGameWarning, stacklevel=2)
-    return MixedNashResult(equilibria=eqs, count=count, regret=reg, regular=regular,
+    return MixedNashResult(profiles=eqs, count=count, regret=reg, regular=regular,
                            component=component, status=status,
                            complete=np.zeros(B, dtype=bool), continuum=continuum,
                            searched=searched, converged=converged, method="search",

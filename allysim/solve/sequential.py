@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -49,7 +50,8 @@ from ..errors import ScenarioError, suggest
 from ._profile import logit_residual, softmax
 from ._status import STATUS
 from .pure_nash import pure_nash
-from .regret import DEFAULT_TOL, as_payoffs, pure_to_mixed, regret, verify
+from .regret import DEFAULT_TOL, as_payoffs, payoff_scale, pure_to_mixed, regret, verify
+from .result import Result, one_hot
 
 __all__ = ["resolve_stages", "history_profile", "SubgamePerfectResult", "subgame_perfect",
            "spe_regret", "AgentQREResult", "agent_logit_qre"]
@@ -183,12 +185,13 @@ def _stage_games(values: np.ndarray, lay: _Layout, t: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SubgamePerfectResult:
-    """Pure subgame-perfect equilibria of B games under one stage order.
+class SubgamePerfectResult(Result):
+    """Pure subgame-perfect equilibria of B games under one stage order (the
+    :mod:`~allysim.solve.result` contract: a solution is an SPE, its profile the path).
 
     Up to ``M = max(count)`` equilibria per point, in canonical order
     (lexicographic in the strategies, earliest stage first); slots beyond a
-    point's ``count`` are padding (``valid`` False, moves -1, payoffs NaN).
+    point's ``count`` are padding (moves -1, payoffs NaN).
 
     Attributes
     ----------
@@ -196,9 +199,8 @@ class SubgamePerfectResult:
     shape : (s1, ..., sn)
     choices : tuple of n arrays; ``choices[i]: (B, M, H_t)`` int, player i's move
         at every history of its stage t (numbered as in the module docstring)
-    path : (B, M, n) int, the equilibrium path: the profile actually played
+    pure : (B, M, n) int, the equilibrium path: the profile actually played
     payoff : (B, M, n) float, the payoffs on the path
-    valid : (B, M) bool
     count : (B,) int, number of pure SPE found
     truncated : (B,) bool, enumeration stopped at ``max_equilibria`` (count is a lower bound)
     regret : (B, M) float, the certificate: the largest one-shot deviation gain
@@ -207,22 +209,31 @@ class SubgamePerfectResult:
         weak equilibrium, i.e. ties); ``no_pure`` (no pure SPE: some stage game
         on every branch has no pure equilibrium); ``timeout`` (none found before
         the enumeration bound); ``failed`` (an answer failed the certificate)
-    tol, max_equilibria, method (``"subgame_perfect"``)
+    parameters : ``tol``, ``max_equilibria``; method : ``"subgame_perfect"``
+
+    Derived: ``profiles (B, M, S)``, the paths as 0/1 profiles; ``valid (B, M)``.
     """
 
     stages: tuple[tuple[int, ...], ...]
     shape: tuple[int, ...]
     choices: tuple[np.ndarray, ...]
-    path: np.ndarray
+    pure: np.ndarray
     payoff: np.ndarray
-    valid: np.ndarray
     count: np.ndarray
     truncated: np.ndarray
     regret: np.ndarray
     status: np.ndarray
-    tol: float
-    max_equilibria: int
+    parameters: dict
     method: str = "subgame_perfect"
+
+    @cached_property
+    def profiles(self) -> np.ndarray:
+        return one_hot(self.pure, self.shape)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(B, M) bool: which slots hold an SPE."""
+        return np.arange(self.pure.shape[1]) < self.count[:, None]
 
     def stage_choices(self, t: int) -> np.ndarray:
         """Stage t's moves as ``(B, M, H_t, m)``: every stage player's move at every history."""
@@ -230,7 +241,7 @@ class SubgamePerfectResult:
 
 
 def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
-                    tol: float = DEFAULT_TOL, max_equilibria: int = 256) -> SubgamePerfectResult:
+                    *, tol: float = DEFAULT_TOL, max_equilibria: int = 256) -> SubgamePerfectResult:
     """All pure subgame-perfect equilibria of each game under a stage order.
 
     Parameters
@@ -238,8 +249,9 @@ def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
     payoffs : ndarray of float, shape (B, n, s1, ..., sn)
     stages : list of stages, each a list of player indices (names only if the
         players are named ``"0"``, ``"1"``, ...; use :func:`resolve_stages` first)
-    tol : float, default 1e-9 (payoff units); best-response comparisons and the
-        certificate use it, and a tie within it counts as a tie
+    tol : float, default 1e-9, relative to the payoff scale of each stage game (and of
+        the whole game for the certificate); best-response comparisons use it, and a
+        tie within it counts as a tie
     max_equilibria : int, default 256; the enumeration of selections among
         several stage equilibria stops at this many SPE per point (``truncated``)
 
@@ -257,12 +269,12 @@ def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
 
     >>> u = np.array([[[[0., 0.], [-1., 1.]], [[2., 2.], [-1., 1.]]]])
     >>> res = subgame_perfect(u, [[0], [1]])
-    >>> res.count.tolist(), res.path[0].tolist()
+    >>> res.count.tolist(), res.pure[0].tolist()
     ([2], [[1, 1], [1, 1]])
     >>> res.choices[1][0].tolist()        # incumbent after (Out, In)
     [[0, 1], [1, 1]]
     """
-    if tol < 0:
+    if not tol >= 0:
         raise ValueError(f"subgame_perfect(): tol must be >= 0, got {tol}")
     if max_equilibria < 1:
         raise ValueError(f"subgame_perfect(): max_equilibria must be >= 1, got {max_equilibria}")
@@ -319,11 +331,9 @@ def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
         owner, keys = owner[order], keys[order]
         chosen = [c_[order] for c_ in chosen]
         values = values[order]
-    count = np.bincount(owner, minlength=B)
+    count = np.bincount(owner, minlength=B).astype(np.int64)
     M = max(int(count.max()) if B else 0, 1)
     slot = np.arange(R) - (np.cumsum(count) - count)[owner]
-    valid = np.zeros((B, M), dtype=bool)
-    valid[owner, slot] = True
     choices = []
     for p in range(n):
         t = lay.stage_of[p]
@@ -353,7 +363,8 @@ def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
         rows_path = path[owner, slot]                                    # (R, n)
         direct = payoffs[(owner[:, None], np.arange(n)[None, :])
                          + tuple(rows_path[:, p][:, None] for p in range(n))]
-        okp &= np.bincount(owner, weights=(np.abs(direct - values[:, 0, :]) > tol).any(axis=1),
+        slack = (tol * payoff_scale(payoffs))[owner][:, None]
+        okp &= np.bincount(owner, weights=(np.abs(direct - values[:, 0, :]) > slack).any(axis=1),
                            minlength=B) == 0
     else:
         okp = np.ones(B, dtype=bool)
@@ -362,9 +373,10 @@ def subgame_perfect(payoffs: np.ndarray, stages: Sequence[Sequence[int | str]],
     status[count == 0] = STATUS["no_pure"]
     status[(count == 0) & truncated] = STATUS["timeout"]
     status[~okp] = STATUS["failed"]
-    return SubgamePerfectResult(stages=lay.stages, shape=lay.shape, choices=tuple(choices), path=path,
-                                payoff=payoff, valid=valid, count=count, truncated=truncated,
-                                regret=reg, status=status, tol=tol, max_equilibria=max_equilibria)
+    return SubgamePerfectResult(stages=lay.stages, shape=lay.shape, choices=tuple(choices), pure=path,
+                                payoff=payoff, count=count, truncated=truncated, regret=reg,
+                                status=status, parameters={"tol": float(tol),
+                                                           "max_equilibria": int(max_equilibria)})
 
 
 def _follow(lay: _Layout, choices: tuple[np.ndarray, ...], t: int) -> np.ndarray:
@@ -454,8 +466,10 @@ def spe_regret(payoffs: np.ndarray, stages: Sequence[Sequence[int]], choices: Se
 
 
 @dataclass(frozen=True)
-class AgentQREResult:
-    """Agent logit QRE of B games under one stage order, at L precisions.
+class AgentQREResult(Result):
+    """Agent logit QRE of B games under one stage order, at L precisions (the
+    :mod:`~allysim.solve.result` contract: one slot per lambda, the solution's
+    profile the move probabilities on the play of the game).
 
     Attributes
     ----------
@@ -464,13 +478,17 @@ class AgentQREResult:
     behaviour : tuple of n arrays; ``behaviour[i]: (B, L, H_t, s_i)``, player i's
         logit response at every history of its stage t
     outcome : (B, L, s1, ..., sn) probability of each terminal profile
-    marginals : (B, L, s1 + ... + sn) each player's move probabilities on the
+    profiles : (B, L, s1 + ... + sn) each player's move probabilities on the
         play of the game (the outcome's marginals, e.g. P(China SEIZE))
-    value : (B, L, n) expected payoffs
+    count : (B,) L
+    payoff : (B, L, n) expected payoffs
     residual : (B, L) max |sigma - logit(lambda Q)| over every information set
-    status : (B, L) int8: ``ok``; ``bifurcation``/``not_converged`` from a
-        simultaneous stage's trace; ``failed`` if the residual exceeds ``tol``
-    tol, method (``"agent_logit_qre"``)
+    regret : (B, L) the largest gain any agent could make by a pure deviation at its
+        information set (payoff units; it shrinks as lambda grows)
+    lambda_status : (B, L) int8: ``ok``; ``bifurcation``/``not_converged`` from a
+        simultaneous stage's trace; ``failed`` if the residual exceeds ``residual_tol``
+    status : (B,) the largest code of ``lambda_status``
+    parameters : ``residual_tol``, ``max_steps``; method ``"agent_logit_qre"``
     """
 
     stages: tuple[tuple[int, ...], ...]
@@ -478,16 +496,19 @@ class AgentQREResult:
     lambdas: np.ndarray
     behaviour: tuple[np.ndarray, ...]
     outcome: np.ndarray
-    marginals: np.ndarray
-    value: np.ndarray
+    profiles: np.ndarray
+    count: np.ndarray
+    payoff: np.ndarray
     residual: np.ndarray
+    regret: np.ndarray
+    lambda_status: np.ndarray
     status: np.ndarray
-    tol: float
+    parameters: dict
     method: str = "agent_logit_qre"
 
 
 def agent_logit_qre(payoffs: np.ndarray, stages: Sequence[Sequence[int]],
-                    lambdas: float | Sequence[float], tol: float = QRE_TOL,
+                    lambdas: float | Sequence[float], *, residual_tol: float = QRE_TOL,
                     max_steps: int = 1000) -> AgentQREResult:
     """Agent logit QRE of the staged game, by backward induction of logit responses.
 
@@ -513,15 +534,16 @@ def agent_logit_qre(payoffs: np.ndarray, stages: Sequence[Sequence[int]],
     >>> q = agent_logit_qre(u, [[0], [1]], 1.0)
     >>> np.round(q.behaviour[1][0, 0], 4).tolist()
     [[0.5, 0.5], [0.1192, 0.8808]]
-    >>> round(float(q.marginals[0, 0, 1]), 4)   # P(entrant enters)
+    >>> round(float(q.profiles[0, 0, 1]), 4)   # P(entrant enters)
     0.6817
     """
     payoffs = as_payoffs(payoffs, "agent_logit_qre")
     lam = np.atleast_1d(np.asarray(lambdas, dtype=float))
     if lam.ndim != 1 or not np.all(np.isfinite(lam)) or np.any(lam < 0):
         raise ValueError(f"agent_logit_qre(): lambdas must be finite numbers >= 0, got {lambdas!r}")
-    if tol <= 0:
-        raise ValueError(f"agent_logit_qre(): tol must be > 0, got {tol}")
+    tol = residual_tol
+    if not tol > 0:
+        raise ValueError(f"agent_logit_qre(): residual_tol must be > 0, got {tol}")
     B, n = payoffs.shape[:2]
     shape = payoffs.shape[2:]
     L = len(lam)
@@ -567,12 +589,14 @@ def agent_logit_qre(payoffs: np.ndarray, stages: Sequence[Sequence[int]],
         marg.append(outcome.sum(axis=axes))
     marginals = np.concatenate(marg, axis=2)
     value = np.einsum("blk,bnk->bln", outcome.reshape(B, L, -1), payoffs.reshape(B, n, -1))
-    residual = _agent_residual(payoffs, lay, tuple(behaviour), lam)
+    residual, agent_regret = _agent_residual(payoffs, lay, tuple(behaviour), lam)
     status = status.reshape(B, L)
     status[(residual > tol) & (status == STATUS["ok"])] = STATUS["failed"]
     return AgentQREResult(stages=lay.stages, shape=lay.shape, lambdas=lam, behaviour=tuple(behaviour),
-                          outcome=outcome, marginals=marginals, value=value, residual=residual,
-                          status=status, tol=tol)
+                          outcome=outcome, profiles=marginals, count=np.full(B, L, dtype=np.int64),
+                          payoff=value, residual=residual, regret=agent_regret,
+                          lambda_status=status, status=status.max(axis=1, initial=0),
+                          parameters={"residual_tol": float(tol), "max_steps": int(max_steps)})
 
 
 def _stage_logit_qre(games: np.ndarray, lam: np.ndarray, max_steps: int):
@@ -590,19 +614,20 @@ def _stage_logit_qre(games: np.ndarray, lam: np.ndarray, max_steps: int):
     for value in np.unique(lam):
         rows = np.flatnonzero(lam == value)
         res = logit_qre(games[rows], [float(value)], max_steps=max_steps)
-        sigma[rows], status[rows] = res.profiles[:, 0], res.status[:, 0]
+        sigma[rows], status[rows] = res.profiles[:, 0], res.lambda_status[:, 0]
     return sigma, status
 
 
 def _agent_residual(payoffs, lay, behaviour, lam):
-    """max |sigma - logit(lambda Q)| over all information sets, recomputed from the
-    behaviour alone: continuation values by expectation from the terminal payoffs.
-    Returns (B, L)."""
+    """max |sigma - logit(lambda Q)| and the largest agent regret over all information
+    sets, recomputed from the behaviour alone: continuation values by expectation from
+    the terminal payoffs. Returns two (B, L)."""
     B, n = payoffs.shape[:2]
     L = len(lam)
     T = len(lay.stages)
     values = np.repeat(_terminal_values(payoffs, lay), L, axis=0)
     worst = np.zeros(B * L)
+    gain = np.zeros(B * L)
     for t in reversed(range(T)):
         H = lay.n_hist[t]
         stage = lay.stages[t]
@@ -611,9 +636,10 @@ def _agent_residual(payoffs, lay, behaviour, lam):
         sig = np.concatenate([behaviour[p].reshape(B * L * H, lay.shape[p]) for p in stage], axis=1)
         res = logit_residual(own, sig, np.repeat(np.tile(lam, B), H))
         worst = np.maximum(worst, res.reshape(B * L, H).max(axis=1))
+        gain = np.maximum(gain, regret(own, sig).max(axis=1).reshape(B * L, H).max(axis=1))
         joint = np.ones((B * L * H, 1))
         for p in stage:
             joint = (joint[:, :, None] * behaviour[p].reshape(B * L * H, 1, lay.shape[p])).reshape(B * L * H, -1)
         values = np.einsum("rha,rhan->rhn", joint.reshape(B * L, H, -1),
                            values.reshape(B * L, H, lay.n_act[t], n))
-    return worst.reshape(B, L)
+    return worst.reshape(B, L), gain.reshape(B, L)

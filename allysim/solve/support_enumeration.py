@@ -54,6 +54,7 @@ from ..errors import DegenerateGameWarning
 from ._status import STATUS
 from ._backend import resolve_backend
 from .regret import DEFAULT_TOL, as_payoffs, verify
+from .result import Result
 
 #: Games per chunk: big enough to amortise NumPy's call overhead, small enough for cache.
 DEFAULT_CHUNK = 1024
@@ -63,20 +64,21 @@ _SAME = 1e-7
 
 
 @dataclass(frozen=True)
-class SupportEnumerationResult:
-    """Every Nash equilibrium of B two-player games.
+class SupportEnumerationResult(Result):
+    """Every Nash equilibrium of B two-player games (the :mod:`~allysim.solve.result`
+    contract).
 
     Attributes
     ----------
-    equilibria : ndarray of float, shape (B, K, m + n)
-        Game ``b``'s equilibria in ``equilibria[b, :count[b]]`` as mixed
+    profiles : ndarray of float, shape (B, K, m + n)
+        Game ``b``'s equilibria in ``profiles[b, :count[b]]`` as mixed
         profiles (row player's ``m`` probabilities, then the column player's
         ``n``), in canonical order (descending lexicographic: pure profiles on
         earlier strategies first); NaN beyond ``count[b]``. ``K = max(count)``
         (at least 1).
     count : ndarray of int64, shape (B,)
     regret : ndarray of float, shape (B, K)
-        Max regret of each equilibrium (<= tol, the certificate); NaN padding.
+        Max regret of each equilibrium (<= tol * payoff scale, the certificate); NaN padding.
     component : ndarray of int64, shape (B, K)
         Equilibria with the same label lie in one connected set of equilibria
         (labels 0, 1, ... per game, in order of first appearance); -1 padding.
@@ -89,30 +91,26 @@ class SupportEnumerationResult:
         (the list is every extreme equilibrium; see ``continuum``);
         ``failed`` if an equilibrium did not pass the certificate (dropped).
     shape : (m, n)
-    tol : the tolerance used (payoff and probability units).
-    method : ``"support_enumeration"``
     backend : ``"numba"`` or ``"numpy"``, the path that solved the batch (same answers).
+    parameters : ``tol``, ``chunk``, ``backend``, ``threads``
+    method : ``"support_enumeration"``
     """
 
-    equilibria: np.ndarray
+    profiles: np.ndarray
     count: np.ndarray
     regret: np.ndarray
     component: np.ndarray
     continuum: np.ndarray
     status: np.ndarray
     shape: tuple[int, int]
-    tol: float
+    backend: str
+    parameters: dict
     method: str = "support_enumeration"
-    backend: str = "numpy"
-
-    def equilibria_of(self, b: int) -> np.ndarray:
-        """Game ``b``'s equilibria, ``(count[b], m + n)``, canonical order."""
-        return self.equilibria[b, :self.count[b]]
 
     def split(self, b: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Game ``b``'s equilibria as ``(x, y)`` pairs, ``x: (m,)``, ``y: (n,)``."""
         m = self.shape[0]
-        return [(e[:m], e[m:]) for e in self.equilibria_of(b)]
+        return [(e[:m], e[m:]) for e in self.equilibria(b)]
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -488,7 +486,7 @@ def _solve_numba(payoffs: np.ndarray, tol: float, chunk: int, threads: int = 1):
     return eqs, count, reg_pad, component, continuum, status, degen
 
 
-def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
+def support_enumeration(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL,
                         chunk: int = DEFAULT_CHUNK, backend: str = "auto",
                         threads: int = 1) -> SupportEnumerationResult:
     """Every Nash equilibrium of each two-player game in a batch.
@@ -525,10 +523,10 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
     continuum is flagged.
 
     >>> pennies = np.array([[[[1., -1.], [-1., 1.]], [[-1., 1.], [1., -1.]]]])
-    >>> support_enumeration(pennies).equilibria_of(0).tolist()
+    >>> support_enumeration(pennies).equilibria(0).tolist()
     [[0.5, 0.5, 0.5, 0.5]]
     >>> bos = np.array([[[[2., 0.], [0., 1.]], [[1., 0.], [0., 2.]]]])
-    >>> support_enumeration(bos).equilibria_of(0).round(4).tolist()
+    >>> support_enumeration(bos).equilibria(0).round(4).tolist()
     [[1.0, 0.0, 1.0, 0.0], [0.6667, 0.3333, 0.3333, 0.6667], [0.0, 1.0, 0.0, 1.0]]
     """
     if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol >= 0):
@@ -556,10 +554,11 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
                       + (f", {int(continuum.sum())} with a continuum of equilibria"
                          if continuum.any() else ""),
                       DegenerateGameWarning, stacklevel=2)
-    return SupportEnumerationResult(equilibria=eqs, count=count, regret=reg_pad,
+    return SupportEnumerationResult(profiles=eqs, count=count, regret=reg_pad,
                                     component=component, continuum=continuum, status=status,
-                                    shape=(m, n), tol=float(tol),
-                                    backend="numba" if use_numba else "numpy")
+                                    shape=(m, n), backend="numba" if use_numba else "numpy",
+                                    parameters={"tol": float(tol), "chunk": int(chunk),
+                                                "backend": backend, "threads": int(threads)})
 
 
 #: ``backend="auto"`` uses numba for batches of at least this many games.

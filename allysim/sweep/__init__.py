@@ -1,5 +1,9 @@
 """Parameter sweeps: designs, a streaming chunk engine, executors and results folders.
 
+What a chunk computes and keeps is declared by the solver's concept
+(:mod:`allysim.concepts`): ``SweepSpec(..., solver="qre", options=...)`` sweeps any
+concept that ``allysim run`` has.
+
 >>> from allysim import load_scenario
 >>> from allysim.sweep import grid_design, SweepSpec, run_sweep
 >>> s = load_scenario("baseline-2018")
@@ -11,12 +15,7 @@
 from .design import (KINDS, SAMPLE_KINDS, SEED_BLOCK, Design, DesignError, grid_design,
                      nearest_power_of_two, parse_vary, sample_design, sobol_warning)
 from .engine import DEFAULT_CHUNK_SIZE, SweepRun, SweepSpec, run_chunk, run_sweep
-from .reducers import REDUCERS, STORES, Field, PureReducer, Reducer, get_reducer, register_reducer
-from . import sequential as _sequential  # noqa: F401,E402  (registers the "spe" sweep solver)
-from . import mixed as _mixed  # noqa: F401,E402  (registers the "mixed" sweep solver)
-from . import qre as _qre  # noqa: F401,E402  (registers the "qre" sweep solver)
 
 __all__ = ["KINDS", "SAMPLE_KINDS", "SEED_BLOCK", "Design", "DesignError", "grid_design",
            "nearest_power_of_two", "parse_vary", "sample_design", "sobol_warning",
-           "DEFAULT_CHUNK_SIZE", "SweepRun", "SweepSpec", "run_chunk", "run_sweep", "REDUCERS",
-           "STORES", "Field", "PureReducer", "Reducer", "get_reducer", "register_reducer"]
+           "DEFAULT_CHUNK_SIZE", "SweepRun", "SweepSpec", "run_chunk", "run_sweep"]

@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..concepts import STORES, SweepLayout, get_concept
 from ..errors import AllysimError
 from ..model import compile_model
 from ..solve import STATUS, STATUS_NAMES
 from . import store as st
 from .design import Design
-from .reducers import STORES, Reducer, get_reducer
 
 #: Default points per chunk: enough to amortise per-chunk overhead, small enough to stay in cache.
 DEFAULT_CHUNK_SIZE = 16384
@@ -49,7 +49,12 @@ DEFAULT_CHUNK_SIZE = 16384
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """Everything that determines a sweep's results (and nothing that does not)."""
+    """Everything that determines a sweep's results (and nothing that does not).
+
+    ``options`` are the solver's options as resolved by its concept
+    (:meth:`allysim.concepts.Concept.resolve`: every option with its value, defaults
+    included), so the plan and the manifest record what was used.
+    """
 
     model_source: str
     model_where: str
@@ -57,21 +62,20 @@ class SweepSpec:
     solver: str = "pure"
     options: dict[str, Any] = field(default_factory=dict)
     store: str = "full"
-    backend: str = "auto"
     chunk_size: int = DEFAULT_CHUNK_SIZE
     scenario: dict[str, Any] = field(default_factory=dict)   # provenance only
 
     def to_json(self) -> dict[str, Any]:
         return {"model_source": self.model_source, "model_where": self.model_where,
                 "design": self.design.to_json(), "solver": self.solver, "options": self.options,
-                "store": self.store, "backend": self.backend, "chunk_size": self.chunk_size,
-                "scenario": self.scenario}
+                "store": self.store, "chunk_size": self.chunk_size, "scenario": self.scenario}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SweepSpec:
+        options = _upgrade_options(doc["solver"], dict(doc["options"]), doc.get("backend"))
         return cls(doc["model_source"], doc["model_where"], Design.from_json(doc["design"]),
-                   doc["solver"], dict(doc["options"]), doc["store"], doc.get("backend", "auto"),
-                   int(doc["chunk_size"]), dict(doc.get("scenario", {})))
+                   doc["solver"], options, doc["store"], int(doc["chunk_size"]),
+                   dict(doc.get("scenario", {})))
 
     @property
     def n_chunks(self) -> int:
@@ -89,21 +93,39 @@ class SweepSpec:
             raise AllysimError(f"--chunk-size {self.chunk_size}: expected a whole number >= 1")
 
 
+def _upgrade_options(solver: str, options: dict[str, Any], backend: str | None) -> dict[str, Any]:
+    """Options of a plan or manifest written by allysim 0.1.0, in today's names: the
+    ``qre`` solver's ``tol`` was its residual tolerance, and ``backend`` was a field of
+    the spec rather than an option."""
+    if solver == "qre" and "tol" in options and "residual_tol" not in options:
+        options["residual_tol"] = options.pop("tol")
+    if backend is not None and "backend" not in options:
+        try:
+            takes = "backend" in get_concept(solver).options
+        except AllysimError:
+            takes = False
+        if takes:
+            options["backend"] = backend
+    return options
+
+
 # -- the worker side -----------------------------------------------------------------------
-_CONTEXTS: dict[str, tuple[Any, Design, Reducer]] = {}
+_CONTEXTS: dict[str, tuple[Any, Design, SweepLayout]] = {}
 
 
 def _key(doc: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def context(doc: dict[str, Any]) -> tuple[Any, Design, Reducer]:
-    """(model, design, reducer) of a spec, built once per process."""
+def context(doc: dict[str, Any]) -> tuple[Any, Design, SweepLayout]:
+    """(model, design, layout) of a spec, built once per process."""
     key = _key(doc)
     if key not in _CONTEXTS:
         spec = SweepSpec.from_json(doc)
         model = compile_model(spec.model_source, where=spec.model_where)
-        reducer = get_reducer(spec.solver)(model, spec.options, spec.store, spec.backend)
+        concept = get_concept(spec.solver)
+        options = concept.resolve(spec.options, model.players)
+        reducer = concept.sweep(concept, model, options, spec.store)
         if spec.design.kind in ("sobol", "halton"):
             import scipy.stats.qmc  # noqa: F401  (a slow import: pay it here, not in a chunk)
         _CONTEXTS.clear()      # one sweep at a time per worker; keep memory flat
@@ -111,12 +133,12 @@ def context(doc: dict[str, Any]) -> tuple[Any, Design, Reducer]:
     return _CONTEXTS[key]
 
 
-def _pack(reducer: Reducer, arrays: dict[str, np.ndarray], m: int) -> dict[str, np.ndarray]:
+def _pack(reducer: SweepLayout, arrays: dict[str, np.ndarray], m: int) -> dict[str, np.ndarray]:
     out = {}
     for f in reducer.point_fields():
         a = np.ascontiguousarray(arrays[f.name], dtype=f.dtype)
         if a.shape != (m, *f.shape):
-            raise ValueError(f"reducer {reducer.name}: field {f.name} has shape {a.shape}, "
+            raise ValueError(f"solver {reducer.concept.name}: field {f.name} has shape {a.shape}, "
                              f"expected {(m, *f.shape)}")
         out[f"p/{f.name}"] = a
     for f in reducer.row_fields():
@@ -128,7 +150,7 @@ def _pack(reducer: Reducer, arrays: dict[str, np.ndarray], m: int) -> dict[str, 
     return out
 
 
-def failed_chunk(reducer: Reducer, m: int, error: str) -> dict[str, np.ndarray]:
+def failed_chunk(reducer: SweepLayout, m: int, error: str) -> dict[str, np.ndarray]:
     """The arrays of a chunk whose computation failed: every point ``failed``."""
     arrays = {f.name: np.full((m, *f.shape), f.fill, dtype=f.dtype) for f in reducer.point_fields()}
     arrays["status"] = np.full(m, STATUS["failed"], dtype=np.int8)
@@ -344,17 +366,19 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
         raise AllysimError(f"--jobs {jobs}: expected a whole number >= 1")
     check_scheduler(scheduler)
     doc = spec.to_json()
-    model, design, reducer = context(doc)   # validates options, compiles the kernel once
+    model, design, reducer = context(doc)   # validates options
+    reducer.prepare()                        # compiles kernels once, before workers fork
     tasks = spec.chunks()
-    totals = {f"t/{f.name}": np.zeros(f.shape, dtype=f.dtype) for f in reducer.total_fields()}
-    totals["t/status_counts"] = np.zeros(len(STATUS_NAMES), np.int64)
+    keys = [f"t/{f.name}" for f in reducer.total_fields()] + ["t/status_counts"]
+    # Totals are summed in chunk order at the end, whatever order chunks finish in, so
+    # floating-point totals are the same bits for any executor.
+    chunk_totals: dict[int, dict[str, np.ndarray]] = {}
     failed: list[dict[str, Any]] = []
     if out is not None and resume:
         done = st.done_chunks(out)
         for k in sorted(done):
             chunk = st.load_chunk(out, k)
-            for key in totals:
-                totals[key] += chunk[key]
+            chunk_totals[k] = {key: chunk[key] for key in keys}
             if "error" in chunk:
                 failed.append({"chunk": k, "error": chunk["error"].tobytes().decode(errors="replace")})
         tasks = [t for t in tasks if t[0] not in done]
@@ -378,8 +402,7 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
             if "error" in result:
                 failed.append({"chunk": k, "start": start, "stop": stop,
                                "error": result["error"].tobytes().decode(errors="replace")})
-            for key in totals:
-                totals[key] += result[key]
+            chunk_totals[k] = {key: result[key] for key in keys}
             if out is not None:
                 st.write_chunk(out, k, result)
             bar.update(stop - start)
@@ -387,6 +410,12 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
         bar.close()
         stream.close()
     seconds = time.perf_counter() - t0
+    totals = {f"t/{f.name}": np.zeros(f.shape, dtype=f.dtype) for f in reducer.total_fields()}
+    totals["t/status_counts"] = np.zeros(len(STATUS_NAMES), np.int64)
+    for k in sorted(chunk_totals):
+        for key in keys:
+            totals[key] += chunk_totals[k][key]
+    failed.sort(key=lambda f: f["chunk"])
     named = {k[2:]: v for k, v in totals.items()}
     summary = reducer.summary(named, design.n)
     run = SweepRun(spec, sum(t[2] - t[1] for t in tasks), seconds, named, failed,
@@ -442,7 +471,7 @@ def _git_commit() -> str | None:
     return res.stdout.strip() or None if res.returncode == 0 else None
 
 
-def finalize(out: Path, spec: SweepSpec, reducer: Reducer, run: SweepRun, *,
+def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
              command: list[str] | None, started: str, resumed: bool) -> None:
     """Assemble results.npz and equilibria.csv from the chunk files, then write manifest.json."""
     design, n = spec.design, spec.design.n
@@ -493,12 +522,12 @@ def finalize(out: Path, spec: SweepSpec, reducer: Reducer, run: SweepRun, *,
                   "source": spec.model_source},
         "design": design.to_json(),
         "seed": design.seed,
-        "solver": {"name": spec.solver, "solution_concept": getattr(reducer, "concept", spec.solver),
-                   "options": spec.options},
+        "solver": {"name": spec.solver, "solution_concept": reducer.label,
+                   "options": reducer.options},
         "store": spec.store,
         "chunking": {"chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks,
                      "seed_block": design.to_json()["seed_block"]},
-        "execution": {"executor": run.executor, "backend": spec.backend, "kernel": run.note},
+        "execution": {"executor": run.executor, "kernel": run.note},
         "environment": _versions(),
         "git_commit": _git_commit(),
         "failed_chunks": run.failed_chunks,

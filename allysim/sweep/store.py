@@ -18,59 +18,22 @@ it is unfinished, and ``allysim sweep --resume DIR`` finishes it from its chunks
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import AllysimError
+from ..io.atomic import atomic_write, write_json  # noqa: F401  (re-exported for the engine)
 
 PLAN, MANIFEST, RESULTS, CSV, CHUNKS = "plan.json", "manifest.json", "results.npz", "equilibria.csv", "chunks"
 OWN = (PLAN, MANIFEST, RESULTS, CSV, CHUNKS)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_MODE = 0o666 & ~_umask()
-
-
 class ResultsError(AllysimError):
     """A results folder that cannot be used as asked."""
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None], *, sync: bool = True) -> None:
-    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it to ``path``.
-
-    ``sync`` flushes the file to disk before the rename (survives a power cut, not
-    just a killed process); chunk files skip it, since a lost chunk is recomputed.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            if sync:
-                os.fsync(fh.fileno())
-        os.chmod(tmp, _MODE)     # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, doc: Any) -> None:
-    atomic_write(path, lambda fh: fh.write((json.dumps(doc, indent=2) + "\n").encode()))
 
 
 def prepare(out: Path, *, overwrite: bool) -> None:

@@ -19,8 +19,8 @@ bitwise for models built from ``+ - * /``, comparisons, ``min max clip where
 abs``; ``**``, ``exp`` and ``log`` go through libm and can differ in the last bit
 from NumPy's own loops.
 
-numba is optional (the ``fast`` extra): :func:`available` says whether it is
-installed, and callers fall back to the NumPy path when it is not.
+numba is optional (the ``fast`` extra): callers check
+:func:`allysim.solve._backend.numba_available` and fall back to the NumPy path.
 """
 from __future__ import annotations
 
@@ -30,18 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from ..solve._status import STATUS
-
-_OK, _NO_PURE, _DEGENERATE, _FAILED = (int(STATUS[k]) for k in ("ok", "no_pure", "degenerate", "failed"))
-
-
-def available() -> bool:
-    """Whether numba can be imported (the ``fast`` extra)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+#: The status codes the kernel writes, in the order of allysim.solve.STATUS_NAMES
+#: (checked there: ``tests/test_sweep_kernel.py``); the model layer does not import solvers.
+STATUS_CODES = {"ok": 0, "no_pure": 1, "degenerate": 2, "failed": 6}
+_OK, _NO_PURE, _DEGENERATE, _FAILED = (STATUS_CODES[k] for k in ("ok", "no_pure", "degenerate", "failed"))
 
 
 # -- the model as a table of interned nodes ---------------------------------------------

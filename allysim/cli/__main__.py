@@ -1,0 +1,4 @@
+"""``python -m allysim.cli``."""
+from . import main
+
+main()

@@ -1,0 +1,167 @@
+"""Commands that look at one game: ``scenarios``, ``show``, ``validate``, ``run``, ``export``."""
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import click
+
+from ..concepts import get_concept
+from ..concepts._report import table
+from ..errors import AllysimError
+from ..game import Game
+from ..io.nfg import to_nfg
+from ..model import load_model
+from ..scenario import list_scenarios, load_scenario
+from . import main
+from ._common import (concept_options, force_option, given_options, json_option, parse_fix,
+                      scenario_with_sets, set_option, solver_option, write_output)
+
+
+@main.command()
+@json_option
+def scenarios(as_json):
+    """List the scenarios: name, model, description."""
+    rows = []
+    for name in list_scenarios():
+        s = load_scenario(name)
+        rows.append([name, s.model.name, s.description])
+    if as_json:
+        click.echo(json.dumps([dict(zip(["name", "model", "description"], r)) for r in rows], indent=2))
+    else:
+        click.echo(table(["scenario", "model", "description"], rows))
+
+
+def _parameters_table(s) -> str:
+    rows = []
+    for p, value in zip(s.model.parameters, s.point):
+        mark = "*" if p.name in s.overrides else ""
+        rows.append([p.name, f"{p.default:g}", f"{value:g}{mark}", f"[{p.low:g}, {p.high:g}]",
+                     p.description])
+    return table(["parameter", "default", "value", "range", "meaning"], rows)
+
+
+@main.command()
+@click.argument("name")
+@set_option
+@force_option
+@json_option
+def show(name, sets, force, as_json):
+    """Show a scenario (or model): parameters with default, value and range, and strategies."""
+    s = scenario_with_sets(name, sets, force)
+    if as_json:
+        click.echo(json.dumps({
+            "scenario": s.name, "model": s.model.name, "description": s.description,
+            "question": s.question, "overrides": s.overrides,
+            "players": {p: list(st) for p, st in zip(s.model.players, s.model.strategies)},
+            "parameters": {p.name: {"default": p.default, "value": float(v), "range": [p.low, p.high],
+                                    "description": p.description}
+                           for p, v in zip(s.model.parameters, s.point)},
+        }, indent=2))
+        return
+    click.echo(f"{s.name}  (model {s.model.name})")
+    if s.description:
+        click.echo(s.description)
+    if s.question:
+        click.echo(f"Asks: {s.question}")
+    click.echo("")
+    click.echo(table(["player", "strategies (in axis order)"],
+                     [[p, ", ".join(st)] for p, st in zip(s.model.players, s.model.strategies)]))
+    click.echo("")
+    click.echo(_parameters_table(s))
+    click.echo("(* = overridden by the scenario or --set)")
+
+
+def _is_model_file(path: Path) -> bool:
+    """A model file declares players; anything else is read as a scenario."""
+    try:
+        return "players" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return b"[[players]]" in path.read_bytes()
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+def validate(files):
+    """Check model and scenario files; print one line per file, exit 2 on the first bad one."""
+    for f in files:
+        path = Path(f)
+        if not path.is_file():
+            raise AllysimError(f"{f}: no such file")
+        if _is_model_file(path):
+            m = load_model(path)
+            payoffs = m.payoffs(m.defaults)  # raises on NaN/inf at the defaults
+            click.echo(f"{f}: ok (model {m.name}: {m.n_players} players, "
+                       f"{'x'.join(map(str, payoffs.shape[2:]))} profiles, {len(m.parameters)} parameters)")
+        else:
+            s = load_scenario(path)
+            s.model.payoffs(s.point)
+            click.echo(f"{f}: ok (scenario {s.name} of model {s.model.name}, "
+                       f"{len(s.overrides)} override(s))")
+
+
+def solve_game(game: Game, solver: str, given: dict) -> list[dict]:
+    """Reports of ``solver`` (and the concepts ``run`` prints with it) on one game."""
+    concept = get_concept(solver)
+    options = concept.resolve(given, game.players)
+    result = concept.solve(game.payoffs, options, game)
+    reports = concept.reports(result, game, options)
+    for name in concept.companions:
+        companion = get_concept(name)
+        shared = {k: v for k, v in options.items() if k in companion.options}
+        opts = companion.resolve(shared, game.players)
+        reports += companion.reports(companion.solve(game.payoffs, opts, game), game, opts)
+    return reports
+
+
+@main.command()
+@click.argument("name")
+@set_option
+@force_option
+@solver_option("pure")
+@click.option("--fix", "fix", multiple=True, metavar="PLAYER=STRATEGY",
+              help="Fix a player's strategy, solving the subgame of the others (repeatable).")
+@concept_options()
+@json_option
+def run(name, sets, force, solver, fix, as_json, **kwargs):
+    """Solve a scenario (or a model at its defaults) and print its equilibria."""
+    import warnings
+
+    from ..errors import DegenerateGameWarning
+    given = given_options(kwargs)
+    s = scenario_with_sets(name, sets, force)
+    fixed = parse_fix(fix)
+    game = Game.from_model(s.model, s.point).restrict(fixed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateGameWarning)   # the status says it
+        reports = solve_game(game, solver, given)
+    if as_json:
+        click.echo(json.dumps({"scenario": s.name, "model": s.model.name, "overrides": s.overrides,
+                               "fix": fixed, "results": reports}, indent=2))
+        return
+    click.echo(f"{s.name}  (model {s.model.name}"
+               + (", " + ", ".join(f"{k}={v:g}" for k, v in s.overrides.items()) if s.overrides else "")
+               + ")")
+    if fixed:
+        click.echo("subgame with " + ", ".join(f"{p} fixed at {v}" for p, v in fixed.items()))
+    for rep in reports:
+        click.echo("")
+        click.echo(get_concept(rep["solver"]).text(rep, game))
+
+
+@main.command()
+@click.argument("name")
+@set_option
+@force_option
+@click.option("--format", "fmt", type=click.Choice(["nfg"]), default="nfg", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(), help="File to write.")
+def export(name, sets, force, fmt, output):
+    """Export a scenario's game in Gambit's .nfg format."""
+    s = scenario_with_sets(name, sets, force)
+    payoffs = s.model.payoffs(s.point)
+    comment = f"allysim scenario {s.name}, model {s.model.name}; overrides: {json.dumps(s.overrides)}"
+    text = to_nfg(payoffs[0], s.model.players, s.model.strategies,
+                  title=f"{s.model.name}: {s.name}", comment=comment)
+    write_output(output, lambda fh: fh.write(text.encode("utf-8")))
+    click.echo(f"wrote {output}", err=True)

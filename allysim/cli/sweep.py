@@ -1,0 +1,256 @@
+"""The ``sweep`` and ``reproduce`` commands."""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..concepts import OPTIONS, STORES, get_concept
+from ..errors import AllysimError, suggest
+from ..solve import STATUS_NAMES
+from ..sweep import store as st
+from ..sweep.design import SAMPLE_KINDS, DesignError, grid_design, sample_design, sobol_warning
+from ..sweep.engine import (DEFAULT_CHUNK_SIZE, SweepSpec, check_scheduler, context, read_plan,
+                            run_sweep, write_plan)
+from . import main
+from ._common import (concept_options, force_option, given_options, parse_sets, set_option,
+                      solver_option)
+
+#: Options of the solvers a sweep takes as flags (``--seed`` is the sweep's own: it seeds
+#: the design and the solver's random starts alike).
+_SOLVER_OPTIONS = tuple(name for name in OPTIONS if name != "seed")
+_SWEEP_KEYS = ("vary", "sample", "n", "params", "seed", "chunk_size", "solver", "store",
+               *_SOLVER_OPTIONS)
+
+
+def _scenario_sweep(s) -> dict[str, Any]:
+    table = dict(s.sweep)
+    for key in table:
+        if key not in _SWEEP_KEYS:
+            raise AllysimError(f"{s.name}: [sweep] unknown key '{key}'{suggest(key, _SWEEP_KEYS)}; "
+                               f"expected {', '.join(_SWEEP_KEYS)}")
+    vary = table.get("vary", [])
+    if isinstance(vary, str):
+        vary = [vary]
+    if not isinstance(vary, list) or not all(isinstance(v, str) for v in vary):
+        raise AllysimError(f"{s.name}: [sweep] vary: expected a list of \"name=lo:hi:n\" strings")
+    table["vary"] = vary
+    params = table.get("params")
+    if isinstance(params, str):
+        table["params"] = [p.strip() for p in params.split(",") if p.strip()]
+    return table
+
+
+def _format_run(run) -> list[str]:
+    lines = [f"swept {run.n_points:,} points in {run.seconds:.2f} s "
+             f"({run.rate:,.0f} points/s; {run.executor}; {run.spec.solver} solver, "
+             f"--store {run.spec.store})",
+             f"kernel: {run.note}"]
+    lines += run.summary
+    counts = run.totals["status_counts"]
+    n = max(int(counts.sum()), 1)
+    status = ", ".join(f"{name} {100 * c / n:.2f}%" for name, c in zip(STATUS_NAMES, counts) if c)
+    lines.append(f"status: {status}")
+    if run.failed_chunks:
+        first = run.failed_chunks[0]
+        lines.append(f"failed: {len(run.failed_chunks)} chunk(s), points marked failed; first: "
+                     f"chunk {first['chunk']}: {first['error']}")
+    if run.out is not None:
+        files = ", ".join(p for p in (st.MANIFEST, st.RESULTS, st.CSV) if (run.out / p).exists())
+        lines.append(f"wrote {run.out}/ ({files}) in {run.finalize_seconds:.2f} s; "
+                     f"check it with: allysim reproduce {run.out}")
+    return lines
+
+
+def _run(spec, out, jobs, scheduler, quiet, *, resume, command, started):
+    progress = not quiet and sys.stderr.isatty()
+    try:
+        return run_sweep(spec, out=out, jobs=jobs, scheduler=scheduler, progress=progress,
+                         resume=resume, command=command, started=started)
+    except KeyboardInterrupt:
+        if out is not None:
+            click.echo(f"interrupted: {len(st.done_chunks(out))} of {spec.n_chunks} chunks are "
+                       f"stored; finish with: allysim sweep --resume {out}", err=True)
+        raise
+
+
+def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, given, store,
+               chunk_size) -> SweepSpec:
+    """The spec of a sweep of scenario ``s`` from its flags and its ``[sweep]`` table
+    (flags win)."""
+    table = _scenario_sweep(s)
+    if vary and sample_kind:
+        raise AllysimError("--vary and --sample: give one design, a grid or a sample")
+    if not vary and not sample_kind:
+        vary, sample_kind = tuple(table.get("vary", ())), table.get("sample")
+        if n_points is None:
+            n_points = table.get("n")
+        if params is None and table.get("params"):
+            params = ",".join(table["params"])
+    seed = table.get("seed", 0) if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise AllysimError(f"--seed {seed!r}: expected a whole number >= 0")
+    if vary and sample_kind:
+        raise AllysimError(f"{s.name}: [sweep] gives both vary and sample; give one")
+    if vary:
+        if n_points is not None:
+            raise AllysimError("--n: only for --sample; a --vary grid has the product of its n's")
+        design = grid_design(s.model, s.point, list(vary), force=force, seed=seed)
+    elif sample_kind:
+        if n_points is None:
+            raise DesignError(f"--sample {sample_kind}: expected --n N, the number of points")
+        names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+        design = sample_design(s.model, s.point, sample_kind, n_points, params=names, seed=seed)
+        if sample_kind == "sobol" and (msg := sobol_warning(n_points)):
+            click.echo(f"warning: {msg}", err=True)
+    else:
+        raise DesignError("sweep: expected a design: --vary NAME=LO:HI:N (repeatable) or "
+                          "--sample sobol|lhs|halton|random --n N (or a [sweep] table in the scenario)")
+    concept = get_concept(solver or table.get("solver", "pure"))
+    merged = {name: table.get(name) for name in _SOLVER_OPTIONS}
+    merged.update({k: v for k, v in given.items() if v is not None})
+    if "seed" in concept.options:
+        merged["seed"] = seed
+    flags = {name: f"[sweep] {name}" for name in _SOLVER_OPTIONS if table.get(name) is not None
+             and given.get(name) is None}
+    options = concept.resolve(merged, s.model.players, flags)
+    store = store or table.get("store", "full")
+    chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size", DEFAULT_CHUNK_SIZE)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise AllysimError(f"--chunk-size {chunk_size!r}: expected a whole number >= 1")
+    scenario = {"name": s.name, "path": s.path, "sha256": s.sha256, "source": s.source,
+                "overrides": s.overrides, "force": force}
+    return SweepSpec(s.model.source, Path(s.model.path).name if s.model.path else s.model.name,
+                     design, concept.name, options, store, chunk_size, scenario)
+
+
+@main.command("sweep")
+@click.argument("name", required=False)
+@click.option("--vary", multiple=True, metavar="NAME=LO:HI:N",
+              help="Grid axis over a parameter (repeatable; axes compose into a full grid).")
+@click.option("--sample", "sample_kind", default=None, metavar="|".join(SAMPLE_KINDS),
+              help="Sample the declared ranges with scipy.stats.qmc (scrambled, seeded).")
+@click.option("--n", "n_points", type=int, default=None, help="Number of sample points.")
+@click.option("--params", default=None, metavar="A,B,...", help="Parameters to sample (default: all).")
+@click.option("--seed", type=int, default=None,
+              help="Seed of every random stream: the sample and the solver's random starts [default: 0].")
+@set_option
+@force_option
+@solver_option(None)
+@concept_options(_SOLVER_OPTIONS)
+@click.option("--store", type=click.Choice(STORES), default=None,
+              help="counts: per-point counts/status/outcome; full (default): also "
+                   "parameters, one row per equilibrium and equilibria.csv.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
+              help="Run on Dask distributed (needs allysim[dask]).")
+@click.option("--chunk-size", type=int, default=None, help=f"Points per chunk [default: {DEFAULT_CHUNK_SIZE}].")
+@click.option("-o", "--output", default=None, type=click.Path(), help="Results folder.")
+@click.option("--overwrite", is_flag=True, help="Replace the results in a non-empty -o folder.")
+@click.option("--resume", default=None, type=click.Path(), metavar="DIR",
+              help="Finish an interrupted sweep from its folder.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, store, jobs,
+          scheduler, chunk_size, output, overwrite, resume, quiet, **kwargs):
+    """Sweep a scenario over a grid (--vary) or a sample (--sample) of parameter points.
+
+    \b
+    allysim sweep baseline-2018 --vary abandonment_fear=0:10:101 --vary entrapment_fear=0:10:101 -o out/
+    allysim sweep baseline-2018 --sample sobol --n 1048576 --jobs 2 --store counts -o big/
+    allysim sweep --resume big/
+    """
+    given = given_options(kwargs)
+    command = list(sys.argv)
+    if resume is not None:
+        typed = [flag for flag, v in (("NAME", name), ("--vary", vary), ("--sample", sample_kind),
+                                      ("--n", n_points), ("--params", params), ("--seed", seed),
+                                      ("--set", sets), ("--solver", solver), ("--store", store),
+                                      ("--chunk-size", chunk_size), ("-o", output),
+                                      *((OPTIONS[k].flag, v) for k, v in given.items())) if v]
+        if typed:
+            raise AllysimError(f"--resume {resume}: takes everything from {resume}/plan.json; "
+                               f"drop {', '.join(typed)}")
+        spec, plan = read_plan(Path(resume))
+        done = len(st.done_chunks(resume))
+        click.echo(f"resuming {resume}: {done} of {spec.n_chunks} chunks already done", err=True)
+        run = _run(spec, Path(resume), jobs, scheduler, quiet, resume=True,
+                   command=plan.get("command"), started=plan.get("started"))
+        click.echo("\n".join(_format_run(run)))
+        return
+    if name is None:
+        raise AllysimError("sweep: expected a scenario NAME (or --resume DIR)")
+    from ..scenario import load_scenario
+    s = load_scenario(name, force=force)
+    overrides = parse_sets(sets)
+    if overrides:
+        s = s.with_overrides(overrides, force=force)
+    spec = build_spec(s, vary=vary, sample_kind=sample_kind, n_points=n_points, params=params,
+                      seed=seed, force=force, solver=solver, given=given, store=store,
+                      chunk_size=chunk_size)
+    if overwrite and output is None:
+        raise AllysimError("--overwrite: only with -o DIR")
+    out = Path(output) if output is not None else None
+    if out is not None:
+        # Validate everything that can be validated before touching the folder.
+        spec.validate()
+        check_scheduler(scheduler)
+        if isinstance(jobs, bool) or jobs < 1:
+            raise AllysimError(f"--jobs {jobs}: expected a whole number >= 1")
+        context(spec.to_json())
+        st.prepare(out, overwrite=overwrite)
+        write_plan(out, spec, command)
+    run = _run(spec, out, jobs, scheduler, quiet, resume=False, command=command, started=None)
+    click.echo("\n".join(_format_run(run)))
+
+
+@main.command()
+@click.argument("folder", type=click.Path())
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT", help="Run on Dask.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def reproduce(folder, jobs, scheduler, quiet):
+    """Re-run a sweep from its manifest and check the results bit for bit (exit 1 if not equal)."""
+    out = Path(folder)
+    manifest_path = out / st.MANIFEST
+    if not manifest_path.is_file():
+        hint = (f"; finish it first with: allysim sweep --resume {folder}"
+                if (out / st.PLAN).exists() else "")
+        raise st.ResultsError(f"{folder}: no manifest.json; not a finished sweep folder{hint}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        spec = SweepSpec.from_json(manifest["spec"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
+    diffs = []
+    for fname, info in manifest.get("files", {}).items():
+        path = out / fname
+        if not path.exists():
+            diffs.append(f"{fname}: listed in the manifest but missing")
+        elif st.sha256_file(path) != info.get("sha256"):
+            diffs.append(f"{fname}: sha256 differs from the one recorded in manifest.json")
+    tmp = Path(tempfile.mkdtemp(prefix="allysim-reproduce-"))
+    try:
+        fresh = tmp / "rerun"
+        st.prepare(fresh, overwrite=False)
+        t0 = time.perf_counter()
+        run = _run(spec, fresh, jobs, scheduler, quiet, resume=False,
+                   command=manifest.get("command"), started=None)
+        seconds = time.perf_counter() - t0
+        diffs += st.compare_folders(out, fresh)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if diffs:
+        click.echo(f"NOT reproduced: {folder} differs from a fresh run of its manifest "
+                   f"({len(diffs)} difference(s)):")
+        for d in diffs:
+            click.echo(f"  {d}")
+        sys.exit(1)   # SystemExit passes through the group (click returns Exit codes instead)
+    files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
+    click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
+               f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")

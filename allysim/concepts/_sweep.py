@@ -1,0 +1,266 @@
+"""How a concept's result becomes a sweep's arrays, CSV rows and summary (private).
+
+The sweep engine cuts a design into chunks of points and, for each chunk, calls
+:meth:`SweepLayout.reduce`: parameters in, plain arrays out. A layout declares the
+arrays it returns, so the engine can store, concatenate and fill them without
+knowing the concept:
+
+``point_fields()``
+    one entry per point (leading axis = points of the chunk); must include
+    ``status`` (int8, codes of :data:`allysim.solve.STATUS_NAMES`).
+``row_fields()``
+    ragged rows, e.g. one per equilibrium; must include ``eq_point`` (int64, the
+    point's global index). Empty when the store level does not keep rows.
+``total_fields()``
+    fixed-shape arrays summed over chunks (in chunk order) for the summary.
+
+The default :meth:`SweepLayout.reduce` builds the chunk's payoffs, marks points
+with non-finite payoffs ``failed``, solves the rest with the concept's ``solve``
+and hands the result to :meth:`SweepLayout.fill`. A layout that needs randomness
+must derive it from the options' seed alone, so results do not depend on chunking.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import DegenerateGameWarning
+from ..solve import STATUS, STATUS_NAMES
+
+#: What a sweep keeps per point: ``counts`` (per-point counts, status and outcome) or
+#: ``full`` (also the parameters and one row per equilibrium, and equilibria.csv).
+STORES = ("counts", "full")
+
+
+@dataclass(frozen=True)
+class Field:
+    """An array a layout returns: name, dtype, trailing shape, fill for failed points."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...] = ()
+    fill: Any = 0
+
+
+def payoffs_of(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Payoffs ``(B, n, s1..sn)`` of a chunk (unchecked) and a ``(B,)`` mask of finite points."""
+    payoffs = model.payoffs(params, check=False)
+    finite = np.isfinite(payoffs.reshape(len(params), -1)).all(axis=1)
+    return payoffs, finite
+
+
+def floats(values: np.ndarray) -> list[str]:
+    """CSV text of floats: Python's shortest round-trip ``repr``."""
+    return [repr(v) for v in values.tolist()]
+
+
+def probability_labels(model) -> list[str]:
+    """``P(Player=STRATEGY)`` for every strategy of every player, in profile order."""
+    return [f"P({p}={s})" for p, ss in zip(model.players, model.strategies) for s in ss]
+
+
+def profile_name(model, flat) -> str:
+    """``TRANS/SUPPORT/SLICE/FREEZE`` for a flat profile index (C order)."""
+    return "/".join(model.strategies[i][a]
+                    for i, a in enumerate(np.unravel_index(int(flat), model.shape)))
+
+
+def profile_shares(model, counts: np.ndarray, n_points: int, what: str,
+                   top: int = 12) -> tuple[list[str], int]:
+    """Summary lines ``"  TRANS/SUPPORT/SLICE/FREEZE  41.20%"`` for the ``top`` profiles by
+    ``counts: (s1*...*sn,)`` (flat profile index, C order), then one line for the other
+    ``what``; returns the lines and the label width, for lines that follow."""
+    shown = [c for c in np.argsort(-counts, kind="stable") if counts[c] > 0]
+    width = max([len(profile_name(model, c)) for c in shown[:top]] + [28])
+    lines = [f"  {profile_name(model, c):<{width}} {100 * counts[c] / n_points:6.2f}%"
+             for c in shown[:top]]
+    if len(shown) > top:
+        rest = int(counts[shown[top:]].sum())
+        lines.append(f"  {'(' + str(len(shown) - top) + ' other ' + what + ')':<{width}} "
+                     f"{100 * rest / n_points:6.2f}%")
+    return lines, width
+
+
+def equilibrium_csv(concept: str, count: np.ndarray, status: np.ndarray, eq_point: np.ndarray,
+                    start: int, varied: np.ndarray, eq_columns: list) -> str:
+    """CSV rows of a chunk: one per (point, equilibrium), one blank-tailed row per point
+    without equilibria, sorted by point then by the equilibria's canonical order.
+
+    count, status: (m,) per point; eq_point: (k,) global point index of each
+    equilibrium, ascending; varied: (m, d) swept values; eq_columns: per-equilibrium
+    columns, each k strings (strategies, probabilities, payoffs, regret).
+    """
+    points = eq_point - start
+    k = len(points)
+    empty = np.nonzero(count == 0)[0]
+    row_point = np.concatenate([points, empty])
+    row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])   # k: the blank row
+    if not len(row_point):
+        return ""
+    order = np.lexsort((row_eq, row_point))
+    row_point, row_eq = row_point[order], row_eq[order]
+    kth = np.arange(k) - np.searchsorted(points, points) + 1          # k-th equilibrium of its point
+
+    def per_row(column) -> list[str]:
+        return np.asarray(list(column) + [""], dtype=object)[row_eq].tolist()
+
+    names = np.asarray(STATUS_NAMES, dtype=object)
+    cols = [[str(p + start) for p in row_point.tolist()], [concept] * len(row_point),
+            names[status[row_point]].tolist(), [str(c) for c in count[row_point].tolist()],
+            per_row(str(e) for e in kth.tolist())]
+    cols += [floats(varied[row_point, j]) for j in range(varied.shape[1])]
+    cols += [per_row(c) for c in eq_columns]
+    return "\n".join(map(",".join, zip(*cols))) + "\n"
+
+
+def point_csv(start: int, labels: list[str], status: np.ndarray, varied: np.ndarray,
+              columns: list[list[str]]) -> str:
+    """CSV rows, one per point: point, solution concept, status, the varied values,
+    then ``columns`` (each m strings)."""
+    m = len(status)
+    if not m:
+        return ""
+    names = np.asarray(STATUS_NAMES, dtype=object)
+    cols = [[str(start + i) for i in range(m)], labels, names[status].tolist()]
+    cols += [floats(varied[:, j]) for j in range(varied.shape[1])]
+    cols += columns
+    return "\n".join(map(",".join, zip(*cols))) + "\n"
+
+
+def blank_where(values: list[str], keep) -> list[str]:
+    return [v if h else "" for v, h in zip(values, keep)]
+
+
+def count_lines(totals: dict, n_points: int, width: int = 34, bins: int | None = None) -> list[str]:
+    """Summary lines ``"  2 equilibria   40.00%"`` from a ``count_histogram`` total."""
+    hist = totals["count_histogram"]
+    bins = len(hist) if bins is None else bins
+    lines = []
+    for c in range(len(hist)):
+        if hist[c]:
+            label = f"{c} equilibria" if c < bins - 1 else f"{c} or more equilibria"
+            lines.append(f"  {label:<{width}} {100 * hist[c] / n_points:6.2f}%")
+    return lines
+
+
+class SweepLayout:
+    """The arrays a concept's sweep keeps; subclass per concept (module docstring)."""
+
+    def __init__(self, concept, model, options: dict, store: str):
+        self.concept, self.model, self.options, self.store = concept, model, options, store
+        self.size = int(sum(model.shape))
+        # A sweep resolves ``backend="auto"`` once, not per chunk: the compiled and NumPy
+        # paths agree to rounding only, and results must not depend on the chunk size.
+        self.solve_options = dict(options)
+        if "backend" in options:
+            from ..solve._backend import check_backend, numba_available
+            check_backend(options["backend"], "sweep")
+            self.solve_options["backend"] = ("numba" if options["backend"] != "numpy"
+                                             and numba_available() else "numpy")
+
+    # -- declarations --------------------------------------------------------------------
+    def point_fields(self) -> list[Field]:
+        raise NotImplementedError
+
+    def row_fields(self) -> list[Field]:
+        return []
+
+    def total_fields(self) -> list[Field]:
+        return []
+
+    @property
+    def label(self) -> str:
+        return self.concept.label(self.options, 0)
+
+    def note(self) -> str:
+        """One line on how a chunk is computed, for the summary and the manifest."""
+        return ""
+
+    # -- computing -----------------------------------------------------------------------
+    def empty(self, batch: int) -> dict[str, np.ndarray]:
+        out = {f.name: np.full((batch, *f.shape), f.fill, dtype=f.dtype) for f in self.point_fields()}
+        out.update({f.name: np.zeros((0, *f.shape), dtype=f.dtype) for f in self.row_fields()})
+        return out
+
+    def reduce(self, params: np.ndarray, start: int) -> dict[str, np.ndarray]:
+        """Arrays for points ``start .. start + len(params)``; params: (B, P) float64.
+
+        Returns every point field, row field and total field by name.
+        """
+        payoffs, finite = payoffs_of(self.model, params)
+        out = self.empty(len(params))
+        idx = np.flatnonzero(finite)
+        if idx.size:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateGameWarning)   # the status says it
+                result = self.concept.solve(payoffs[idx], self.solve_options, self.model)
+            self.fill(out, result, idx, payoffs[idx], start)
+        out.update(self.totals(out))
+        return out
+
+    def fill(self, out: dict, result, idx: np.ndarray, payoffs: np.ndarray, start: int) -> None:
+        """Write ``result`` (of the points ``idx`` of the chunk) into ``out``."""
+        raise NotImplementedError
+
+    def totals(self, out: dict) -> dict[str, np.ndarray]:
+        return {}
+
+    def prepare(self) -> None:
+        """Build what chunks share (compiled kernels) once, before workers start."""
+
+    # -- reading back --------------------------------------------------------------------
+    def solutions(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The solutions stored in a finished sweep's arrays, for figures and analysis:
+        ``point (E,)`` ascending, ``prob (E, K)`` mixed profiles (0/1 for pure ones),
+        ``slot (E,)`` (the lambda index for QRE concepts, else 0), and ``known (N,)``:
+        False where the store kept only that a point has several solutions (``--store
+        counts``), so they are not listed."""
+        from ..solve.result import one_hot
+        n_points = len(data["status"])
+        known = np.ones(n_points, dtype=bool)
+        if "eq_point" in data:
+            point = data["eq_point"].astype(np.int64)
+            if "eq_prob" in data:
+                prob = data["eq_prob"]
+            else:
+                prob = one_hot(data["eq_profile"] if "eq_profile" in data else data["eq_path"],
+                               self.model.shape)
+            slot = np.zeros(len(point), dtype=np.int64)
+        elif "prob" in data:
+            p = data["prob"]
+            lanes = p.shape[1] if p.ndim == 3 else 1
+            flat = p.reshape(n_points * lanes, -1)
+            keep = np.isfinite(flat).all(axis=1)
+            point = np.repeat(np.arange(n_points), lanes)[keep]
+            slot = np.tile(np.arange(lanes), n_points)[keep]
+            prob = flat[keep]
+        else:
+            outcome = data["outcome"].astype(np.int64)
+            point = np.flatnonzero(outcome >= 0)
+            pure = np.stack(np.unravel_index(outcome[point], self.model.shape), axis=1)
+            prob = one_hot(pure, self.model.shape)
+            slot = np.zeros(len(point), dtype=np.int64)
+            known = outcome != -2
+        return {"point": point, "prob": prob, "slot": slot, "known": known}
+
+    # -- output --------------------------------------------------------------------------
+    def csv_header(self, varied: tuple[str, ...]) -> list[str]:
+        return []
+
+    def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
+        """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
+        return ""
+
+    def summary(self, totals: dict[str, np.ndarray], n_points: int) -> list[str]:
+        """Summary lines; ``totals`` also holds ``status_counts`` (per status code)."""
+        return []
+
+
+def status_of(out: dict) -> np.ndarray:
+    return out["status"]
+
+
+FAILED = int(STATUS["failed"])

@@ -1,0 +1,247 @@
+"""Concepts ``pure`` (all pure Nash equilibria) and ``dominance`` (iterated strict dominance)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..solve import STATUS, iterated_dominance, pure_nash
+from ..solve._backend import numba_available, resolve_backend
+from ._base import Concept, register
+from ._report import solutions_report, solutions_table
+from ._sweep import (FAILED, Field, SweepLayout, equilibrium_csv, floats, point_csv, profile_name,
+                     profile_shares)
+
+
+# ----------------------------------------------------------------------------- pure
+
+def _solve_pure(payoffs, options, game):
+    return pure_nash(payoffs, tol=options["tol"])
+
+
+def _pure_run(concept, result, game, options):
+    return [solutions_report(concept, result, game, options)]
+
+
+def _format_pure(report, game) -> str:
+    head = (f"Pure Nash equilibria: {report['count']}  (status {report['status']}, "
+            f"tol {report['parameters']['tol']:g})")
+    if not report["equilibria"]:
+        return head + "\n  none: try --solver qre or --solver mixed"
+    return head + "\n" + solutions_table(report, game)
+
+
+class PureLayout(SweepLayout):
+    """Per point: the number of pure equilibria, status and the unique outcome (flat
+    profile index; -1 none, -2 several); with ``--store full`` one row per equilibrium.
+    With numba (the ``fast`` extra) ``--store counts`` runs a kernel generated from the
+    model (:mod:`allysim.model._numba`), which applies the same comparisons."""
+
+    def __init__(self, concept, model, options, store):
+        super().__init__(concept, model, options, store)
+        self.tol = options["tol"]
+        self.n_profiles = math.prod(model.shape)
+        self.backend = options["backend"]
+        self.kernel = None
+
+    def prepare(self) -> None:
+        if self.kernel is None and resolve_backend(self.backend, "sweep", batch=1,
+                                                   min_batch=1) == "numba":
+            from ..model._numba import build_kernel
+            self.kernel = build_kernel(self.model)
+
+    def note(self) -> str:
+        if self.kernel is not None:
+            return (f"numba kernel generated from the model (compiled in "
+                    f"{self.kernel.compile_seconds:.1f} s)")
+        if self.backend == "numpy":
+            return "NumPy path (--backend numpy)"
+        if not numba_available():
+            return "NumPy path: numba is not installed, so this is slower; pip install 'allysim[fast]'"
+        return "NumPy path"
+
+    def point_fields(self):
+        return [Field("count", "int32"), Field("status", "int8", (), FAILED),
+                Field("outcome", "int32", (), -1)]
+
+    def row_fields(self):
+        if self.store != "full":
+            return []
+        n = self.model.n_players
+        return [Field("eq_point", "int64"), Field("eq_profile", "int16", (n,)),
+                Field("eq_payoff", "float64", (n,)), Field("eq_regret", "float64")]
+
+    def total_fields(self):
+        return [Field("equilibrium_points", "int64", (self.n_profiles,)),
+                Field("count_histogram", "int64", (self.n_profiles + 1,))]
+
+    def reduce(self, params, start):
+        batch = len(params)
+        self.prepare()
+        if self.kernel is not None and self.store == "counts":
+            count, status, outcome, hist = self.kernel.counts(params, self.tol)
+            out = {"count": count, "status": status, "outcome": outcome, "equilibrium_points": hist}
+        else:
+            payoffs = (self.kernel.payoffs(params) if self.kernel is not None
+                       else self.model.payoffs(params, check=False))
+            finite = np.isfinite(payoffs.reshape(batch, -1)).all(axis=1)
+            mask = np.zeros((batch, self.n_profiles), dtype=bool)
+            count = np.zeros(batch, np.int32)
+            status = np.full(batch, STATUS["failed"], np.int8)
+            res = None
+            if finite.any():
+                res = pure_nash(payoffs[finite], tol=self.tol)
+                mask[finite] = res.mask.reshape(-1, self.n_profiles)
+                count[finite] = res.count
+                status[finite] = res.status
+            outcome = np.where(count == 1, mask.argmax(axis=1), np.where(count == 0, -1, -2))
+            out = {"count": count, "status": status, "outcome": outcome.astype(np.int32),
+                   "equilibrium_points": mask.sum(axis=0, dtype=np.int64)}
+            if self.store == "full":
+                out.update(self._rows(res, finite, start))
+        out["count_histogram"] = np.bincount(out["count"], minlength=self.n_profiles + 1).astype(np.int64)
+        return out
+
+    def _rows(self, res, finite, start):
+        n = self.model.n_players
+        if res is None or not res.count.sum():
+            return dict(eq_point=np.zeros(0, np.int64), eq_profile=np.zeros((0, n), np.int16),
+                        eq_payoff=np.zeros((0, n)), eq_regret=np.zeros(0))
+        local, slot = np.nonzero(res.pure[:, :, 0] >= 0)        # by point, then canonical order
+        profile = res.pure[local, slot]
+        idx = (local, slice(None)) + tuple(profile.T)
+        payoff = res.payoffs[idx]
+        return dict(eq_point=(np.flatnonzero(finite)[local] + start).astype(np.int64),
+                    eq_profile=profile.astype(np.int16),
+                    eq_payoff=np.ascontiguousarray(payoff, dtype=np.float64),
+                    eq_regret=res.regret[local, slot])
+
+    def csv_header(self, varied):
+        players = self.model.players
+        return (["point", "solution_concept", "status", "n_equilibria", "equilibrium", *varied,
+                 *players, *(f"payoff_{p}" for p in players), "max_regret"])
+
+    def csv_text(self, arrays, varied, start):
+        profile = arrays["eq_profile"]
+        columns = [np.asarray(ss, dtype=object)[profile[:, i]] for i, ss in enumerate(self.model.strategies)]
+        columns += [floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
+        columns.append(floats(arrays["eq_regret"]))
+        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
+                               start, varied, columns)
+
+    def summary(self, totals, n_points):
+        if n_points == 0:
+            return []
+        lines = [f"pure Nash equilibria (tol {self.tol:g}); share of points where each profile "
+                 f"({'/'.join(self.model.players)}) is an equilibrium:"]
+        shares, width = profile_shares(self.model, totals["equilibrium_points"], n_points, "profiles")
+        lines += shares
+        hist = totals["count_histogram"]
+        none = int(totals["status_counts"][STATUS["no_pure"]])
+        lines.append(f"  {'no pure equilibrium':<{width}} {100 * none / n_points:6.2f}%")
+        lines.append(f"  {'several pure equilibria':<{width}} {100 * hist[2:].sum() / n_points:6.2f}%")
+        return lines
+
+
+PURE = register(Concept(
+    name="pure", title="pure Nash equilibria",
+    help="pure Nash equilibria (all of them, with payoffs and regret); run adds dominance",
+    options=("tol", "backend"), solve=_solve_pure, label=lambda o, m: "NE (pure)", pure=True,
+    sweep=PureLayout, run=_pure_run, format=_format_pure, companions=("dominance",)))
+
+
+# ----------------------------------------------------------------------------- dominance
+
+def _solve_dominance(payoffs, options, game):
+    return iterated_dominance(payoffs, tol=options["tol"])
+
+
+def _dominance_run(concept, result, game, options):
+    rep = solutions_report(concept, result, game, options)
+    rep["rounds"] = int(result.rounds[0])
+    rep["solved"] = bool(result.solved[0])
+    rep["surviving"] = {p: [s for s, alive in zip(game.strategies[i], result.surviving[i][0]) if alive]
+                        for i, p in enumerate(game.players)}
+    return [rep]
+
+
+def _format_dominance(report, game) -> str:
+    lines = [f"Iterated strict dominance: {report['rounds']} round(s), "
+             + ("dominance solvable" if report["solved"] else "not dominance solvable")]
+    for player, strategies in report["surviving"].items():
+        lines.append(f"  {player}: {', '.join(strategies)}")
+    return "\n".join(lines)
+
+
+class DominanceLayout(SweepLayout):
+    """Per point: rounds of elimination, whether dominance solvable, which strategies
+    survive, and the surviving profile (flat index, -1 unless solvable)."""
+
+    def point_fields(self):
+        return [Field("count", "int32"), Field("status", "int8", (), FAILED),
+                Field("rounds", "int32"), Field("surviving", "bool", (self.size,)),
+                Field("outcome", "int32", (), -1)]
+
+    def total_fields(self):
+        return [Field("surviving_points", "int64", (self.size,)),
+                Field("outcome_points", "int64", (math.prod(self.model.shape),))]
+
+    def fill(self, out, result, idx, payoffs, start):
+        out["count"][idx] = result.count
+        out["status"][idx] = result.status
+        out["rounds"][idx] = result.rounds
+        out["surviving"][idx] = np.concatenate(result.surviving, axis=1)
+        pure = result.pure[:, 0]
+        solved = result.solved
+        flat = np.full(len(idx), -1, np.int64)
+        if solved.any():
+            flat[solved] = np.ravel_multi_index(tuple(pure[solved].T), self.model.shape)
+        out["outcome"][idx] = flat
+
+    def totals(self, out):
+        outcome = out["outcome"]
+        return {"surviving_points": out["surviving"].sum(axis=0, dtype=np.int64),
+                "outcome_points": np.bincount(outcome[outcome >= 0],
+                                              minlength=math.prod(self.model.shape)).astype(np.int64)}
+
+    def csv_header(self, varied):
+        return ["point", "solution_concept", "status", "rounds", "solved", *varied,
+                *(f"surviving_{p}" for p in self.model.players)]
+
+    def csv_text(self, arrays, varied, start):
+        surv = arrays["surviving"]
+        offsets = np.cumsum([0, *self.model.shape])
+        columns = [[str(int(r)) for r in arrays["rounds"].tolist()],
+                   [str(bool(c)).lower() for c in (arrays["count"] == 1).tolist()]]
+        for i, ss in enumerate(self.model.strategies):
+            block = surv[:, offsets[i]:offsets[i + 1]]
+            columns.append(["|".join(s for s, a in zip(ss, row) if a) for row in block.tolist()])
+        return point_csv(start, [self.label] * len(surv), arrays["status"], varied, columns)
+
+    def summary(self, totals, n_points):
+        if n_points == 0:
+            return []
+        lines = [f"{self.label}, tol {self.options['tol']:g}; share of points where each strategy "
+                 f"survives:"]
+        start = 0
+        for player, strategies in zip(self.model.players, self.model.strategies):
+            cells = "  ".join(f"{s} {100 * totals['surviving_points'][start + k] / n_points:.2f}%"
+                              for k, s in enumerate(strategies))
+            lines.append(f"  {player:<12} {cells}")
+            start += len(strategies)
+        solved = totals["outcome_points"]
+        lines.append(f"  dominance solvable at {100 * solved.sum() / n_points:.2f}% of the points"
+                     + (":" if solved.sum() else ""))
+        for flat in np.argsort(-solved, kind="stable")[:12]:
+            if solved[flat]:
+                lines.append(f"    {profile_name(self.model, flat):<28} "
+                             f"{100 * solved[flat] / n_points:6.2f}%")
+        return lines
+
+
+DOMINANCE = register(Concept(
+    name="dominance", title="iterated strict dominance",
+    help="iterated elimination of strictly dominated strategies",
+    options=("tol",), solve=_solve_dominance,
+    label=lambda o, m: "IESDS (pure-strategy domination)", pure=True, sweep=DominanceLayout,
+    run=_dominance_run, format=_format_dominance))

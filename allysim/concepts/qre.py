@@ -1,0 +1,273 @@
+"""Concepts ``qre`` (the logit QRE on the principal branch at each lambda) and
+``qre-limit`` (the branch's limit: the Nash equilibrium the logit trace selects)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..solve import STATUS, logit_qre, logit_trace
+from ._base import Concept, register
+from ._report import (base_report, outcome_probabilities, solution_record, status_name, table)
+from ._sweep import (FAILED, Field, SweepLayout, blank_where, floats, point_csv, probability_labels,
+                     profile_name)
+
+
+def _mean_lines(model, prob_sum: np.ndarray, solved: int) -> list[str]:
+    mean = prob_sum / solved
+    lines, start = [], 0
+    for player, strategies in zip(model.players, model.strategies):
+        cells = "  ".join(f"{s} {mean[start + i]:.4f}" for i, s in enumerate(strategies))
+        lines.append(f"  {player:<12} {cells}")
+        start += len(strategies)
+    return lines
+
+
+def _player_table(report, game) -> str:
+    rows = []
+    for p in game.players:
+        probs = report["probabilities"][p]
+        rows.append([p, "  ".join(f"{s} {v:.4f}" for s, v in probs.items()),
+                     f"{report['payoff'][p]:.4f}", f"{report['regret'][p]:.2e}"])
+    return table(["player", "probabilities", "expected payoff", "regret"], rows)
+
+
+def _outcome_table(report, game) -> str:
+    rows = [[str(k)] + [o["profile"][p] for p in game.players] + [f"{o['probability']:.4f}"]
+            for k, o in enumerate(report["outcome_probabilities"]["top_profiles"], 1)]
+    return table(["#"] + list(game.players) + ["probability"], rows)
+
+
+# ----------------------------------------------------------------------------- qre
+
+def _qre_label(options, slot) -> str:
+    return f"QRE(lambda={options['lambda'][slot]:g})"
+
+
+def _solve_qre(payoffs, options, game):
+    return logit_qre(payoffs, options["lambda"], residual_tol=options["residual_tol"],
+                     backend=options["backend"])
+
+
+def _qre_run(concept, result, game, options):
+    reports = []
+    for li, lam in enumerate(result.lambdas):
+        rep = base_report(concept, _qre_label(options, li), result, options)
+        rep.update(status=status_name(result.lambda_status[0, li]), count=1, **{"lambda": float(lam)},
+                   branch="principal")
+        sigma = result.profiles[0, li]
+        if np.isfinite(sigma).all():
+            rec = solution_record(game, sigma, pure=False)
+            rep.update(rec, residual=float(result.residual[0, li]),
+                       outcome_probabilities=outcome_probabilities(game, sigma))
+            rep["equilibria"] = [rec]
+        else:
+            rep.update(count=0, equilibria=[])
+        reports.append(rep)
+    return reports
+
+
+def _format_qre(report, game) -> str:
+    head = f"Logit QRE at lambda = {report['lambda']:g} (principal branch; status {report['status']}"
+    if "probabilities" not in report:
+        return head + ")\n  no certified QRE at this lambda (see the status)"
+    lines = [head + f", residual {report['residual']:.1e}, max regret {report['max_regret']:.3g})",
+             _player_table(report, game), "Most likely outcomes:", _outcome_table(report, game)]
+    if report["status"] == "bifurcation":
+        lines.append("Note: the branch passed a branch point before this lambda; the QRE is "
+                     "certified but may not be on the principal branch.")
+    return "\n".join(lines)
+
+
+class QRELayout(SweepLayout):
+    """Per point (and lambda): the QRE probabilities ``prob`` (NaN where no certified
+    QRE was found), its max regret and residual, and the status. With one lambda the
+    arrays are ``prob (N, K)``, ``regret (N,)``, ...; with L lambdas they gain a lambda
+    axis, ``prob (N, L, K)``, ``regret (N, L)``, ``lambda_status (N, L)``, and
+    ``status (N,)`` is the largest code over the lambdas. ``equilibria.csv`` has one row
+    per point and lambda, with ``P(Player=STRATEGY)`` columns."""
+
+    def __init__(self, concept, model, options, store):
+        super().__init__(concept, model, options, store)
+        self.lams = list(options["lambda"])
+        self.axis = () if len(self.lams) == 1 else (len(self.lams),)
+
+    def note(self) -> str:
+        return (f"batched logit QRE, principal branch, lambda "
+                f"{', '.join(f'{x:g}' for x in self.lams)} (backend {self.solve_options['backend']}, "
+                f"residual <= {self.options['residual_tol']:g})")
+
+    def point_fields(self):
+        fields = [Field("prob", "float64", (*self.axis, self.size), np.nan),
+                  Field("regret", "float64", self.axis, np.nan),
+                  Field("residual", "float64", self.axis, np.nan),
+                  Field("status", "int8", (), FAILED)]
+        if self.axis:
+            fields.append(Field("lambda_status", "int8", self.axis, FAILED))
+        return fields
+
+    def total_fields(self):
+        return [Field("prob_sum", "float64", (*self.axis, self.size)),
+                Field("solved", "int64", self.axis)]
+
+    def fill(self, out, res, idx, payoffs, start):
+        if self.axis:
+            out["prob"][idx], out["regret"][idx] = res.profiles, res.regret
+            out["residual"][idx], out["lambda_status"][idx] = res.residual, res.lambda_status
+        else:
+            out["prob"][idx], out["regret"][idx] = res.profiles[:, 0], res.regret[:, 0]
+            out["residual"][idx] = res.residual[:, 0]
+        out["status"][idx] = res.status
+
+    def totals(self, out):
+        prob = out["prob"]
+        solved = np.isfinite(prob).all(axis=-1)
+        return {"prob_sum": np.where(solved[..., None], prob, 0.0).sum(axis=0),
+                "solved": solved.sum(axis=0).astype(np.int64)}
+
+    def csv_header(self, varied):
+        return ["point", "solution_concept", "status", *varied,
+                *probability_labels(self.model), "max_regret"]
+
+    def csv_text(self, arrays, varied, start):
+        if not self.axis:
+            prob = arrays["prob"]
+            ok = np.isfinite(prob).all(axis=1).tolist()
+            columns = [blank_where(floats(prob[:, c]), ok) for c in range(self.size)]
+            columns.append(blank_where(floats(arrays["regret"]), ok))
+            return point_csv(start, [self.label] * len(prob), arrays["status"], varied, columns)
+        m, L = arrays["prob"].shape[:2]
+        prob = arrays["prob"].reshape(m * L, self.size)
+        ok = np.isfinite(prob).all(axis=1).tolist()
+        columns = [blank_where(floats(prob[:, c]), ok) for c in range(self.size)]
+        columns.append(blank_where(floats(arrays["regret"].reshape(-1)), ok))
+        labels = [_qre_label(self.options, li) for li in range(L)] * m
+        text = point_csv(0, labels, arrays["lambda_status"].reshape(-1),
+                         np.repeat(varied, L, axis=0), columns)
+        # point_csv numbers rows 0..m*L-1: give each row its point instead.
+        lines = text.splitlines()
+        points = np.repeat(np.arange(start, start + m), L)
+        return "".join(f"{p}{line[line.index(','):]}\n" for p, line in zip(points.tolist(), lines))
+
+    def summary(self, totals, n_points):
+        solved = np.atleast_1d(totals["solved"])
+        prob_sum = totals["prob_sum"].reshape(len(solved), self.size)
+        lines = []
+        for li, lam in enumerate(self.lams):
+            label = _qre_label(self.options, li)
+            if not solved[li]:
+                lines.append(f"{label}: no point solved")
+                continue
+            lines.append(f"{label}, principal branch; mean probability over the {int(solved[li])} "
+                         f"points solved:")
+            lines += _mean_lines(self.model, prob_sum[li], int(solved[li]))
+        return lines
+
+
+QRE = register(Concept(
+    name="qre", title="logit quantal response equilibrium",
+    help="logit quantal response equilibrium at each --lambda (principal branch)",
+    options=("lambda", "residual_tol", "backend"), solve=_solve_qre, label=_qre_label, pure=False,
+    sweep=QRELayout, run=_qre_run, format=_format_qre))
+
+
+# ----------------------------------------------------------------------------- qre-limit
+
+def _solve_limit(payoffs, options, game):
+    return logit_trace(payoffs, tol=options["tol"], backend=options["backend"])
+
+
+def _limit_run(concept, result, game, options):
+    rep = base_report(concept, "NE (logit QRE limit)", result, options)
+    rec = solution_record(game, result.profiles[0, 0], pure=False)
+    rep.update(lambda_reached=float(result.lambda_reached[0]), refined=bool(result.refined[0]),
+               branch="principal", equilibria=[rec])
+    rep.update(rec, outcome_probabilities=outcome_probabilities(game, result.profiles[0, 0]))
+    return [rep]
+
+
+def _format_limit(report, game) -> str:
+    how = "exact on its support" if report["refined"] else "last QRE of the trace"
+    lines = [f"Logit QRE limit (Nash equilibrium selected by the principal branch; status "
+             f"{report['status']}, max regret {report['max_regret']:.1e}, lambda reached "
+             f"{report['lambda_reached']:.3g}, {how})",
+             _player_table(report, game), "Most likely outcomes:", _outcome_table(report, game)]
+    if report["status"] == "bifurcation":
+        lines.append("Note: the branch passed a branch point (e.g. a symmetric game's pitchfork) and "
+                     "was followed straight through it; the equilibrium is certified, but other "
+                     "branches from that point lead elsewhere.")
+    if report["status"] == "not_converged":
+        lines.append(f"Note: the regret stayed above {report['parameters']['tol']:g} x payoff scale; "
+                     "this is an approximate equilibrium.")
+    return "\n".join(lines)
+
+
+class LimitLayout(SweepLayout):
+    """Per point: the selected equilibrium's probabilities, its regret, the lambda the
+    trace reached, whether it came from the exact support step, and the status; the
+    outcome is the flat profile index where the selection is pure (-1 otherwise)."""
+
+    def note(self) -> str:
+        return f"logit trace to the limit, principal branch (backend {self.solve_options['backend']})"
+
+    def point_fields(self):
+        return [Field("prob", "float64", (self.size,), np.nan), Field("regret", "float64", (), np.nan),
+                Field("lambda_reached", "float64", (), np.nan), Field("refined", "bool"),
+                Field("outcome", "int32", (), -1), Field("status", "int8", (), FAILED)]
+
+    def total_fields(self):
+        return [Field("prob_sum", "float64", (self.size,)), Field("solved", "int64"),
+                Field("outcome_points", "int64", (math.prod(self.model.shape),))]
+
+    def fill(self, out, res, idx, payoffs, start):
+        prob = res.profiles[:, 0]
+        out["prob"][idx], out["regret"][idx] = prob, res.regret[:, 0]
+        out["lambda_reached"][idx], out["refined"][idx] = res.lambda_reached, res.refined
+        out["status"][idx] = res.status
+        pure = ((prob == 0) | (prob == 1)).all(axis=1)
+        flat = np.full(len(idx), -1, np.int64)
+        if pure.any():
+            offsets = np.cumsum([0, *self.model.shape[:-1]])
+            choice = np.stack([prob[pure, o:o + s].argmax(axis=1)
+                               for o, s in zip(offsets, self.model.shape)], axis=1)
+            flat[pure] = np.ravel_multi_index(tuple(choice.T), self.model.shape)
+        out["outcome"][idx] = flat
+
+    def totals(self, out):
+        prob, outcome = out["prob"], out["outcome"]
+        ok = np.isin(out["status"], [STATUS["ok"], STATUS["bifurcation"]])
+        return {"prob_sum": prob[ok].sum(axis=0), "solved": np.int64(ok.sum()),
+                "outcome_points": np.bincount(outcome[outcome >= 0],
+                                              minlength=math.prod(self.model.shape)).astype(np.int64)}
+
+    def csv_header(self, varied):
+        return ["point", "solution_concept", "status", *varied, *probability_labels(self.model),
+                "max_regret", "lambda_reached"]
+
+    def csv_text(self, arrays, varied, start):
+        prob = arrays["prob"]
+        columns = [floats(prob[:, c]) for c in range(self.size)]
+        columns += [floats(arrays["regret"]), floats(arrays["lambda_reached"])]
+        return point_csv(start, [self.label] * len(prob), arrays["status"], varied, columns)
+
+    def summary(self, totals, n_points):
+        solved = int(totals["solved"])
+        if not solved:
+            return [f"{self.label}: no point solved"]
+        lines = [f"{self.label}, tol {self.options['tol']:g}; mean probability over the {solved} "
+                 f"points certified:"]
+        lines += _mean_lines(self.model, totals["prob_sum"], solved)
+        pure = totals["outcome_points"]
+        lines.append(f"  the selection is pure at {100 * pure.sum() / n_points:.2f}% of the points"
+                     + (":" if pure.sum() else ""))
+        for flat in np.argsort(-pure, kind="stable")[:12]:
+            if pure[flat]:
+                lines.append(f"    {profile_name(self.model, flat):<28} {100 * pure[flat] / n_points:6.2f}%")
+        return lines
+
+
+QRE_LIMIT = register(Concept(
+    name="qre-limit", title="logit QRE limit",
+    help="the Nash equilibrium the principal logit QRE branch converges to (certified to --tol)",
+    options=("tol", "backend"), solve=_solve_limit, label=lambda o, m: "NE (logit QRE limit)",
+    pure=False, sweep=LimitLayout, run=_limit_run, format=_format_limit))
