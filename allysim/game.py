@@ -44,20 +44,21 @@ class Game:
     def shape(self) -> tuple[int, ...]:
         return tuple(len(s) for s in self.strategies)
 
-    def restrict(self, fix: Mapping[str, str]) -> Game:
+    def restrict(self, fix: Mapping[str, str], *, where: str = "Game.restrict()") -> Game:
         """The subgame in which each player in ``fix`` plays its given strategy.
 
-        Fixed players keep an axis of length 1, so profiles keep their layout.
+        Fixed players keep an axis of length 1, so profiles keep their layout. Errors
+        name ``where`` (the CLI passes its flag).
         """
         payoffs, strategies = self.payoffs, list(self.strategies)
         for player, strategy in fix.items():
             if player not in self.players:
-                raise ScenarioError(f"--fix {player}={strategy}: unknown player"
+                raise ScenarioError(f"{where} {player}={strategy}: unknown player"
                                     f"{suggest(player, self.players)}; expected one of "
                                     f"{', '.join(self.players)}")
             i = self.players.index(player)
             if strategy not in self.strategies[i]:
-                raise ScenarioError(f"--fix {player}={strategy}: unknown strategy"
+                raise ScenarioError(f"{where} {player}={strategy}: unknown strategy"
                                     f"{suggest(strategy, self.strategies[i])}; expected one of "
                                     f"{', '.join(self.strategies[i])}")
             k = self.strategies[i].index(strategy)

@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from allysim import load_scenario
-from allysim.solve import strategy_values
 from allysim.solve._status import STATUS
 from allysim.solve.dynamics import (STABILITY, fictitious_play, flow, jacobian,
                                     logit_dynamics, random_starts, replicator, rest_points)

@@ -132,7 +132,7 @@ def run(name, sets, force, solver, fix, as_json, **kwargs):
     given = given_options(kwargs)
     s = scenario_with_sets(name, sets, force)
     fixed = parse_fix(fix)
-    game = Game.from_model(s.model, s.point).restrict(fixed)
+    game = Game.from_model(s.model, s.point).restrict(fixed, where="--fix")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateGameWarning)   # the status says it
         reports = solve_game(game, solver, given)

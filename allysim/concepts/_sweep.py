@@ -250,6 +250,32 @@ class SweepLayout:
     def csv_header(self, varied: tuple[str, ...]) -> list[str]:
         return []
 
+    def solution_header(self, varied, *, pure: bool, payoff: bool = True, extra=()) -> list[str]:
+        """Header of a CSV with one row per solution: point, concept, status, the number of
+        solutions and which this is, the varied values, the strategies (``pure``) or
+        ``P(Player=STRATEGY)``, payoffs, max regret and ``extra``."""
+        players = self.model.players
+        return ["point", "solution_concept", "status", "n_equilibria", "equilibrium", *varied,
+                *(players if pure else probability_labels(self.model)),
+                *((f"payoff_{p}" for p in players) if payoff else ()), "max_regret", *extra]
+
+    def solution_csv(self, arrays, varied, start, *, pure_key=None, prob_key=None,
+                     payoff: bool = True, extra=()) -> str:
+        """Rows of :meth:`solution_header` from the row arrays ``eq_*``: strategy names from
+        ``pure_key`` (strategy indices, ``(E, n)``) or probabilities from ``prob_key``."""
+        columns: list = []
+        if pure_key is not None:
+            columns += [np.asarray(ss, dtype=object)[arrays[pure_key][:, i]]
+                        for i, ss in enumerate(self.model.strategies)]
+        if prob_key is not None:
+            columns += [floats(arrays[prob_key][:, j]) for j in range(self.size)]
+        if payoff:
+            columns += [floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
+        columns.append(floats(arrays["eq_regret"]))
+        columns += list(extra)
+        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
+                               start, varied, columns)
+
     def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
         """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
         return ""
@@ -259,8 +285,102 @@ class SweepLayout:
         return []
 
 
-def status_of(out: dict) -> np.ndarray:
-    return out["status"]
-
-
 FAILED = int(STATUS["failed"])
+
+
+class LambdaLayout(SweepLayout):
+    """The layout of concepts with one solution per point and lambda (the QRE concepts).
+
+    Per point: the solution's probabilities ``prob`` (NaN where none was certified),
+    its max regret and residual, expected payoffs when ``payoff`` is set, and the
+    status. With one lambda the arrays are ``prob (N, K)``, ``regret (N,)``, ...; with
+    L lambdas they gain a lambda axis, ``prob (N, L, K)``, ``regret (N, L)``,
+    ``lambda_status (N, L)``, and ``status (N,)`` is the largest code over the lambdas.
+    The CSV has one row per point and lambda, each naming its concept (``QRE(lambda=…)``).
+    """
+
+    payoff = False
+
+    def __init__(self, concept, model, options, store):
+        super().__init__(concept, model, options, store)
+        self.lams = list(options["lambda"])
+        self.axis = () if len(self.lams) == 1 else (len(self.lams),)
+
+    def point_fields(self):
+        fields = [Field("prob", "float64", (*self.axis, self.size), np.nan)]
+        if self.payoff:
+            fields.append(Field("payoff", "float64", (*self.axis, self.model.n_players), np.nan))
+        fields += [Field("regret", "float64", self.axis, np.nan),
+                   Field("residual", "float64", self.axis, np.nan),
+                   Field("status", "int8", (), FAILED)]
+        if self.axis:
+            fields.append(Field("lambda_status", "int8", self.axis, FAILED))
+        return fields
+
+    def total_fields(self):
+        return [Field("prob_sum", "float64", (*self.axis, self.size)),
+                Field("solved", "int64", self.axis)]
+
+    def fill(self, out, res, idx, payoffs, start):
+        lanes = (slice(None),) if self.axis else (slice(None), 0)
+        out["prob"][idx], out["regret"][idx] = res.profiles[lanes], res.regret[lanes]
+        out["residual"][idx] = res.residual[lanes]
+        if self.payoff:
+            out["payoff"][idx] = res.payoff[lanes]
+        if self.axis:
+            out["lambda_status"][idx] = res.lambda_status
+        out["status"][idx] = res.status
+
+    def totals(self, out):
+        prob = out["prob"]
+        solved = np.isfinite(prob).all(axis=-1)
+        return {"prob_sum": np.where(solved[..., None], prob, 0.0).sum(axis=0),
+                "solved": solved.sum(axis=0).astype(np.int64)}
+
+    def csv_header(self, varied):
+        return ["point", "solution_concept", "status", *varied, *probability_labels(self.model),
+                *((f"payoff_{p}" for p in self.model.players) if self.payoff else ()), "max_regret"]
+
+    def csv_text(self, arrays, varied, start):
+        m, lanes = len(arrays["status"]), len(self.lams)
+        if not m:
+            return ""
+        prob = arrays["prob"].reshape(m * lanes, self.size)
+        ok = np.isfinite(prob).all(axis=1).tolist()
+        status = (arrays["lambda_status"] if self.axis else arrays["status"]).reshape(-1)
+        names = np.asarray(STATUS_NAMES, dtype=object)
+        rows = np.repeat(np.arange(m), lanes)
+        cols = [[str(start + p) for p in rows.tolist()],
+                [self.concept.label(self.options, li) for li in range(lanes)] * m,
+                names[status].tolist()]
+        cols += [floats(varied[rows, j]) for j in range(varied.shape[1])]
+        cols += [blank_where(floats(prob[:, c]), ok) for c in range(self.size)]
+        if self.payoff:
+            pay = arrays["payoff"].reshape(m * lanes, -1)
+            cols += [blank_where(floats(pay[:, i]), ok) for i in range(self.model.n_players)]
+        cols.append(blank_where(floats(arrays["regret"].reshape(-1)), ok))
+        return "\n".join(map(",".join, zip(*cols))) + "\n"
+
+    def summary(self, totals, n_points):
+        solved = np.atleast_1d(totals["solved"])
+        prob_sum = totals["prob_sum"].reshape(len(solved), self.size)
+        lines = []
+        for li in range(len(self.lams)):
+            label = self.concept.label(self.options, li)
+            if not solved[li]:
+                lines.append(f"{label}: no point solved")
+                continue
+            lines.append(f"{label}; mean probability over the {int(solved[li])} points solved:")
+            lines += mean_probability_lines(self.model, prob_sum[li], int(solved[li]))
+        return lines
+
+
+def mean_probability_lines(model, prob_sum: np.ndarray, solved: int) -> list[str]:
+    """``  US  FIRM 0.0261  TRANS 0.0506  ACCOM 0.9233`` for each player."""
+    mean = prob_sum / solved
+    lines, start = [], 0
+    for player, strategies in zip(model.players, model.strategies):
+        cells = "  ".join(f"{s} {mean[start + i]:.4f}" for i, s in enumerate(strategies))
+        lines.append(f"  {player:<12} {cells}")
+        start += len(strategies)
+    return lines

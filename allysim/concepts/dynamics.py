@@ -9,7 +9,7 @@ from ..solve import STATUS, rest_point_search
 from ..solve.dynamics import STABILITY_NAMES
 from ._base import Concept, register
 from ._report import base_report, solution_record, table
-from ._sweep import FAILED, Field, SweepLayout, count_lines, equilibrium_csv, floats, probability_labels
+from ._sweep import FAILED, Field, SweepLayout, count_lines
 
 #: Count histogram bins: 0, 1, ..., 9, and "10 or more" rest points.
 _BINS = 11
@@ -125,16 +125,12 @@ class DynamicsLayout(SweepLayout):
                 "stable_points": np.int64(out.get("stable_points", 0))}
 
     def csv_header(self, varied):
-        return ["point", "solution_concept", "status", "n_equilibria", "equilibrium", *varied,
-                *probability_labels(self.model), "max_regret", "stability", "basin"]
+        return self.solution_header(varied, pure=False, payoff=False, extra=("stability", "basin"))
 
     def csv_text(self, arrays, varied, start):
-        columns = [floats(arrays["eq_prob"][:, j]) for j in range(self.size)]
-        columns.append(floats(arrays["eq_regret"]))
-        columns.append([STABILITY_NAMES[int(c)] for c in arrays["eq_stability"].tolist()])
-        columns.append([str(int(c)) for c in arrays["eq_basin"].tolist()])
-        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
-                               start, varied, columns)
+        extra = ([STABILITY_NAMES[int(c)] for c in arrays["eq_stability"].tolist()],
+                 [str(int(c)) for c in arrays["eq_basin"].tolist()])
+        return self.solution_csv(arrays, varied, start, prob_key="eq_prob", payoff=False, extra=extra)
 
     def summary(self, totals, n_points):
         if n_points == 0:

@@ -7,7 +7,7 @@ import numpy as np
 from ..solve import MIXED_TOL, STATUS, mixed_nash, split_profile, strategy_values
 from ._base import Concept, register
 from ._report import mix_text, solutions_report
-from ._sweep import FAILED, Field, SweepLayout, count_lines, equilibrium_csv, floats, probability_labels
+from ._sweep import FAILED, Field, SweepLayout, count_lines
 
 #: Count histogram bins: 0, 1, ..., 14, and "15 or more".
 _BINS = 16
@@ -132,16 +132,10 @@ class MixedLayout(SweepLayout):
                 "mixed_points": np.int64(out.get("mixed_points", 0))}
 
     def csv_header(self, varied):
-        m = self.model
-        return (["point", "solution_concept", "status", "n_equilibria", "equilibrium", *varied,
-                 *probability_labels(m), *(f"payoff_{p}" for p in m.players), "max_regret"])
+        return self.solution_header(varied, pure=False)
 
     def csv_text(self, arrays, varied, start):
-        columns = [floats(arrays["eq_prob"][:, j]) for j in range(self.size)]
-        columns += [floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
-        columns.append(floats(arrays["eq_regret"]))
-        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
-                               start, varied, columns)
+        return self.solution_csv(arrays, varied, start, prob_key="eq_prob")
 
     def summary(self, totals, n_points):
         if n_points == 0:

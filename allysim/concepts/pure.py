@@ -9,8 +9,7 @@ from ..solve import STATUS, iterated_dominance, pure_nash
 from ..solve._backend import numba_available, resolve_backend
 from ._base import Concept, register
 from ._report import solutions_report, solutions_table
-from ._sweep import (FAILED, Field, SweepLayout, equilibrium_csv, floats, point_csv, profile_name,
-                     profile_shares)
+from ._sweep import FAILED, Field, SweepLayout, point_csv, profile_name, profile_shares
 
 
 # ----------------------------------------------------------------------------- pure
@@ -117,17 +116,10 @@ class PureLayout(SweepLayout):
                     eq_regret=res.regret[local, slot])
 
     def csv_header(self, varied):
-        players = self.model.players
-        return (["point", "solution_concept", "status", "n_equilibria", "equilibrium", *varied,
-                 *players, *(f"payoff_{p}" for p in players), "max_regret"])
+        return self.solution_header(varied, pure=True)
 
     def csv_text(self, arrays, varied, start):
-        profile = arrays["eq_profile"]
-        columns = [np.asarray(ss, dtype=object)[profile[:, i]] for i, ss in enumerate(self.model.strategies)]
-        columns += [floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
-        columns.append(floats(arrays["eq_regret"]))
-        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
-                               start, varied, columns)
+        return self.solution_csv(arrays, varied, start, pure_key="eq_profile")
 
     def summary(self, totals, n_points):
         if n_points == 0:

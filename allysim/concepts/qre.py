@@ -9,18 +9,8 @@ import numpy as np
 from ..solve import STATUS, logit_qre, logit_trace
 from ._base import Concept, register
 from ._report import (base_report, outcome_probabilities, solution_record, status_name, table)
-from ._sweep import (FAILED, Field, SweepLayout, blank_where, floats, point_csv, probability_labels,
-                     profile_name)
-
-
-def _mean_lines(model, prob_sum: np.ndarray, solved: int) -> list[str]:
-    mean = prob_sum / solved
-    lines, start = [], 0
-    for player, strategies in zip(model.players, model.strategies):
-        cells = "  ".join(f"{s} {mean[start + i]:.4f}" for i, s in enumerate(strategies))
-        lines.append(f"  {player:<12} {cells}")
-        start += len(strategies)
-    return lines
+from ._sweep import (FAILED, Field, LambdaLayout, SweepLayout, floats, mean_probability_lines,
+                     point_csv, probability_labels, profile_name)
 
 
 def _player_table(report, game) -> str:
@@ -79,89 +69,13 @@ def _format_qre(report, game) -> str:
     return "\n".join(lines)
 
 
-class QRELayout(SweepLayout):
-    """Per point (and lambda): the QRE probabilities ``prob`` (NaN where no certified
-    QRE was found), its max regret and residual, and the status. With one lambda the
-    arrays are ``prob (N, K)``, ``regret (N,)``, ...; with L lambdas they gain a lambda
-    axis, ``prob (N, L, K)``, ``regret (N, L)``, ``lambda_status (N, L)``, and
-    ``status (N,)`` is the largest code over the lambdas. ``equilibria.csv`` has one row
-    per point and lambda, with ``P(Player=STRATEGY)`` columns."""
-
-    def __init__(self, concept, model, options, store):
-        super().__init__(concept, model, options, store)
-        self.lams = list(options["lambda"])
-        self.axis = () if len(self.lams) == 1 else (len(self.lams),)
+class QRELayout(LambdaLayout):
+    """The logit QRE per point and lambda (:class:`~allysim.concepts.LambdaLayout`)."""
 
     def note(self) -> str:
         return (f"batched logit QRE, principal branch, lambda "
                 f"{', '.join(f'{x:g}' for x in self.lams)} (backend {self.solve_options['backend']}, "
                 f"residual <= {self.options['residual_tol']:g})")
-
-    def point_fields(self):
-        fields = [Field("prob", "float64", (*self.axis, self.size), np.nan),
-                  Field("regret", "float64", self.axis, np.nan),
-                  Field("residual", "float64", self.axis, np.nan),
-                  Field("status", "int8", (), FAILED)]
-        if self.axis:
-            fields.append(Field("lambda_status", "int8", self.axis, FAILED))
-        return fields
-
-    def total_fields(self):
-        return [Field("prob_sum", "float64", (*self.axis, self.size)),
-                Field("solved", "int64", self.axis)]
-
-    def fill(self, out, res, idx, payoffs, start):
-        if self.axis:
-            out["prob"][idx], out["regret"][idx] = res.profiles, res.regret
-            out["residual"][idx], out["lambda_status"][idx] = res.residual, res.lambda_status
-        else:
-            out["prob"][idx], out["regret"][idx] = res.profiles[:, 0], res.regret[:, 0]
-            out["residual"][idx] = res.residual[:, 0]
-        out["status"][idx] = res.status
-
-    def totals(self, out):
-        prob = out["prob"]
-        solved = np.isfinite(prob).all(axis=-1)
-        return {"prob_sum": np.where(solved[..., None], prob, 0.0).sum(axis=0),
-                "solved": solved.sum(axis=0).astype(np.int64)}
-
-    def csv_header(self, varied):
-        return ["point", "solution_concept", "status", *varied,
-                *probability_labels(self.model), "max_regret"]
-
-    def csv_text(self, arrays, varied, start):
-        if not self.axis:
-            prob = arrays["prob"]
-            ok = np.isfinite(prob).all(axis=1).tolist()
-            columns = [blank_where(floats(prob[:, c]), ok) for c in range(self.size)]
-            columns.append(blank_where(floats(arrays["regret"]), ok))
-            return point_csv(start, [self.label] * len(prob), arrays["status"], varied, columns)
-        m, L = arrays["prob"].shape[:2]
-        prob = arrays["prob"].reshape(m * L, self.size)
-        ok = np.isfinite(prob).all(axis=1).tolist()
-        columns = [blank_where(floats(prob[:, c]), ok) for c in range(self.size)]
-        columns.append(blank_where(floats(arrays["regret"].reshape(-1)), ok))
-        labels = [_qre_label(self.options, li) for li in range(L)] * m
-        text = point_csv(0, labels, arrays["lambda_status"].reshape(-1),
-                         np.repeat(varied, L, axis=0), columns)
-        # point_csv numbers rows 0..m*L-1: give each row its point instead.
-        lines = text.splitlines()
-        points = np.repeat(np.arange(start, start + m), L)
-        return "".join(f"{p}{line[line.index(','):]}\n" for p, line in zip(points.tolist(), lines))
-
-    def summary(self, totals, n_points):
-        solved = np.atleast_1d(totals["solved"])
-        prob_sum = totals["prob_sum"].reshape(len(solved), self.size)
-        lines = []
-        for li, lam in enumerate(self.lams):
-            label = _qre_label(self.options, li)
-            if not solved[li]:
-                lines.append(f"{label}: no point solved")
-                continue
-            lines.append(f"{label}, principal branch; mean probability over the {int(solved[li])} "
-                         f"points solved:")
-            lines += _mean_lines(self.model, prob_sum[li], int(solved[li]))
-        return lines
 
 
 QRE = register(Concept(
@@ -256,7 +170,7 @@ class LimitLayout(SweepLayout):
             return [f"{self.label}: no point solved"]
         lines = [f"{self.label}, tol {self.options['tol']:g}; mean probability over the {solved} "
                  f"points certified:"]
-        lines += _mean_lines(self.model, totals["prob_sum"], solved)
+        lines += mean_probability_lines(self.model, totals["prob_sum"], solved)
         pure = totals["outcome_points"]
         lines.append(f"  the selection is pure at {100 * pure.sum() / n_points:.2f}% of the points"
                      + (":" if pure.sum() else ""))

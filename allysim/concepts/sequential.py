@@ -12,8 +12,7 @@ from ..solve import STATUS, agent_logit_qre, resolve_stages, subgame_perfect
 from ..solve.sequential import history_profile
 from ._base import Concept, register
 from ._report import base_report, status_name, table
-from ._sweep import (FAILED, Field, SweepLayout, equilibrium_csv, floats, point_csv,
-                     probability_labels, profile_shares)
+from ._sweep import FAILED, Field, LambdaLayout, SweepLayout, profile_shares
 
 #: Equilibria whose full strategies are printed (all are in --json).
 MAX_PRINTED = 4
@@ -173,17 +172,10 @@ class SPELayout(SweepLayout):
                                                minlength=_BINS).astype(np.int64)}
 
     def csv_header(self, varied):
-        players = self.model.players
-        return (["point", "solution_concept", "status", "n_equilibria", "equilibrium", *varied,
-                 *players, *(f"payoff_{p}" for p in players), "max_regret"])
+        return self.solution_header(varied, pure=True)
 
     def csv_text(self, arrays, varied, start):
-        path = arrays["eq_path"]
-        columns = [np.asarray(ss, dtype=object)[path[:, i]] for i, ss in enumerate(self.model.strategies)]
-        columns += [floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
-        columns.append(floats(arrays["eq_regret"]))
-        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
-                               start, varied, columns)
+        return self.solution_csv(arrays, varied, start, pure_key="eq_path")
 
     def summary(self, totals, n_points):
         if n_points == 0:
@@ -274,83 +266,16 @@ def _format_aqre(report, game) -> str:
     return "\n".join(lines)
 
 
-class AQRELayout(SweepLayout):
-    """Per point (and lambda): each player's move probabilities on the play of the game
-    (``prob``), expected payoffs, the residual and agent regret, and the status; one CSV
-    row per point and lambda."""
+class AQRELayout(LambdaLayout):
+    """Per point and lambda (:class:`~allysim.concepts.LambdaLayout`): each player's move
+    probabilities on the play of the game, expected payoffs, the residual and the agent
+    regret."""
 
-    def __init__(self, concept, model, options, store):
-        super().__init__(concept, model, options, store)
-        self.L = len(options["lambda"])
-        self.axis = () if self.L == 1 else (self.L,)
+    payoff = True
 
     def note(self) -> str:
         return (f"agent logit QRE by backward induction, stages {stage_text(self.options['stages'])}, "
-                f"lambda {', '.join(f'{x:g}' for x in self.options['lambda'])}")
-
-    def point_fields(self):
-        n = self.model.n_players
-        fields = [Field("prob", "float64", (*self.axis, self.size), np.nan),
-                  Field("payoff", "float64", (*self.axis, n), np.nan),
-                  Field("regret", "float64", self.axis, np.nan),
-                  Field("residual", "float64", self.axis, np.nan),
-                  Field("status", "int8", (), FAILED)]
-        if self.axis:
-            fields.append(Field("lambda_status", "int8", self.axis, FAILED))
-        return fields
-
-    def total_fields(self):
-        return [Field("prob_sum", "float64", (*self.axis, self.size)),
-                Field("solved", "int64", self.axis)]
-
-    def fill(self, out, res, idx, payoffs, start):
-        sl = (slice(None),) if self.axis else (slice(None), 0)
-        out["prob"][idx], out["payoff"][idx] = res.profiles[sl], res.payoff[sl]
-        out["regret"][idx], out["residual"][idx] = res.regret[sl], res.residual[sl]
-        out["status"][idx] = res.status
-        if self.axis:
-            out["lambda_status"][idx] = res.lambda_status
-
-    def totals(self, out):
-        ok = np.isin(out.get("lambda_status", out["status"]), [STATUS["ok"], STATUS["bifurcation"]])
-        return {"prob_sum": np.where(ok[..., None], out["prob"], 0.0).sum(axis=0),
-                "solved": ok.sum(axis=0).astype(np.int64)}
-
-    def csv_header(self, varied):
-        return ["point", "solution_concept", "status", *varied, *probability_labels(self.model),
-                *(f"payoff_{p}" for p in self.model.players), "max_regret"]
-
-    def csv_text(self, arrays, varied, start):
-        m = len(arrays["status"])
-        L, n = self.L, self.model.n_players
-        prob = arrays["prob"].reshape(m * L, self.size)
-        payoff = arrays["payoff"].reshape(m * L, n)
-        columns = [floats(prob[:, c]) for c in range(self.size)]
-        columns += [floats(payoff[:, i]) for i in range(n)] + [floats(arrays["regret"].reshape(-1))]
-        status = arrays["lambda_status"].reshape(-1) if self.axis else arrays["status"]
-        labels = [_aqre_label(self.options, li) for li in range(L)] * m
-        lines = point_csv(0, labels, status, np.repeat(varied, L, axis=0), columns).splitlines()
-        points = np.repeat(np.arange(start, start + m), L)
-        return "".join(f"{p}{line[line.index(','):]}\n" for p, line in zip(points.tolist(), lines))
-
-    def summary(self, totals, n_points):
-        solved = np.atleast_1d(totals["solved"])
-        prob_sum = totals["prob_sum"].reshape(len(solved), self.size)
-        lines = []
-        for li in range(self.L):
-            label = _aqre_label(self.options, li)
-            if not solved[li]:
-                lines.append(f"{label}: no point solved")
-                continue
-            lines.append(f"{label}; mean probability on the play of the game over the "
-                         f"{int(solved[li])} points solved:")
-            mean = prob_sum[li] / solved[li]
-            start = 0
-            for player, strategies in zip(self.model.players, self.model.strategies):
-                cells = "  ".join(f"{s} {mean[start + i]:.4f}" for i, s in enumerate(strategies))
-                lines.append(f"  {player:<12} {cells}")
-                start += len(strategies)
-        return lines
+                f"lambda {', '.join(f'{x:g}' for x in self.lams)}")
 
 
 AGENT_QRE = register(Concept(

@@ -249,7 +249,9 @@ def probability_curves(results: SweepResults, x: str | None = None, axes=None):
         ax.legend(fontsize=6, frameon=False)
         o += len(ss)
     axes[0].set_ylabel("probability")
-    axes[0].figure.suptitle(f"{results.scenario}: {results.label}", fontsize=10)
+    title = (results.label if len(results.lambdas) == 1 else
+             f"{results.label.split('(')[0]} at lambda {', '.join(f'{x:g}' for x in results.lambdas)}")
+    axes[0].figure.suptitle(f"{results.scenario}: {title}", fontsize=10)
     return axes
 
 

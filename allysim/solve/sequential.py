@@ -61,7 +61,7 @@ QRE_TOL = 1e-10
 
 
 def resolve_stages(stages: Sequence[Sequence[str | int]], players: Sequence[str] | int,
-                   where: str = "--stages") -> tuple[tuple[int, ...], ...]:
+                   where: str = "resolve_stages(): stages") -> tuple[tuple[int, ...], ...]:
     """Check a stage order and turn it into player indices.
 
     Parameters
