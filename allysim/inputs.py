@@ -193,7 +193,7 @@ def parse_range(text: str, flag: str, *, require_n: bool = False, error=DesignEr
     name, sep, spec = text.partition("=")
     name = name.strip()
     parts = spec.split(":")
-    form = "NAME=LO:HI:N" if require_n else "NAME=LO:HI[:N]"
+    form = "name=lo:hi:n" if require_n else "name=lo:hi[:n]"
     if not sep or not name or not (len(parts) == 3 or (len(parts) == 2 and not require_n)):
         raise error(f"{where}: expected {form}, e.g. abandonment_fear=0:10:11")
     lo = parse_number(parts[0], where, "LO", error)

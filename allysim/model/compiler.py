@@ -27,7 +27,8 @@ A model file declares, in this order of meaning::
 
 Limits: a model file is at most :data:`MAX_FILE_BYTES` (1 MB); TOML nested too
 deeply for :mod:`tomllib` is refused as malformed; a declared range must have
-finite bounds, ``low <= high`` and a finite width ``high - low``; expressions obey
+finite bounds, ``low <= high`` and a finite width ``high - low``; names are at most
+:data:`MAX_NAME` (64) ASCII characters; expressions obey
 the limits of :mod:`allysim.model.expr` (also counted through the derived
 quantities and attributes they use); and a model whose payoff table at one point
 is larger than ``ALLYSIM_MAX_MEMORY`` is refused (:func:`allysim.limits.check_model_size`).
@@ -51,6 +52,8 @@ from .expr import MAX_DEPTH, FUNCTIONS, Expr, Namespace, evaluate, inlined_depth
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest model or scenario file read, in bytes (the shipped four-power model is 9 KB).
 MAX_FILE_BYTES = 1_000_000
+#: Longest name of a player, strategy, parameter, attribute or derived quantity.
+MAX_NAME = 64
 _TOP_KEYS = ("name", "description", "citation", "players", "parameters", "derived", "payoffs")
 
 
@@ -257,9 +260,9 @@ def _number(value: Any, where: str) -> float:
 
 
 def _identifier(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _IDENT.match(value):
+    if not isinstance(value, str) or not _IDENT.match(value) or len(value) > MAX_NAME:
         raise ModelError(f"{where}: {quote(value, 40)} is not a valid name; expected ASCII "
-                         "letters, digits and _ starting with a letter")
+                         f"letters, digits and _ starting with a letter, at most {MAX_NAME} of them")
     return value
 
 
