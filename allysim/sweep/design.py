@@ -285,6 +285,8 @@ def _check_design(d: Design) -> None:
     if isinstance(d.seed, bool) or not isinstance(d.seed, int) or d.seed < 0:
         raise DesignError(f"--seed {quote(d.seed, 40)}: expected a whole number >= 0")
     k = len(d.names)
+    if not all(isinstance(name, str) for name in d.names) or len(set(d.names)) != k:
+        raise DesignError(f"design names {quote(list(d.names))}: expected distinct parameter names")
     if not (len(d.columns) == len(d.lows) == len(d.highs) == k):
         raise DesignError(f"design: {k} names but {len(d.columns)} columns, {len(d.lows)} lows "
                           f"and {len(d.highs)} highs")
