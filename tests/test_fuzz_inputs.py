@@ -242,3 +242,24 @@ def test_the_contract_sees_every_outcome():
 def test_fuzzed_sweep_keys_are_the_scenario_keys():
     from allysim.scenario import SWEEP_KEYS as keys
     assert tuple(keys) == SWEEP_KEYS
+
+
+MINI_LINES = [line for line in TEMPLATE.replace("ATTR", '"scale_factor"').replace(
+    "PAYOFF", '"scale_factor"').splitlines()]
+TOML_VALUES = st.one_of(toml_scalars, st.text(max_size=20).map(toml_string),
+                        st.sampled_from(['["A", "A"]', '[["x"]]', "[[1]]", '{ default = 1 }',
+                                         '{ range = [0, 1] }', '"Row"', '""', "[1, 2, 3]",
+                                         '{ default = "x", range = ["a", "b"] }']))
+
+
+@FAST
+@given(st.lists(st.tuples(st.integers(0, len(MINI_LINES) - 1), TOML_VALUES), min_size=1, max_size=4))
+def test_mutated_model_file_compiles_or_is_refused(edits):
+    """Any value of the model file (names, strategies, parameter specs, derived, payoffs)
+    replaced by junk: a ModelError or a working model, nothing else."""
+    lines = list(MINI_LINES)
+    for k, value in edits:
+        key, sep, _ = lines[k].partition(" = ")
+        if sep:
+            lines[k] = f"{key} = {value}"
+    check_contract("\n".join(lines) + "\n")
