@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import DesignError, InputError, quote
+from .errors import DesignError, InputError, cut, quote
 
 #: Most lambda values one ``--lambda`` may give (``0:20:201`` is 201).
 MAX_LAMBDAS = 10_000
@@ -51,14 +51,16 @@ def _text(value: Any, flag: str, error=InputError) -> str:
     return value
 
 
-def parse_number(text: str, flag: str, what: str = "value", error=InputError) -> float:
-    """A finite float from text; ``flag`` and ``what`` name it in errors.
+def parse_number(text: str, flag: str, what: str = "value", error=InputError, *,
+                 name: str | None = None) -> float:
+    """A finite float from text; ``flag`` and ``what`` (or ``name``, for a value that is
+    not finite) name it in errors.
 
     >>> parse_number(" 2.5 ", "--set a=2.5")
     2.5
-    >>> parse_number("1e400", "--set a=1e400")
+    >>> parse_number("1e400", "--set 'a=1e400'", name="a")
     Traceback (most recent call last):
-    allysim.errors.InputError: --set a=1e400: value '1e400' is not a finite number (float64 reads it as inf)
+    allysim.errors.InputError: --set 'a=1e400': a = 1e400: expected a finite number (float64 reads 1e400 as inf)
     """
     try:
         if not text.isascii():      # float() would read fullwidth or Arabic-Indic digits
@@ -67,9 +69,10 @@ def parse_number(text: str, flag: str, what: str = "value", error=InputError) ->
     except (AttributeError, TypeError, ValueError):
         raise error(f"{flag}: {what} {quote(text, 40)} is not a number") from None
     if not math.isfinite(value):
-        reads = f" (float64 reads it as {value})" if text.strip().lower() not in (
-            "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan") else ""
-        raise error(f"{flag}: {what} {quote(text, 40)} is not a finite number{reads}")
+        shown = cut(text.strip(), 40)
+        reads = f" (float64 reads {shown} as {value})" if shown.lower().lstrip("+-") not in (
+            "inf", "infinity", "nan") else ""
+        raise error(f"{flag}: {name or what} = {shown}: expected a finite number{reads}")
     return value + 0.0       # -0.0 becomes 0.0
 
 
@@ -102,8 +105,8 @@ def parse_sets(values: Iterable[str], flag: str = "--set") -> dict[str, float]:
         name, sep, raw = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise InputError(f"{flag} {quote(item)}: expected NAME=VALUE, e.g. us_credibility=0.4")
-        value = parse_number(raw, f"{flag} {quote(item)}")
+            raise InputError(f"{flag} {quote(item)}: expected name=value, e.g. us_credibility=0.4")
+        value = parse_number(raw, f"{flag} {quote(item)}", "value", name=name)
         if name in out and out[name] != value:
             raise InputError(f"{flag} {given[name]} {flag} {item.strip()}: {name} is set twice "
                              "with different values; give one")
@@ -126,7 +129,7 @@ def parse_fix(values: Iterable[str], flag: str = "--fix") -> dict[str, str]:
         player, sep, strategy = item.partition("=")
         player, strategy = player.strip(), strategy.strip()
         if not sep or not player or not strategy:
-            raise InputError(f"{flag} {quote(item)}: expected PLAYER=STRATEGY, e.g. China=SLICE")
+            raise InputError(f"{flag} {quote(item)}: expected Player=STRATEGY, e.g. China=SLICE")
         if player in out and out[player] != strategy:
             raise InputError(f"{flag} {player}={out[player]} {flag} {player}={strategy}: {player} "
                              f"is fixed twice, at {out[player]} and at {strategy}; give one")
@@ -235,14 +238,13 @@ def parse_lambdas(text: str, flag: str = "--lambda") -> tuple[float, ...]:
     out: list[float] = []
     for item in text.split(","):
         if not item.strip():
-            raise InputError(f"{where}: empty value; expected numbers separated by commas, "
-                             "e.g. 0.5,1.5, or a range LO:HI:N, e.g. 0:20:201")
+            raise InputError(f"{where}: expected finite numbers >= 0, separated by commas, e.g. "
+                             "0.5,1.5, or a range LO:HI:N, e.g. 0:20:201; got an empty value")
         parts = item.split(":")
         if len(parts) == 1:
-            values = [parse_number(item, where, "lambda")]
+            values = [_lambda_value(item, where, "lambda")]
         elif len(parts) == 3:
-            lo = parse_number(parts[0], where, "LO")
-            hi = parse_number(parts[1], where, "HI")
+            lo, hi = _lambda_value(parts[0], where, "LO"), _lambda_value(parts[1], where, "HI")
             n = _count(parts[2], where)
             if lo > hi:
                 raise InputError(f"{where}: LO {lo:g} is above HI {hi:g}; expected LO <= HI")
@@ -250,18 +252,32 @@ def parse_lambdas(text: str, flag: str = "--lambda") -> tuple[float, ...]:
             if len(out) + n > MAX_LAMBDAS:
                 raise InputError(f"{where}: {len(out) + n:,} values; expected at most "
                                  f"{MAX_LAMBDAS:,}")
-            if not math.isfinite(hi - lo):
-                raise InputError(f"{where}: range [{lo:g}, {hi:g}] is too wide for float64")
-            values = [float(v) for v in np.linspace(lo, hi, n)]
+            values = [float(v) for v in np.linspace(lo, hi, n)]     # hi - lo <= hi: finite
         else:
-            raise InputError(f"{where}: {quote(item, 40)} is neither a number nor LO:HI:N")
-        if any(v < 0 for v in values):
-            raise InputError(f"{where}: lambda {min(values):g} is negative; expected numbers >= 0")
+            raise InputError(f"{where}: expected comma-separated numbers or ranges LO:HI:N, "
+                             f"e.g. 0.5,1.5 or 0:20:201; {quote(item, 40)} is neither")
         out += values
         if len(out) > MAX_LAMBDAS:
             raise InputError(f"{where}: more than {MAX_LAMBDAS:,} values; expected at most "
                              f"{MAX_LAMBDAS:,}")
     return tuple(out)
+
+
+def _lambda_value(text: str, where: str, label: str) -> float:
+    try:
+        if not text.isascii():
+            raise ValueError
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{where}: expected comma-separated numbers or ranges LO:HI:N, e.g. "
+                         f"0.5,1.5 or 0:20:201; {label} {quote(text.strip(), 40)} is not a "
+                         "number") from None
+    if not math.isfinite(value):
+        raise InputError(f"{where}: expected finite numbers >= 0; {label} {cut(text.strip(), 40)} "
+                         f"is not finite{' (float64 reads it as inf)' if value == math.inf and 'inf' not in text.lower() else ''}")
+    if value < 0:
+        raise InputError(f"{where}: expected finite numbers >= 0; {label} {value:g} is negative")
+    return value + 0.0
 
 
 def parse_stages(text: str | None, flag: str = "--stages") -> tuple[tuple[str, ...], ...] | None:

@@ -258,3 +258,16 @@ def kernel_too_large(model) -> bool:
     False
     """
     return kernel_entries(model) > kernel_max_entries()
+
+
+def check_kernel(model, flag: str = "--backend numba") -> None:
+    """Refuse an explicit request for the numba kernel when :func:`kernel_too_large`.
+
+    (With ``--backend auto`` callers take the NumPy path instead, and say so.)
+    """
+    if kernel_too_large(model):
+        raise LimitError(f"{flag}: model {model.name} has {kernel_entries(model):,} payoff entries "
+                         f"per point ({model.n_players} players x {format_shape(model.shape)} "
+                         f"profiles), past the {kernel_max_entries():,} up to which the numba "
+                         "kernel is generated (it would take minutes and gigabytes to compile); "
+                         "use --backend numpy, or set ALLYSIM_KERNEL_MAX_ENTRIES")

@@ -35,15 +35,15 @@ def test_parse_sets():
 
 @pytest.mark.parametrize("values,pattern", [
     (["a=1", "a=2"], r"^--set a=1 --set a=2: a is set twice with different values; give one$"),
-    (["a"], r"^--set 'a': expected NAME=VALUE"),
-    (["=1"], r"^--set '=1': expected NAME=VALUE"),
+    (["a"], r"^--set 'a': expected name=value"),
+    (["=1"], r"^--set '=1': expected name=value"),
     (["a="], r"^--set 'a=': value '' is not a number$"),
     (["a=x"], r"^--set 'a=x': value 'x' is not a number$"),
-    (["a=nan"], r"^--set 'a=nan': value 'nan' is not a finite number$"),
-    (["a=-inf"], r"^--set 'a=-inf': value '-inf' is not a finite number$"),
-    (["a=1e400"], r"^--set 'a=1e400': value '1e400' is not a finite number \(float64 reads it as inf\)$"),
+    (["a=nan"], r"^--set 'a=nan': a = nan: expected a finite number$"),
+    (["a=-inf"], r"^--set 'a=-inf': a = -inf: expected a finite number$"),
+    (["a=1e400"], r"^--set 'a=1e400': a = 1e400: expected a finite number \(float64 reads 1e400 as inf\)$"),
     (["a=１"], r"value '１' is not a number"),                 # float() would read 1.0
-    (["a=" + "9" * 5000], r"is not a finite number"),
+    (["a=" + "9" * 5000], r"a = 9{40}…: expected a finite number"),
 ])
 def test_parse_sets_refuses(values, pattern):
     msg = refused(parse_sets, values, cls=InputError)
@@ -59,9 +59,9 @@ def test_parse_fix():
 @pytest.mark.parametrize("values,pattern", [
     (["China=SLICE", "China=HOLD"],
      r"^--fix China=SLICE --fix China=HOLD: China is fixed twice, at SLICE and at HOLD; give one$"),
-    (["China"], r"^--fix 'China': expected PLAYER=STRATEGY"),
-    (["China="], r"expected PLAYER=STRATEGY"),
-    (["=SLICE"], r"expected PLAYER=STRATEGY"),
+    (["China"], r"^--fix 'China': expected Player=STRATEGY"),
+    (["China="], r"expected Player=STRATEGY"),
+    (["=SLICE"], r"expected Player=STRATEGY"),
 ])
 def test_parse_fix_refuses(values, pattern):
     msg = refused(parse_fix, values, cls=InputError)
@@ -103,16 +103,21 @@ def test_parse_lambdas():
 
 
 @pytest.mark.parametrize("text,pattern", [
-    ("", r"empty value"),
-    ("1,,2", r"empty value"),
-    ("-1", r"lambda -1 is negative"),
-    ("-1:2:4", r"lambda -1 is negative"),
-    ("nan", r"not a finite number"),
-    ("inf", r"not a finite number"),
-    ("1e400", r"float64 reads it as inf"),
-    ("x", r"lambda 'x' is not a number"),
-    ("0:20", r"'0:20' is neither a number nor LO:HI:N"),
-    ("0:20:201:4", r"neither a number nor LO:HI:N"),
+    # the CLI's wording (tests/test_cli.py) starts each message
+    ("", r"^--lambda '': expected finite numbers >= 0, .*got an empty value$"),
+    (",", r"^--lambda ',': expected finite numbers >= 0"),
+    ("1,,2", r"got an empty value"),
+    ("-1", r"^--lambda '-1': expected finite numbers >= 0; lambda -1 is negative$"),
+    ("1,-1", r"^--lambda '1,-1': expected finite numbers >= 0; lambda -1 is negative$"),
+    ("-1:2:4", r"expected finite numbers >= 0; LO -1 is negative"),
+    ("nan", r"^--lambda 'nan': expected finite numbers >= 0; lambda nan is not finite$"),
+    ("inf", r"^--lambda 'inf': expected finite numbers >= 0; lambda inf is not finite$"),
+    ("0:inf:3", r"HI inf is not finite"),
+    ("1e400", r"lambda 1e400 is not finite \(float64 reads it as inf\)"),
+    ("x", r"^--lambda 'x': expected comma-separated numbers or ranges LO:HI:N, .*lambda 'x' is not a number$"),
+    ("１", r"lambda '１' is not a number"),
+    ("0:20", r"'0:20' is neither"),
+    ("0:20:201:4", r"is neither"),
     ("0:20:0", r"N must be >= 2 \(or 1 with LO == HI\), got 0"),
     ("0:20:1", r"N must be >= 2"),
     ("0:20:-5", r"N must be a whole number, got '-5'"),
@@ -182,8 +187,8 @@ def test_range_width_must_be_finite():
     ("=0:1:3", r"expected name=lo:hi:n"),
     ("a=0:1:3:4", r"expected name=lo:hi:n"),
     ("a=x:1:3", r"LO 'x' is not a number"),
-    ("a=0:nan:3", r"HI 'nan' is not a finite number"),
-    ("a=0:inf:3", r"HI 'inf' is not a finite number"),
+    ("a=0:nan:3", r"HI = nan: expected a finite number"),
+    ("a=0:inf:3", r"HI = inf: expected a finite number"),
     ("a=2:1:3", r"LO 2 is above HI 1"),
     ("a=0:1:1", r"N must be >= 2"),
     ("a=0:1:0", r"N must be >= 2"),

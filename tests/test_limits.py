@@ -8,7 +8,7 @@ import pytest
 from allysim import compile_model, load_model
 from allysim.errors import AllysimError, ModelError
 from allysim.limits import (DEFAULT_KERNEL_MAX_ENTRIES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_POINTS,
-                            LimitError, check_bytes, check_model_size, check_points,
+                            LimitError, check_bytes, check_kernel, check_model_size, check_points,
                             kernel_entries, kernel_too_large, max_batch, max_memory, max_points,
                             parse_bytes, payoff_bytes)
 from tests.test_model_limits import _big_model
@@ -104,6 +104,15 @@ def test_kernel_too_large():
     seven = compile_model(_big_model(7, 4), where="seven.toml")
     assert kernel_entries(seven) == 7 * 4**7 and kernel_too_large(seven)
     assert DEFAULT_KERNEL_MAX_ENTRIES == 4096
+
+
+def test_check_kernel_refuses_an_explicit_request():
+    check_kernel(load_model("four-power"))
+    seven = compile_model(_big_model(7, 4), where="seven.toml")
+    with pytest.raises(LimitError, match=r"^--backend numba: model big7x4 has 114,688 payoff entries "
+                                         r"per point \(7 players x 4\^7 profiles\), past the 4,096 .*"
+                                         r"use --backend numpy, or set ALLYSIM_KERNEL_MAX_ENTRIES$"):
+        check_kernel(seven)
 
 
 def test_kernel_threshold_is_a_setting(monkeypatch):
