@@ -311,3 +311,40 @@ def test_allysim_error_is_always_one_bounded_line():
     assert "\n" not in msg and len(msg) <= 1000
     assert msg.startswith("head x") and msg.endswith("expected a number")
     assert quote(10 ** 5000) == "<int>"       # str() of such an int raises ValueError
+
+
+# ---------------------------------------------------------------------------
+# counts: what NumPy or a quadratic cost would choke on
+# ---------------------------------------------------------------------------
+
+def test_too_many_players_is_refused_not_a_numpy_error():
+    # 70 one-strategy players compiled on main, then payoffs() raised NumPy's ValueError
+    # "maximum supported dimension for an ndarray is currently 64".
+    msg = refused(compile_model, _big_model(70, 1), where="many.toml")
+    assert msg == "many.toml: players: 70 players; expected at most 32"
+    m = compile_model(_big_model(32, 1), where="ok.toml")
+    assert m.payoffs(m.defaults).shape == (1, 32) + (1,) * 32
+
+
+def test_too_many_strategies_is_refused():
+    # One player with 100,000 strategies took 29 s to evaluate (indicators cost s^2).
+    text = _big_model(1, 10_001).replace("P0 = \"a * (P0 == 'S0')\"", 'P0 = "a"')
+    msg = refused(compile_model, text, where="wide.toml")
+    assert msg == "wide.toml: players[0].strategies: 10,001 strategies; expected at most 10,000"
+
+
+def test_too_many_parameters_or_derived_quantities_are_refused():
+    params = "\n".join(f"p{j} = {{ default = 0, range = [0, 1] }}" for j in range(1001))
+    text = MINI.replace("ROW_EXPR", "scale_factor").replace("[parameters]", "[parameters]\n" + params)
+    assert refused(compile_model, text, where="p.toml") == \
+        "p.toml: parameters: 1,003 parameters; expected at most 1,000"
+    derived = "\n".join(f'd{j} = "1"' for j in range(1000))
+    msg = refused(mini, "scale_factor", derived)
+    assert msg == "mini.toml: derived: 1,002 derived quantities; expected at most 1,000"
+
+
+def test_a_folder_named_like_a_model_is_not_read(tmp_path):
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    msg = refused(load_model, folder)
+    assert msg.endswith("folder.toml: not a regular file; expected a model file")

@@ -28,7 +28,9 @@ A model file declares, in this order of meaning::
 Limits: a model file is at most :data:`MAX_FILE_BYTES` (1 MB); TOML nested too
 deeply for :mod:`tomllib` is refused as malformed; a declared range must have
 finite bounds, ``low <= high`` and a finite width ``high - low``; names are at most
-:data:`MAX_NAME` (64) ASCII characters; expressions obey
+:data:`MAX_NAME` (64) ASCII characters; a model has at most :data:`MAX_PLAYERS` (32)
+players, :data:`MAX_STRATEGIES` (10,000) strategies per player and :data:`MAX_ENTRIES`
+(1,000) parameters, derived quantities and attributes per player; expressions obey
 the limits of :mod:`allysim.model.expr` (also counted through the derived
 quantities and attributes they use); and a model whose payoff table at one point
 is larger than ``ALLYSIM_MAX_MEMORY`` is refused (:func:`allysim.limits.check_model_size`).
@@ -54,6 +56,13 @@ _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_FILE_BYTES = 1_000_000
 #: Longest name of a player, strategy, parameter, attribute or derived quantity.
 MAX_NAME = 64
+#: Most players (payoff arrays have one axis per player, and NumPy at most 64 axes).
+MAX_PLAYERS = 32
+#: Most strategies of one player (building its indicators costs strategies squared).
+MAX_STRATEGIES = 10_000
+#: Most parameters, derived quantities, and attributes of one player (names are looked
+#: up in lists, so compiling costs their number squared).
+MAX_ENTRIES = 1_000
 _TOP_KEYS = ("name", "description", "citation", "players", "parameters", "derived", "payoffs")
 
 
@@ -266,6 +275,11 @@ def _identifier(value: Any, where: str) -> str:
     return value
 
 
+def _at_most(count: int, limit: int, what: str, where: str) -> None:
+    if count > limit:
+        raise ModelError(f"{where}: {count:,} {what}; expected at most {limit:,}")
+
+
 def read_toml(text: str, where: str, error: type[AllysimError] = ModelError) -> dict:
     """Parse TOML text, turning every failure into one line of ``error``.
 
@@ -289,6 +303,8 @@ def read_toml(text: str, where: str, error: type[AllysimError] = ModelError) -> 
 def read_text_file(path: Path, error: type[AllysimError] = ModelError, what: str = "model") -> str:
     """The UTF-8 text of a model or scenario file, refusing files past :data:`MAX_FILE_BYTES`."""
     try:
+        if path.exists() and not path.is_file():
+            raise error(f"{path}: not a regular file; expected a {what} file")
         if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
             raise error(f"{path}: {path.stat().st_size:,} bytes; expected a {what} file of at "
                         f"most {MAX_FILE_BYTES:,}")
@@ -346,6 +362,7 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
     raw_players = doc["players"]
     if not isinstance(raw_players, list) or not raw_players:
         raise ModelError(f"{where}: players: expected an array of tables ([[players]])")
+    _at_most(len(raw_players), MAX_PLAYERS, "players", f"{where}: players")
     players, strategies, raw_attributes = [], [], []
     for k, raw in enumerate(raw_players):
         at = f"{where}: players[{k}]"
@@ -361,15 +378,21 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
         strats = raw.get("strategies")
         if not isinstance(strats, list) or not strats:
             raise ModelError(f"{at}.strategies: expected a non-empty array of names")
+        _at_most(len(strats), MAX_STRATEGIES, "strategies", f"{at}.strategies")
         strats = tuple(_identifier(s, f"{at}.strategies") for s in strats)
         if len(set(strats)) != len(strats):
             raise ModelError(f"{at}.strategies: names must be distinct, got {list(strats)}")
         players.append(pname)
         strategies.append(strats)
         raw_attributes.append(_table(raw.get("attributes", {}), f"{at}.attributes"))
+        _at_most(len(raw_attributes[-1]), MAX_ENTRIES, "attributes", f"{at}.attributes")
 
     parameters = []
-    for pname, spec in _table(doc["parameters"], f"{where}: parameters").items():
+    raw_parameters = _table(doc["parameters"], f"{where}: parameters")
+    _at_most(len(raw_parameters), MAX_ENTRIES, "parameters", f"{where}: parameters")
+    raw_derived = _table(doc.get("derived", {}), f"{where}: derived")
+    _at_most(len(raw_derived), MAX_ENTRIES, "derived quantities", f"{where}: derived")
+    for pname, spec in raw_parameters.items():
         at = f"{where}: parameters.{pname}"
         _identifier(pname, at)
         if pname in FUNCTIONS or pname in players:
@@ -420,7 +443,7 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
             depths[("attr", (i, attr))] = max(inlined_depth(e, depths) for e in exprs)
 
     derived = []
-    for dname, text_ in _table(doc.get("derived", {}), f"{where}: derived").items():
+    for dname, text_ in raw_derived.items():
         at = f"{where}: derived.{dname}"
         _identifier(dname, at)
         if dname in param_names or dname in players or dname in FUNCTIONS:
