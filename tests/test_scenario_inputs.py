@@ -59,7 +59,7 @@ BAD = [
     ({"lambda": -1}, r"lambda = -1: expected a number >= 0"),
     ({"lambda": [1, "x"]}, r"expected a number >= 0, a list of them"),
     ({"lambda": []}, r"expected a number >= 0"),
-    ({"lambda": "0:20"}, r"lambda = '0:20': --lambda '0:20': '0:20' is neither a number"),
+    ({"lambda": "0:20"}, r"lambda = '0:20': --lambda '0:20': expected comma-separated numbers .*'0:20' is neither"),
     ({"lambda": {"a": 1}}, r"expected a number >= 0"),
     ({"stages": 3}, r"stages = 3: expected a string such as"),
     ({"stages": "US>>Japan"}, r"empty stage"),
