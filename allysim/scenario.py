@@ -12,6 +12,9 @@ A scenario file is TOML::
     [sweep]                         # optional; read by ``allysim sweep``
     [solve]                         # optional; read by ``allysim run``
 
+The ``[sweep]`` table is checked when the scenario is loaded
+(:func:`validate_sweep_table`): only known keys, each of the expected type.
+
 Scenarios are looked up by name in the repository's top-level ``scenarios/``
 folder (a source checkout) and in the copy installed as package data
 (``allysim.scenarios``), so ``pip install .`` users find them too.
@@ -19,17 +22,135 @@ folder (a source checkout) and in the copy installed as package data
 from __future__ import annotations
 
 import hashlib
-import tomllib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import ScenarioError, suggest
+from .errors import AllysimError, ScenarioError, quote, suggest
+from .inputs import parse_lambdas, parse_params, parse_stages, parse_vary
 from .model import Model, compile_model, list_models, load_model
+from .model.compiler import is_model_text, read_text_file, read_toml
 
 _KEYS = ("model", "description", "question", "overrides", "sweep", "solve")
+#: Keys of a scenario's ``[sweep]`` table and what each must be.
+SWEEP_KEYS = {
+    "vary": "a \"name=lo:hi:n\" string or a list of them",
+    "sample": "a sampler name (a string), e.g. \"sobol\"",
+    "n": "a whole number of points >= 1",
+    "params": "a list of parameter names or a comma-separated string",
+    "seed": "a whole number >= 0",
+    "chunk_size": "a whole number >= 1",
+    "solver": "a solver name (a string), e.g. \"pure\"",
+    "store": "a store name (a string), e.g. \"counts\"",
+    "tol": "a finite number >= 0",
+    "lambda": "a number >= 0, a list of them, or a string such as \"0.5,1.5\" or \"0:20:201\"",
+    "stages": "a string such as \"US>Japan>China,NorthKorea\" or a list of stages",
+}
+
+
+def _whole(value: Any, least: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= least
+
+
+def _real(value: Any) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(_float(value)) and value >= 0)
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def validate_sweep_table(table: Any, where: str) -> dict[str, Any]:
+    """Check a scenario's ``[sweep]`` table and return it normalised.
+
+    Every key must be one of :data:`SWEEP_KEYS` and of the type given there;
+    ``vary`` becomes a list of strings (each a valid ``name=lo:hi:n``),
+    ``params`` a list of distinct names, ``stages`` given as a list a list of
+    lists of names. Whether names exist in the model, and whether a solver or
+    store exists, is checked where they are used. ``where`` names the file
+    (``"baseline.toml"``); errors read ``baseline.toml: [sweep] params = 5: expected ...``.
+
+    >>> validate_sweep_table({"vary": "a=0:1:3", "params": "a, b"}, "s.toml")
+    {'vary': ['a=0:1:3'], 'params': ['a', 'b']}
+    >>> validate_sweep_table({"solver": ["pure"]}, "s.toml")
+    Traceback (most recent call last):
+    allysim.errors.ScenarioError: s.toml: [sweep] solver = ['pure']: expected a solver name (a string), e.g. "pure"
+    """
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: [sweep]: expected a table, got {quote(table)}")
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in SWEEP_KEYS:
+            raise ScenarioError(f"{where}: [sweep] unknown key {quote(key, 40)}"
+                                f"{suggest(str(key), SWEEP_KEYS)}; expected {', '.join(SWEEP_KEYS)}")
+        at = f"{where}: [sweep] {key} = {quote(value, 60)}"
+        expected = f"{at}: expected {SWEEP_KEYS[key]}"
+        try:
+            out[key] = _sweep_value(key, value)
+        except AllysimError as exc:     # a parser's own reason, after the file and key
+            raise ScenarioError(f"{at}: {str(exc)}") from None
+        except (TypeError, ValueError):
+            raise ScenarioError(expected) from None
+    return out
+
+
+def _sweep_value(key: str, value: Any) -> Any:
+    """``key``'s value normalised; TypeError when it is not of the expected type."""
+    if key == "vary":
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
+            raise TypeError
+        for item in items:
+            parse_vary(item)
+        return list(items)
+    if key in ("sample", "solver", "store"):
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError
+        return value
+    if key == "n" or key == "chunk_size":
+        if not _whole(value, 1):
+            raise TypeError
+        return value
+    if key == "seed":
+        if not _whole(value, 0):
+            raise TypeError
+        return value
+    if key == "params":
+        if not isinstance(value, (str, list)):
+            raise TypeError
+        return parse_params(value)
+    if key == "tol":
+        if not _real(value):
+            raise TypeError
+        return value
+    if key == "lambda":
+        if isinstance(value, str):
+            parse_lambdas(value)
+        elif isinstance(value, list):
+            if not value or not all(_real(v) for v in value):
+                raise TypeError
+        elif not _real(value):
+            raise TypeError
+        return value
+    if key == "stages":
+        if isinstance(value, str):
+            parse_stages(value)
+            return value
+        if not isinstance(value, list) or not value:
+            raise TypeError
+        stages = [stage.split(",") if isinstance(stage, str) else stage for stage in value]
+        if not all(isinstance(stage, list) and all(isinstance(p, str) for p in stage)
+                   for stage in stages):
+            raise TypeError
+        return [list(stage) for stage in parse_stages(">".join(",".join(st) for st in stages))]
+    raise TypeError   # pragma: no cover - every key of SWEEP_KEYS is handled above
 
 
 def scenario_dirs() -> list[Path]:
@@ -100,26 +221,20 @@ def load_scenario(name: str | Path, *, force: bool = False) -> Scenario:
         return Scenario(name, model, model.description, "", {}, model.defaults,
                         source=model.source, sha256=model.sha256, path=model.path)
     path = _find(name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file: {exc}") from None
+    text = read_text_file(path, ScenarioError, "scenario")
     where = path.name
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{where}: malformed TOML: {exc}") from None
-    if "players" in doc:  # a model file, as 'allysim validate' tells them apart: its defaults
+    if is_model_text(text):  # a model file, as 'allysim validate' tells them apart: its defaults
         model = compile_model(text, where=where, path=str(path))
         return Scenario(path.stem, model, model.description, "", {}, model.defaults,
                         source=text, sha256=model.sha256, path=str(path))
+    doc = read_toml(text, where, ScenarioError)
     for key in doc:
         if key not in _KEYS:
-            raise ScenarioError(f"{where}: unknown key '{key}'{suggest(key, _KEYS)}; "
+            raise ScenarioError(f"{where}: unknown key {quote(key, 40)}{suggest(key, _KEYS)}; "
                                 f"expected {', '.join(_KEYS)}")
     model_ref = doc.get("model")
-    if not isinstance(model_ref, str):
-        raise ScenarioError(f"{where}: model: expected a model name or path, got {model_ref!r}")
+    if not isinstance(model_ref, str) or not model_ref.strip():
+        raise ScenarioError(f"{where}: model: expected a model name or path, got {quote(model_ref)}")
     if model_ref.endswith(".toml"):
         model_path = Path(model_ref)
         model = load_model(model_path if model_path.is_absolute() else path.parent / model_path)
@@ -130,8 +245,9 @@ def load_scenario(name: str | Path, *, force: bool = False) -> Scenario:
         if not isinstance(doc.get(key, {}), dict):
             raise ScenarioError(f"{where}: {key}: expected a table")
     point = model.point(overrides, where=f"{where}: overrides", force=force)
+    sweep = validate_sweep_table(doc.get("sweep", {}), where)
     return Scenario(
         name=path.stem, model=model, description=str(doc.get("description", "")),
         question=str(doc.get("question", "")), overrides=dict(overrides), point=point,
-        sweep=dict(doc.get("sweep", {})), solve=dict(doc.get("solve", {})), source=text,
+        sweep=sweep, solve=dict(doc.get("solve", {})), source=text,
         sha256=hashlib.sha256(text.encode()).hexdigest(), path=str(path))

@@ -24,6 +24,16 @@ A model file declares, in this order of meaning::
 
 :class:`Model` maps a parameter block ``params: (B, P) float64`` (columns in
 ``Model.parameter_names`` order) to ``payoffs: (B, n, s1, ..., sn) float64``.
+
+Limits: a model file is at most :data:`MAX_FILE_BYTES` (1 MB); TOML nested too
+deeply for :mod:`tomllib` is refused as malformed; a declared range must have
+finite bounds, ``low <= high`` and a finite width ``high - low``; names are at most
+:data:`MAX_NAME` (64) ASCII characters; a model has at most :data:`MAX_PLAYERS` (32)
+players, :data:`MAX_STRATEGIES` (10,000) strategies per player and :data:`MAX_ENTRIES`
+(1,000) parameters, derived quantities and attributes per player; expressions obey
+the limits of :mod:`allysim.model.expr` (also counted through the derived
+quantities and attributes they use); and a model whose payoff table at one point
+is larger than ``ALLYSIM_MAX_MEMORY`` is refused (:func:`allysim.limits.check_model_size`).
 """
 from __future__ import annotations
 
@@ -38,10 +48,21 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError, PayoffError, ScenarioError, suggest
-from .expr import FUNCTIONS, Expr, Namespace, evaluate, parse
+from ..errors import AllysimError, ModelError, PayoffError, ScenarioError, quote, suggest
+from .expr import MAX_DEPTH, FUNCTIONS, Expr, Namespace, evaluate, inlined_depth, parse
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Largest model or scenario file read, in bytes (the shipped four-power model is 9 KB).
+MAX_FILE_BYTES = 1_000_000
+#: Longest name of a player, strategy, parameter, attribute or derived quantity.
+MAX_NAME = 64
+#: Most players (payoff arrays have one axis per player, and NumPy at most 64 axes).
+MAX_PLAYERS = 32
+#: Most strategies of one player (building its indicators costs strategies squared).
+MAX_STRATEGIES = 10_000
+#: Most parameters, derived quantities, and attributes of one player (names are looked
+#: up in lists, so compiling costs their number squared).
+MAX_ENTRIES = 1_000
 _TOP_KEYS = ("name", "description", "citation", "players", "parameters", "derived", "payoffs")
 
 
@@ -149,8 +170,12 @@ class Model:
                                     f"{suggest(name, self.parameter_names)}")
             j = self.parameter_names.index(name)
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-                raise ScenarioError(f"{prefix}parameter {name} = {value!r}: expected a number")
+                raise ScenarioError(f"{prefix}parameter {name} = {quote(value)}: expected a number")
             p = self.parameters[j]
+            try:
+                value = float(value)
+            except OverflowError:       # an integer past float64's range
+                value = np.inf
             if not np.isfinite(value):
                 raise ScenarioError(f"{prefix}parameter {name} = {value}: expected a finite number")
             if not force and not (p.low <= value <= p.high):
@@ -233,16 +258,85 @@ def _table(value: Any, where: str) -> dict:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise ModelError(f"{where}: expected a finite number, got {value!r}")
-    return float(value)
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:       # an integer past float64's range
+            number = np.inf
+        if np.isfinite(number):
+            return number
+    raise ModelError(f"{where}: expected a finite number, got {quote(value, 40)}")
 
 
 def _identifier(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _IDENT.match(value):
-        raise ModelError(f"{where}: {value!r} is not a valid name; expected letters, digits "
-                         "and _ starting with a letter")
+    if not isinstance(value, str) or not _IDENT.match(value) or len(value) > MAX_NAME:
+        raise ModelError(f"{where}: {quote(value, 40)} is not a valid name; expected ASCII "
+                         f"letters, digits and _ starting with a letter, at most {MAX_NAME} of them")
     return value
+
+
+def _at_most(count: int, limit: int, what: str, where: str) -> None:
+    if count > limit:
+        raise ModelError(f"{where}: {count:,} {what}; expected at most {limit:,}")
+
+
+def read_toml(text: str, where: str, error: type[AllysimError] = ModelError) -> dict:
+    """Parse TOML text, turning every failure into one line of ``error``.
+
+    Besides malformed TOML this refuses text longer than :data:`MAX_FILE_BYTES`
+    and nesting too deep for :mod:`tomllib` (which recurses: a few hundred
+    nested arrays or inline tables exhaust Python's recursion limit).
+    """
+    if len(text) > MAX_FILE_BYTES:
+        raise error(f"{where}: {len(text):,} characters; expected a file of at most "
+                    f"{MAX_FILE_BYTES:,}")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{where}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise error(f"{where}: malformed TOML: arrays or tables nested too deeply") from None
+    except ValueError as exc:       # e.g. an integer past Python's 4,300-digit limit
+        raise error(f"{where}: malformed TOML: {exc}") from None
+
+
+def read_text_file(path: Path, error: type[AllysimError] = ModelError, what: str = "model") -> str:
+    """The UTF-8 text of a model or scenario file, refusing files past :data:`MAX_FILE_BYTES`."""
+    try:
+        if path.exists() and not path.is_file():
+            raise error(f"{path}: not a regular file; expected a {what} file")
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise error(f"{path}: {path.stat().st_size:,} bytes; expected a {what} file of at "
+                        f"most {MAX_FILE_BYTES:,}")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what} file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a UTF-8 text file") from None
+    if len(text) > MAX_FILE_BYTES:
+        raise error(f"{path}: more than {MAX_FILE_BYTES:,} characters; expected a {what} file "
+                    f"of at most {MAX_FILE_BYTES:,}")
+    return text
+
+
+def is_model_text(text: str) -> bool:
+    """Whether TOML text is a model file (it declares players); anything else is read as a
+    scenario. Never raises: malformed text counts as a model when it has ``[[players]]``,
+    so that compiling it reports the error."""
+    try:
+        return "players" in tomllib.loads(text)
+    except (ValueError, RecursionError):
+        return "[[players]]" in text
+
+
+def is_model_file(path: str | Path) -> bool:
+    """:func:`is_model_text` of a file; a file that cannot be read counts as a scenario
+    (loading it then reports why)."""
+    try:
+        return is_model_text(read_text_file(Path(path)))
+    except AllysimError:
+        return False
 
 
 def compile_model(text: str, *, where: str = "<model>", path: str | None = None) -> Model:
@@ -250,10 +344,7 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
 
     where: the file name to use in error messages.
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"{where}: malformed TOML: {exc}") from None
+    doc = read_toml(text, where)
     for key in doc:
         if key not in _TOP_KEYS:
             raise ModelError(f"{where}: unknown key '{key}'{suggest(key, _TOP_KEYS)}; "
@@ -264,10 +355,14 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
     name = doc["name"]
     if not isinstance(name, str) or not name:
         raise ModelError(f"{where}: name: expected a non-empty string")
+    if len(name) > 200 or not name.isprintable():
+        raise ModelError(f"{where}: name {quote(name, 40)}: expected a printable name of at "
+                         "most 200 characters")
 
     raw_players = doc["players"]
     if not isinstance(raw_players, list) or not raw_players:
         raise ModelError(f"{where}: players: expected an array of tables ([[players]])")
+    _at_most(len(raw_players), MAX_PLAYERS, "players", f"{where}: players")
     players, strategies, raw_attributes = [], [], []
     for k, raw in enumerate(raw_players):
         at = f"{where}: players[{k}]"
@@ -283,15 +378,21 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
         strats = raw.get("strategies")
         if not isinstance(strats, list) or not strats:
             raise ModelError(f"{at}.strategies: expected a non-empty array of names")
+        _at_most(len(strats), MAX_STRATEGIES, "strategies", f"{at}.strategies")
         strats = tuple(_identifier(s, f"{at}.strategies") for s in strats)
         if len(set(strats)) != len(strats):
             raise ModelError(f"{at}.strategies: names must be distinct, got {list(strats)}")
         players.append(pname)
         strategies.append(strats)
         raw_attributes.append(_table(raw.get("attributes", {}), f"{at}.attributes"))
+        _at_most(len(raw_attributes[-1]), MAX_ENTRIES, "attributes", f"{at}.attributes")
 
     parameters = []
-    for pname, spec in _table(doc["parameters"], f"{where}: parameters").items():
+    raw_parameters = _table(doc["parameters"], f"{where}: parameters")
+    _at_most(len(raw_parameters), MAX_ENTRIES, "parameters", f"{where}: parameters")
+    raw_derived = _table(doc.get("derived", {}), f"{where}: derived")
+    _at_most(len(raw_derived), MAX_ENTRIES, "derived quantities", f"{where}: derived")
+    for pname, spec in raw_parameters.items():
         at = f"{where}: parameters.{pname}"
         _identifier(pname, at)
         if pname in FUNCTIONS or pname in players:
@@ -309,6 +410,11 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
         if not isinstance(rng, list) or len(rng) != 2:
             raise ModelError(f"{at}.range: expected [low, high], got {rng!r}")
         low, high = (_number(v, f"{at}.range") for v in rng)
+        if low > high:
+            raise ModelError(f"{at}.range: [{low:g}, {high:g}]: expected low <= high")
+        if not np.isfinite(high - low):
+            raise ModelError(f"{at}.range: [{low:g}, {high:g}] is {high - low:g} wide (float64 "
+                             "overflows); expected a range whose width high - low is finite")
         if not low <= default <= high:
             raise ModelError(f"{at}: default {default:g} is outside range [{low:g}, {high:g}]")
         parameters.append(Parameter(pname, default, low, high, str(spec.get("description", ""))))
@@ -317,7 +423,8 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
     attr_names = tuple(tuple(a) for a in raw_attributes)
     ns = Namespace(tuple(players), tuple(strategies), attr_names, param_names)
     # Attributes may use parameters only.
-    param_ns = Namespace(tuple(players), tuple(strategies), tuple(() for _ in players), param_names)
+    param_ns = Namespace(tuple(players), tuple(strategies), tuple(() for _ in players), param_names,
+                         indicators=False)
     attributes = []
     for i, raw in enumerate(raw_attributes):
         compiled = {}
@@ -329,14 +436,20 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
                                  f"one per strategy of {players[i]}")
             compiled[attr] = tuple(parse(v, param_ns, at) for v in values)
         attributes.append(compiled)
+    # Depth through references: every consumer of the trees walks them recursively.
+    depths: dict[tuple[str, Any], int] = {}
+    for i, compiled in enumerate(attributes):
+        for attr, exprs in compiled.items():
+            depths[("attr", (i, attr))] = max(inlined_depth(e, depths) for e in exprs)
 
     derived = []
-    for dname, text_ in _table(doc.get("derived", {}), f"{where}: derived").items():
+    for dname, text_ in raw_derived.items():
         at = f"{where}: derived.{dname}"
         _identifier(dname, at)
         if dname in param_names or dname in players or dname in FUNCTIONS:
             raise ModelError(f"{at}: name '{dname}' is taken by a parameter, player or function")
         derived.append((dname, parse(text_, ns, at)))
+        depths[("derived", dname)] = _inlined(derived[-1][1], depths, at)
         ns = Namespace(ns.players, ns.strategies, ns.attributes, ns.parameters,
                        ns.derived + (dname,))
 
@@ -349,8 +462,10 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
     if missing:
         raise ModelError(f"{where}: payoffs: missing payoff for {', '.join(missing)}")
     payoff_exprs = tuple(parse(payoff_table[p], ns, f"{where}: payoffs.{p}") for p in players)
+    for p, expr in zip(players, payoff_exprs):
+        _inlined(expr, depths, f"{where}: payoffs.{p}")
 
-    return Model(
+    model = Model(
         name=name,
         description=str(doc.get("description", "")),
         citation=str(doc.get("citation", "")),
@@ -364,6 +479,17 @@ def compile_model(text: str, *, where: str = "<model>", path: str | None = None)
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         path=path,
     )
+    from ..limits import check_model_size
+    check_model_size(model, where=where)
+    return model
+
+
+def _inlined(expr: Expr, depths: dict, at: str) -> int:
+    depth = inlined_depth(expr, depths)
+    if depth > MAX_DEPTH:
+        raise ModelError(f"{at}: nested {depth} levels deep counting the derived quantities and "
+                         f"attributes it uses; expected at most {MAX_DEPTH}")
+    return depth
 
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -386,10 +512,5 @@ def load_model(name_or_path: str | Path) -> Model:
             raise ModelError(f"unknown model '{name_or_path}'{suggest(str(name_or_path), list_models())}; "
                              f"expected one of {', '.join(list_models())} or a path to a .toml file")
         path = MODELS_DIR / f"{name_or_path}.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read model file: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ModelError(f"{path}: not a UTF-8 text file") from None
+    text = read_text_file(path)
     return compile_model(text, where=path.name, path=str(path))

@@ -25,6 +25,16 @@ Kinds
 ``random``
     independent uniform points.
 
+Limits
+------
+A design has at most :data:`MAX_POINTS` = 2^53 points (at a million points a second,
+285 years; :func:`allysim.limits.check_points` asks for ``--yes`` far below that), a
+Sobol' design at most 2^30 (scipy's sequence ends there). Every range has finite
+bounds, ``lo <= hi`` and a finite width ``hi - lo`` (``[-1e308, 1.7e308]`` is refused:
+its width overflows, which put every sampled point at ``hi``). Nothing is allocated
+per point up front: :meth:`Design.points` computes any slice from its indices alone,
+grid values included (:func:`linspace_at`, bitwise equal to ``numpy.linspace``).
+
 Randomness
 ----------
 One ``seed``. Random streams are keyed to fixed blocks of
@@ -45,7 +55,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AllysimError, suggest
+from ..errors import DesignError, quote, suggest
+from ..inputs import parse_params
+from ..inputs import parse_vary as _parse_vary
 
 KINDS = ("grid", "sobol", "lhs", "halton", "random")
 SAMPLE_KINDS = KINDS[1:]
@@ -54,10 +66,9 @@ SEED_BLOCK = 1 << 16
 # spawn_key tags of the non-block streams (block keys are small non-negative ints).
 _TAG_SCRAMBLE = 2**32 + 1
 _TAG_LHS = 2**32 + 2
-
-
-class DesignError(AllysimError):
-    """A sweep design that cannot be built (bad --vary, --sample, --n, --params)."""
+#: Most points of any design; of a Sobol' design (scipy.stats.qmc.Sobol, 30 bits).
+MAX_POINTS = 2**53
+MAX_SOBOL_POINTS = 2**30
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,9 @@ class Design:
     base: tuple[float, ...] = ()
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self):
+        _check_design(self)
+
     @property
     def d(self) -> int:
         return len(self.names)
@@ -101,14 +115,26 @@ class Design:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Design:
+        """The design written by :meth:`to_json`; anything else is a :class:`DesignError`
+        (a plan or manifest edited by hand gets a message, not a traceback)."""
+        if not isinstance(doc, dict):
+            raise DesignError(f"design {quote(doc)}: expected a table")
         if doc.get("seed_block", SEED_BLOCK) != SEED_BLOCK:
-            raise DesignError(f"design seed_block {doc['seed_block']} differs from this "
+            raise DesignError(f"design seed_block {quote(doc['seed_block'])} differs from this "
                               f"allysim's {SEED_BLOCK}; cannot regenerate the same points")
-        return cls(kind=doc["kind"], names=tuple(doc["names"]), columns=tuple(doc["columns"]),
-                   lows=tuple(float(v) for v in doc["lows"]),
-                   highs=tuple(float(v) for v in doc["highs"]), n=int(doc["n"]),
-                   seed=int(doc["seed"]), counts=tuple(doc.get("counts", ())),
-                   base=tuple(float(v) for v in doc["base"]))
+        try:
+            return cls(kind=doc["kind"], names=tuple(doc["names"]),
+                       columns=tuple(_whole(v) for v in doc["columns"]),
+                       lows=tuple(_real(v) for v in doc["lows"]),
+                       highs=tuple(_real(v) for v in doc["highs"]), n=_whole(doc["n"]),
+                       seed=_whole(doc["seed"]), counts=tuple(_whole(v) for v in doc.get("counts", ())),
+                       base=tuple(_real(v) for v in doc["base"]))
+        except KeyError as exc:
+            raise DesignError(f"design: missing key {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            if isinstance(exc, DesignError):
+                raise
+            raise DesignError(f"design: {type(exc).__name__}: {exc}") from None
 
     def unit(self, start: int, stop: int) -> np.ndarray:
         """The design's points ``[start, stop)`` in the unit cube, shape (stop - start, d).
@@ -138,9 +164,11 @@ class Design:
         if self.kind == "grid":
             if not 0 <= start <= stop <= self.n:
                 raise ValueError(f"Design.varied(): slice [{start}, {stop}) outside [0, {self.n})")
-            idx = np.unravel_index(np.arange(start, stop), self.counts)
-            axes = [np.linspace(lo, hi, c) for lo, hi, c in zip(self.lows, self.highs, self.counts)]
-            return np.stack([ax[i] for ax, i in zip(axes, idx)], axis=1).reshape(stop - start, self.d)
+            # Only the values of these points: an axis of 10^11 values is never built.
+            idx = np.unravel_index(np.arange(start, stop, dtype=np.int64), self.counts)
+            cols = [linspace_at(lo, hi, c, i)
+                    for lo, hi, c, i in zip(self.lows, self.highs, self.counts, idx)]
+            return np.stack(cols, axis=1).reshape(stop - start, self.d) if cols else np.empty((stop - start, 0))
         lows, highs = np.asarray(self.lows), np.asarray(self.highs)
         values = self.unit(start, stop)
         values *= highs - lows
@@ -200,6 +228,89 @@ class Design:
                 if start > engine.num_generated:    # (scipy fails on a skip of 0)
                     engine.fast_forward(start - engine.num_generated)
             return engine.random(m)
+
+
+def linspace_at(lo: float, hi: float, count: int, idx: np.ndarray) -> np.ndarray:
+    """``numpy.linspace(lo, hi, count)[idx]``, bitwise, without building the whole axis.
+
+    The same float64 operations as NumPy's ``linspace`` (step = (hi - lo) / (count - 1);
+    ``i * step + lo``, or ``i / div * delta + lo`` when the step underflows to 0; the
+    last value exactly ``hi``), applied to the requested indices only.
+
+    >>> import numpy as np
+    >>> idx = np.array([0, 3, 10])
+    >>> bool((linspace_at(0.1, 0.7, 11, idx) == np.linspace(0.1, 0.7, 11)[idx]).all())
+    True
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    start, stop = np.float64(lo), np.float64(hi)
+    div = count - 1
+    delta = stop - start
+    y = idx.astype(np.float64)
+    if div > 0:
+        step = delta / div
+        y = y / div * delta if step == 0 else y * step
+    else:
+        y = y * delta
+    y += start
+    if count > 1:
+        y[idx == count - 1] = stop
+    return y
+
+
+def _whole(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (math.inf, -math.inf) \
+            or int(v) != v:
+        raise DesignError(f"design: {quote(v, 40)} is not a whole number")
+    return int(v)
+
+
+def _real(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise DesignError(f"design: {quote(v, 40)} is not a number")
+    return float(v)
+
+
+def _check_design(d: Design) -> None:
+    """Refuse a design that cannot be generated (also one read back from a hand-edited plan)."""
+    if d.kind not in KINDS:
+        raise DesignError(f"design kind {quote(d.kind)}: expected one of {', '.join(KINDS)}")
+    if isinstance(d.n, bool) or not isinstance(d.n, int) or not 1 <= d.n <= MAX_POINTS:
+        raise DesignError(f"design of {quote(d.n, 40)} points: expected a whole number from 1 to "
+                          f"2^53 = {MAX_POINTS:,}")
+    if d.kind == "sobol" and d.n > MAX_SOBOL_POINTS:
+        raise DesignError(f"--sample sobol --n {d.n}: scipy's Sobol' sequence has at most "
+                          f"2^30 = {MAX_SOBOL_POINTS:,} points; use --sample halton or random "
+                          "for more")
+    if isinstance(d.seed, bool) or not isinstance(d.seed, int) or d.seed < 0:
+        raise DesignError(f"--seed {quote(d.seed, 40)}: expected a whole number >= 0")
+    k = len(d.names)
+    if not all(isinstance(name, str) for name in d.names) or len(set(d.names)) != k:
+        raise DesignError(f"design names {quote(list(d.names))}: expected distinct parameter names")
+    if not (len(d.columns) == len(d.lows) == len(d.highs) == k):
+        raise DesignError(f"design: {k} names but {len(d.columns)} columns, {len(d.lows)} lows "
+                          f"and {len(d.highs)} highs")
+    if not all(isinstance(c, int) and 0 <= c < len(d.base) for c in d.columns) \
+            or len(set(d.columns)) != k:
+        raise DesignError(f"design columns {quote(list(d.columns))}: expected distinct columns "
+                          f"of the {len(d.base)} parameters")
+    if not all(math.isfinite(v) for v in d.base):
+        raise DesignError("design base point: expected finite parameter values")
+    for name, lo, hi in zip(d.names, d.lows, d.highs):
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+            raise DesignError(f"{name}: range [{lo:g}, {hi:g}]: expected finite bounds, "
+                              "low <= high")
+        if not math.isfinite(hi - lo):
+            raise DesignError(f"{name}: range [{lo:g}, {hi:g}] is {hi - lo:g} wide (float64 "
+                              "overflows); expected a range whose width high - low is finite")
+    if d.kind == "grid":
+        if len(d.counts) != k or any(isinstance(c, bool) or not isinstance(c, int) or c < 1
+                                     for c in d.counts):
+            raise DesignError(f"grid counts {quote(list(d.counts))}: expected one whole "
+                              f"number >= 1 per varied parameter ({k})")
+        if math.prod(d.counts) != d.n:
+            raise DesignError(f"grid of {d.n:,} points but its axes have "
+                              f"{math.prod(d.counts):,}")
 
 
 def _block_uniform(seed: int, start: int, stop: int, d: int) -> np.ndarray:
@@ -274,26 +385,13 @@ def sobol_warning(n: int) -> str | None:
 def parse_vary(item: str) -> tuple[str, float, float, int]:
     """Parse ``name=lo:hi:n`` into its parts; a :class:`DesignError` names what is wrong.
 
+    Bounds must be finite with ``lo <= hi`` and a finite width (see
+    :func:`allysim.inputs.parse_range`).
+
     >>> parse_vary("abandonment_fear=0:10:11")
     ('abandonment_fear', 0.0, 10.0, 11)
     """
-    name, sep, spec = item.partition("=")
-    parts = spec.split(":")
-    if not sep or not name.strip() or len(parts) != 3:
-        raise DesignError(f"--vary {item!r}: expected name=lo:hi:n, e.g. abandonment_fear=0:10:11")
-    try:
-        lo, hi = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise DesignError(f"--vary {item!r}: lo and hi must be numbers") from None
-    try:
-        count = int(parts[2])
-    except ValueError:
-        raise DesignError(f"--vary {item!r}: n must be a whole number, got {parts[2]!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-        raise DesignError(f"--vary {item!r}: expected finite lo <= hi")
-    if count < 1 or (count == 1 and lo != hi):
-        raise DesignError(f"--vary {item!r}: n must be >= 2 (or 1 with lo == hi), got {count}")
-    return name.strip(), lo, hi, count
+    return tuple(_parse_vary(item))
 
 
 def _check_name(model, name: str, flag: str) -> int:
@@ -310,15 +408,18 @@ def grid_design(model, base: np.ndarray, vary: list[str], *, force: bool = False
     names, cols, lows, highs, counts = [], [], [], [], []
     for item in vary:
         name, lo, hi, count = parse_vary(item)
-        j = _check_name(model, name, f"--vary {item!r}")
+        j = _check_name(model, name, f"--vary {quote(item)}")
         if name in names:
-            raise DesignError(f"--vary {item!r}: parameter '{name}' is varied twice")
+            raise DesignError(f"--vary {quote(item)}: parameter '{name}' is varied twice")
         p = model.parameters[j]
         if not force and (lo < p.low or hi > p.high):
-            raise DesignError(f"--vary {item!r}: range [{lo:g}, {hi:g}] is outside {name}'s "
+            raise DesignError(f"--vary {quote(item)}: range [{lo:g}, {hi:g}] is outside {name}'s "
                               f"declared range [{p.low:g}, {p.high:g}] (use --force to allow)")
         names.append(name), cols.append(j), lows.append(lo), highs.append(hi), counts.append(count)
     n = math.prod(counts)
+    if n > MAX_POINTS:
+        raise DesignError(f"--vary {' --vary '.join(vary)}: {n:.3g} points; expected at most "
+                          f"2^53 = {MAX_POINTS:,}")
     return Design("grid", tuple(names), tuple(cols), tuple(lows), tuple(highs), n, int(seed),
                   tuple(counts), tuple(float(v) for v in base))
 
@@ -330,18 +431,24 @@ def sample_design(model, base: np.ndarray, kind: str, n: int, *, params: list[st
         raise DesignError(f"--sample {kind!r}: unknown sampler{suggest(kind, SAMPLE_KINDS)}; "
                           f"expected one of {', '.join(SAMPLE_KINDS)}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise DesignError(f"--n {n!r}: expected a whole number of points >= 1")
-    if params is None or len(params) == 0:
+        raise DesignError(f"--n {quote(n, 40)}: expected a whole number of points >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DesignError(f"--seed {quote(seed, 40)}: expected a non-negative integer")
+    if params is None or (isinstance(params, (list, tuple)) and len(params) == 0):
         params = list(model.parameter_names)
     names, cols = [], []
-    for name in params:
-        j = _check_name(model, name, f"--params {name!r}")
-        if name in names:
-            raise DesignError(f"--params: parameter '{name}' is listed twice")
+    for name in parse_params(params):
+        j = _check_name(model, name, f"--params {quote(name, 40)}")
         names.append(name), cols.append(j)
-    if seed < 0:
-        raise DesignError(f"--seed {seed}: expected a non-negative integer")
     lows = tuple(model.parameters[j].low for j in cols)
     highs = tuple(model.parameters[j].high for j in cols)
+    for name, lo, hi in zip(names, lows, highs):
+        if not math.isfinite(hi - lo):
+            raise DesignError(f"--sample {kind}: {name}'s declared range [{lo:g}, {hi:g}] is "
+                              f"{hi - lo:g} wide (float64 overflows); expected a finite width")
+    if n > MAX_POINTS or (kind == "sobol" and n > MAX_SOBOL_POINTS):
+        limit = "2^30 = 1,073,741,824 (scipy's Sobol' sequence ends there; use halton or random for more)" \
+            if kind == "sobol" else f"2^53 = {MAX_POINTS:,}"
+        raise DesignError(f"--sample {kind} --n {n}: expected at most {limit}")
     return Design(kind, tuple(names), tuple(cols), lows, highs, n, int(seed), (),
                   tuple(float(v) for v in base))
