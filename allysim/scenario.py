@@ -46,6 +46,9 @@ SWEEP_KEYS = {
     "solver": "a solver name (a string), e.g. \"pure\"",
     "store": "a store name (a string), e.g. \"counts\"",
     "tol": "a finite number >= 0",
+    "residual_tol": "a finite number >= 0",
+    "starts": "a whole number >= 1",
+    "backend": "one of \"auto\", \"numba\", \"numpy\"",
     "lambda": "a number >= 0, a list of them, or a string such as \"0.5,1.5\" or \"0:20:201\"",
     "stages": "a string such as \"US>Japan>China,NorthKorea\" or a list of stages",
 }
@@ -110,11 +113,15 @@ def _sweep_value(key: str, value: Any) -> Any:
         for item in items:
             parse_vary(item)
         return list(items)
-    if key in ("sample", "solver", "store"):
+    if key in ("sample", "solver", "store", "backend"):
         if not isinstance(value, str) or not value.strip():
             raise TypeError
         return value
     if key == "n" or key == "chunk_size":
+        if not _whole(value, 1):
+            raise TypeError
+        return value
+    if key == "starts":
         if not _whole(value, 1):
             raise TypeError
         return value
@@ -126,7 +133,7 @@ def _sweep_value(key: str, value: Any) -> Any:
         if not isinstance(value, (str, list)):
             raise TypeError
         return parse_params(value)
-    if key == "tol":
+    if key in ("tol", "residual_tol"):
         if not _real(value):
             raise TypeError
         return value

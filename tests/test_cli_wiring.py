@@ -1,9 +1,5 @@
 """Command-line cases whose fix is a library function in allysim.inputs, allysim.limits or
-allysim.model that the CLI does not call yet (cli.py and sweep/commands.py are being
-rewritten). Each test states the behaviour wanted and is marked ``xfail(strict=True)``:
-it fails today, and once the CLI calls the function it passes, which strict mode reports
-as XPASS so that the marker gets removed. The wiring is named in each reason.
-"""
+allysim.model that the CLI calls: each failed on 0.1.0's command line."""
 from __future__ import annotations
 
 import json
@@ -26,37 +22,33 @@ def assert_one_error_line(res, pattern):
     assert re.search(pattern, lines[0]), lines[0]
 
 
-def wiring(what: str):
-    return pytest.mark.xfail(strict=True, reason=f"needs CLI wiring: {what}")
 
-
-@wiring("cli.run: opts.fix = allysim.inputs.parse_fix(fix)")
 def test_fix_given_twice_is_refused():
     assert_one_error_line(cli("run", "baseline-2018", "--fix", "China=SLICE", "--fix", "China=HOLD"),
                           r"--fix China=SLICE --fix China=HOLD: China is fixed twice")
 
 
-@wiring("cli._scenario / sweep: allysim.inputs.parse_sets(sets) instead of cli._parse_sets")
+
 def test_set_given_twice_with_different_values_is_refused():
     assert_one_error_line(cli("run", "baseline-2018", "--set", "deal_value=1", "--set", "deal_value=2"),
                           r"deal_value is set twice with different values")
 
 
-@wiring("sweep/commands._sweep: check_set_vs_design(overrides, design.names, '--vary')")
+
 def test_set_of_a_swept_parameter_is_refused(tmp_path):
     assert_one_error_line(cli("sweep", "baseline-2018", "--vary", "deal_value=0:5:3",
                               "--set", "deal_value=0.5", "-o", tmp_path / "out"),
                           r"--set deal_value=0\.5: deal_value is also swept by --vary; drop one")
 
 
-@wiring("sweep/commands._sweep: names = allysim.inputs.parse_params(params)")
+
 def test_params_comma_is_refused(tmp_path):
     assert_one_error_line(cli("sweep", "baseline-2018", "--sample", "random", "--n", "8",
                               "--params", ",", "-o", tmp_path / "out"),
                           r"--params ',': empty parameter name")
 
 
-@wiring("sweep/commands._sweep: allysim.limits.check_points(design.n, flag, yes=yes) and a --yes flag")
+
 def test_design_past_the_point_limit_needs_yes(tmp_path, monkeypatch):
     # A small limit, so that today's code (which runs the sweep) finishes quickly.
     monkeypatch.setenv("ALLYSIM_MAX_POINTS", "10")
@@ -65,7 +57,7 @@ def test_design_past_the_point_limit_needs_yes(tmp_path, monkeypatch):
                           r"11 points.*more than the limit of 10 points; pass --yes")
 
 
-@wiring("cli.validate: allysim.model.is_model_file(path) instead of cli._is_model_file")
+
 def test_validate_deeply_nested_toml(tmp_path):
     path = tmp_path / "deep.toml"
     path.write_text('model = "chicken"\nx = ' + "[" * 5000 + "]" * 5000 + "\n")
@@ -73,7 +65,7 @@ def test_validate_deeply_nested_toml(tmp_path):
                                                  r"nested too deeply")
 
 
-@wiring("cli.run: lambdas = allysim.inputs.parse_lambdas(lambdas) (ranges LO:HI:N)")
+
 def test_lambda_range_form():
     res = cli("run", "chicken", "--solver", "qre", "--lambda", "0:2:3", "--json")
     assert res.exit_code == 0, (res.stderr, repr(res.exception))
@@ -81,7 +73,7 @@ def test_lambda_range_form():
     assert [r["lambda"] for r in results] == [0.0, 1.0, 2.0]
 
 
-@wiring("cli.run: stages = allysim.inputs.parse_stages(stages) (empty names are refused, not dropped)")
+
 def test_stages_with_an_empty_name_is_refused():
     assert_one_error_line(cli("run", "baseline-2018", "--solver", "spe", "--stages",
                               "US>Japan>China,NorthKorea,"), r"empty stage or player name")

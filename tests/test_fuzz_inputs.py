@@ -27,7 +27,7 @@ from allysim.errors import AllysimError, ModelError, PayoffError, ScenarioError
 from allysim.sweep.design import Design, DesignError
 
 SWEEP_KEYS = ("vary", "sample", "n", "params", "seed", "chunk_size", "solver", "store", "tol",
-              "lambda", "stages")
+              "residual_tol", "starts", "backend", "lambda", "stages")
 
 MESSAGE_CAP = 500
 

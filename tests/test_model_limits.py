@@ -135,7 +135,7 @@ def test_deepest_allowed_model_builds_the_numba_kernel():
     """The depth limit keeps the kernel generator (which recurses through derived
     quantities) inside Python's recursion limit."""
     pytest.importorskip("numba")
-    from allysim.sweep import _kernel
+    from allysim.model import _numba as _kernel
 
     chain = "\n".join(f'd{j} = "{f"d{j - 1}" if j else "scale_factor"}' + " + 1" * 18 + '"'
                       for j in range(10))

@@ -79,7 +79,10 @@ def test_bad_sweep_table(table, pattern):
 
 
 def test_every_sweep_key_is_checked():
-    assert len(SWEEP_KEYS) == 11
+    from allysim.concepts import OPTIONS
+    # the design keys, and every solver option but seed (a sweep's one seed is a design key)
+    assert set(SWEEP_KEYS) == {"vary", "sample", "n", "params", "seed", "chunk_size", "solver",
+                               "store"} | set(OPTIONS)
     # a list is of the wrong type for every key but vary, params, lambda and stages,
     # and a list of numbers is wrong for those too (lambda aside)
     for key in SWEEP_KEYS:

@@ -7,6 +7,7 @@ import click
 
 from ..concepts import CONCEPTS, OPTIONS
 from ..errors import AllysimError
+from ..inputs import parse_sets
 from ..io.atomic import atomic_write
 from ..scenario import load_scenario
 
@@ -53,29 +54,6 @@ def concept_options(names: tuple[str, ...] = tuple(OPTIONS)):
 def given_options(kwargs: dict) -> dict:
     """The solver options typed on the command line (popped from ``kwargs``)."""
     return {name[4:]: kwargs.pop(name) for name in list(kwargs) if name.startswith("opt_")}
-
-
-def parse_sets(values: tuple[str, ...]) -> dict[str, float]:
-    out = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise AllysimError(f"--set {item!r}: expected name=value")
-        try:
-            out[key.strip()] = float(raw)
-        except ValueError:
-            raise AllysimError(f"--set {item!r}: value {raw!r} is not a number") from None
-    return out
-
-
-def parse_fix(values: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for item in values:
-        player, sep, strategy = item.partition("=")
-        if not sep or not player or not strategy:
-            raise AllysimError(f"--fix {item!r}: expected Player=STRATEGY")
-        out[player.strip()] = strategy.strip()
-    return out
 
 
 def scenario_with_sets(name: str, sets: tuple[str, ...], force: bool):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import click
@@ -12,10 +11,11 @@ from ..concepts._report import table
 from ..errors import AllysimError
 from ..game import Game
 from ..io.nfg import to_nfg
-from ..model import load_model
+from ..model import is_model_file, load_model
 from ..scenario import list_scenarios, load_scenario
 from . import main
-from ._common import (concept_options, force_option, given_options, json_option, parse_fix,
+from ..inputs import parse_fix
+from ._common import (concept_options, force_option, given_options, json_option,
                       scenario_with_sets, set_option, solver_option, write_output)
 
 
@@ -73,14 +73,6 @@ def show(name, sets, force, as_json):
     click.echo("(* = overridden by the scenario or --set)")
 
 
-def _is_model_file(path: Path) -> bool:
-    """A model file declares players; anything else is read as a scenario."""
-    try:
-        return "players" in tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return b"[[players]]" in path.read_bytes()
-
-
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 def validate(files):
@@ -89,7 +81,7 @@ def validate(files):
         path = Path(f)
         if not path.is_file():
             raise AllysimError(f"{f}: no such file")
-        if _is_model_file(path):
+        if is_model_file(path):
             m = load_model(path)
             payoffs = m.payoffs(m.defaults)  # raises on NaN/inf at the defaults
             click.echo(f"{f}: ok (model {m.name}: {m.n_players} players, "

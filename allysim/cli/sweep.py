@@ -7,12 +7,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..concepts import OPTIONS, STORES, get_concept
-from ..errors import AllysimError, suggest
+from ..errors import AllysimError
+from ..inputs import check_set_vs_design, parse_params
+from ..limits import check_points
 from ..solve import STATUS_NAMES
 from ..sweep import store as st
 from ..sweep.design import SAMPLE_KINDS, DesignError, grid_design, sample_design, sobol_warning
@@ -25,26 +26,6 @@ from ._common import (concept_options, force_option, given_options, parse_sets, 
 #: Options of the solvers a sweep takes as flags (``--seed`` is the sweep's own: it seeds
 #: the design and the solver's random starts alike).
 _SOLVER_OPTIONS = tuple(name for name in OPTIONS if name != "seed")
-_SWEEP_KEYS = ("vary", "sample", "n", "params", "seed", "chunk_size", "solver", "store",
-               *_SOLVER_OPTIONS)
-
-
-def _scenario_sweep(s) -> dict[str, Any]:
-    table = dict(s.sweep)
-    for key in table:
-        if key not in _SWEEP_KEYS:
-            raise AllysimError(f"{s.name}: [sweep] unknown key '{key}'{suggest(key, _SWEEP_KEYS)}; "
-                               f"expected {', '.join(_SWEEP_KEYS)}")
-    vary = table.get("vary", [])
-    if isinstance(vary, str):
-        vary = [vary]
-    if not isinstance(vary, list) or not all(isinstance(v, str) for v in vary):
-        raise AllysimError(f"{s.name}: [sweep] vary: expected a list of \"name=lo:hi:n\" strings")
-    table["vary"] = vary
-    params = table.get("params")
-    if isinstance(params, str):
-        table["params"] = [p.strip() for p in params.split(",") if p.strip()]
-    return table
 
 
 def _format_run(run) -> list[str]:
@@ -81,10 +62,10 @@ def _run(spec, out, jobs, scheduler, quiet, *, resume, command, started):
 
 
 def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, given, store,
-               chunk_size) -> SweepSpec:
+               chunk_size, sets=None) -> SweepSpec:
     """The spec of a sweep of scenario ``s`` from its flags and its ``[sweep]`` table
     (flags win)."""
-    table = _scenario_sweep(s)
+    table = dict(s.sweep)     # checked by load_scenario (allysim.scenario.validate_sweep_table)
     if vary and sample_kind:
         raise AllysimError("--vary and --sample: give one design, a grid or a sample")
     if not vary and not sample_kind:
@@ -92,7 +73,7 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
         if n_points is None:
             n_points = table.get("n")
         if params is None and table.get("params"):
-            params = ",".join(table["params"])
+            params = table["params"]
     seed = table.get("seed", 0) if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise AllysimError(f"--seed {seed!r}: expected a whole number >= 0")
@@ -105,13 +86,14 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
     elif sample_kind:
         if n_points is None:
             raise DesignError(f"--sample {sample_kind}: expected --n N, the number of points")
-        names = [p.strip() for p in params.split(",") if p.strip()] if params else None
+        names = parse_params(params)
         design = sample_design(s.model, s.point, sample_kind, n_points, params=names, seed=seed)
         if sample_kind == "sobol" and (msg := sobol_warning(n_points)):
             click.echo(f"warning: {msg}", err=True)
     else:
         raise DesignError("sweep: expected a design: --vary NAME=LO:HI:N (repeatable) or "
                           "--sample sobol|lhs|halton|random --n N (or a [sweep] table in the scenario)")
+    check_set_vs_design(sets or {}, design.names, "--vary" if vary else "--sample")
     concept = get_concept(solver or table.get("solver", "pure"))
     merged = {name: table.get(name) for name in _SOLVER_OPTIONS}
     merged.update({k: v for k, v in given.items() if v is not None})
@@ -156,8 +138,9 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
 @click.option("--resume", default=None, type=click.Path(), metavar="DIR",
               help="Finish an interrupted sweep from its folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--yes", is_flag=True, help="Run a design larger than ALLYSIM_MAX_POINTS.")
 def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, store, jobs,
-          scheduler, chunk_size, output, overwrite, resume, quiet, **kwargs):
+          scheduler, chunk_size, output, overwrite, resume, quiet, yes, **kwargs):
     """Sweep a scenario over a grid (--vary) or a sample (--sample) of parameter points.
 
     \b
@@ -177,6 +160,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
             raise AllysimError(f"--resume {resume}: takes everything from {resume}/plan.json; "
                                f"drop {', '.join(typed)}")
         spec, plan = read_plan(Path(resume))
+        check_points(spec.design.n, f"--resume {resume}", yes=yes)
         done = len(st.done_chunks(resume))
         click.echo(f"resuming {resume}: {done} of {spec.n_chunks} chunks already done", err=True)
         run = _run(spec, Path(resume), jobs, scheduler, quiet, resume=True,
@@ -192,7 +176,11 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
         s = s.with_overrides(overrides, force=force)
     spec = build_spec(s, vary=vary, sample_kind=sample_kind, n_points=n_points, params=params,
                       seed=seed, force=force, solver=solver, given=given, store=store,
-                      chunk_size=chunk_size)
+                      chunk_size=chunk_size, sets=overrides)
+    flag = " ".join(f"--vary {v}" for v in vary) if vary else f"--sample {spec.design.kind} --n {spec.design.n}"
+    size = check_points(spec.design.n, flag, yes=yes)
+    if spec.design.n >= 1_000_000:
+        click.echo(f"design: {size}", err=True)
     if overwrite and output is None:
         raise AllysimError("--overwrite: only with -o DIR")
     out = Path(output) if output is not None else None
@@ -214,7 +202,8 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT", help="Run on Dask.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def reproduce(folder, jobs, scheduler, quiet):
+@click.option("--yes", is_flag=True, help="Re-run a design larger than ALLYSIM_MAX_POINTS.")
+def reproduce(folder, jobs, scheduler, quiet, yes):
     """Re-run a sweep from its manifest and check the results bit for bit (exit 1 if not equal)."""
     out = Path(folder)
     manifest_path = out / st.MANIFEST
@@ -227,6 +216,7 @@ def reproduce(folder, jobs, scheduler, quiet):
         spec = SweepSpec.from_json(manifest["spec"])
     except (ValueError, KeyError, TypeError) as exc:
         raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
+    check_points(spec.design.n, f"reproduce {folder}", yes=yes)
     diffs = []
     for fname, info in manifest.get("files", {}).items():
         path = out / fname

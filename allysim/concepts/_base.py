@@ -27,13 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import inputs
 from ..errors import AllysimError, suggest
 from ..solve import DEFAULT_QRE_TOL, DEFAULT_TOL
 from ..solve._backend import BACKENDS
-
-#: Most lambdas one command may ask for.
-MAX_LAMBDAS = 10_000
-
 
 class OptionError(AllysimError):
     """An option value that cannot be used."""
@@ -68,55 +65,32 @@ def parse_positive(value, flag: str) -> float:
 
 
 def parse_lambdas(value, flag: str = "--lambda") -> list[float]:
-    """Logit precisions: ``1.5``, ``"0.5,1.5,4"``, ``"LO:HI:N"`` (numpy.linspace) or a list.
+    """Logit precisions: ``1.5``, ``"0.5,1.5,4"``, ``"LO:HI:N"`` (numpy.linspace) or a list
+    (text goes through :func:`allysim.inputs.parse_lambdas`).
 
     >>> parse_lambdas("0.5,1.5"), parse_lambdas("0:2:3"), parse_lambdas(1.5)
     ([0.5, 1.5], [0.0, 1.0, 2.0], [1.5])
     """
     if isinstance(value, str):
-        text = value.strip()
-        if text.count(":") == 2:
-            lo, hi, n = text.split(":")
-            try:
-                lo, hi, count = float(lo), float(hi), int(n)
-            except ValueError:
-                raise OptionError(f"{flag} {value!r}: expected LO:HI:N, e.g. 0:20:201") from None
-            if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo <= hi):
-                raise OptionError(f"{flag} {value!r}: expected finite 0 <= LO <= HI")
-            if not 1 <= count <= MAX_LAMBDAS:
-                raise OptionError(f"{flag} {value!r}: expected 1 <= N <= {MAX_LAMBDAS}")
-            values = np.linspace(lo, hi, count).tolist()
-        else:
-            parts = [p.strip() for p in text.split(",")]
-            if not text or any(not p for p in parts):
-                raise OptionError(f"{flag} {value!r}: expected numbers separated by commas, "
-                                  "e.g. 0.5,1.5,4, or LO:HI:N")
-            values = parts
-    elif isinstance(value, (list, tuple, np.ndarray)):
-        values = list(value)
-    else:
-        values = [value]
-    if not values or len(values) > MAX_LAMBDAS:
-        raise OptionError(f"{flag}: expected 1 to {MAX_LAMBDAS} values")
+        return list(inputs.parse_lambdas(value, flag))
+    values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    if not values or len(values) > inputs.MAX_LAMBDAS:
+        raise OptionError(f"{flag}: expected 1 to {inputs.MAX_LAMBDAS} values")
     return [_number(v, flag, strict=False) for v in values]
 
 
 def parse_stages(value, flag: str = "--stages") -> list[list[str]]:
-    """A stage order: ``"US>Japan>China,NorthKorea"`` or a list of lists of names.
+    """A stage order: ``"US>Japan>China,NorthKorea"`` (through
+    :func:`allysim.inputs.parse_stages`) or a list of lists of names.
 
     >>> parse_stages("US>Japan>China,NorthKorea")
     [['US'], ['Japan'], ['China', 'NorthKorea']]
     """
-    if isinstance(value, str):
-        stages = [[p.strip() for p in stage.split(",") if p.strip()]
-                  for stage in value.replace("->", ">").split(">")]
-    elif isinstance(value, (list, tuple)) and all(isinstance(s, (list, tuple)) for s in value):
-        stages = [[str(p) for p in stage] for stage in value]
-    else:
+    if isinstance(value, (list, tuple)) and all(isinstance(s, (list, tuple)) for s in value):
+        value = ">".join(",".join(str(p) for p in stage) for stage in value)
+    if not isinstance(value, str):
         raise OptionError(f"{flag} {value!r}: expected e.g. US>Japan>China,NorthKorea")
-    if not stages or any(not stage for stage in stages):
-        raise OptionError(f"{flag} {value!r}: expected e.g. US>Japan>China,NorthKorea")
-    return stages
+    return [list(stage) for stage in inputs.parse_stages(value, flag)]
 
 
 def parse_count(value, flag: str, *, low: int = 0) -> int:

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..limits import check_kernel, kernel_entries, kernel_too_large
 from ..solve import STATUS, iterated_dominance, pure_nash
 from ..solve._backend import numba_available, resolve_backend
 from ._base import Concept, register
@@ -42,10 +43,16 @@ class PureLayout(SweepLayout):
         self.n_profiles = math.prod(model.shape)
         self.backend = options["backend"]
         self.kernel = None
+        self.too_large = kernel_too_large(model)
 
     def prepare(self) -> None:
-        if self.kernel is None and resolve_backend(self.backend, "sweep", batch=1,
-                                                   min_batch=1) == "numba":
+        if self.kernel is not None:
+            return
+        if self.backend == "numba":
+            check_kernel(self.model)            # refuses past ALLYSIM_KERNEL_MAX_ENTRIES
+        if self.too_large:
+            return
+        if resolve_backend(self.backend, "sweep", batch=1, min_batch=1) == "numba":
             from ..model._numba import build_kernel
             self.kernel = build_kernel(self.model)
 
@@ -55,6 +62,9 @@ class PureLayout(SweepLayout):
                     f"{self.kernel.compile_seconds:.1f} s)")
         if self.backend == "numpy":
             return "NumPy path (--backend numpy)"
+        if self.too_large:
+            return (f"NumPy path: the model has {kernel_entries(self.model):,} payoff entries per "
+                    "point, too many for a generated kernel (ALLYSIM_KERNEL_MAX_ENTRIES)")
         if not numba_available():
             return "NumPy path: numba is not installed, so this is slower; pip install 'allysim[fast]'"
         return "NumPy path"
