@@ -104,51 +104,8 @@ def test_pygambit_counterexample():
 # textbook cases, tolerance, consistency with pure equilibria
 # ---------------------------------------------------------------------------
 
-def _model_game(name):
-    m = load_model(name)
-    return m.payoffs(m.defaults)[0]
-
-
-# (id, game, survivors per player, rounds)
-CASES = [
-    ("prisoners-dilemma", lambda: _model_game("prisoners-dilemma"), [[False, True], [False, True]], 1),
-    ("matching-pennies", lambda: _model_game("matching-pennies"), [[True, True], [True, True]], 0),
-    ("chicken", lambda: _model_game("chicken"), [[True, True], [True, True]], 0),
-    # Row: T dominates B; then Column: L dominates R; two rounds.
-    ("two-rounds", lambda: np.array([[[3., 1.], [2., 0.]], [[1., 0.], [3., 4.]]]), [[True, False], [True, False]], 2),
-    # Row's M pays (1, 1); only the 50:50 mix of T (3, 0) and B (0, 3) beats it: pure domination keeps it.
-    ("mixed-only-domination", lambda: np.array([[[3., 0.], [1., 1.], [0., 3.]], [[0., 0.], [0., 0.], [0., 0.]]]),
-     [[True, True, True], [True, True]], 0),
-    # Weak domination is not strict: B ties T against L.
-    ("weak-only", lambda: np.array([[[1., 1.], [1., 0.]], [[0., 0.], [0., 0.]]]), [[True, True], [True, True]], 0),
-    ("four-power-baseline", lambda: _model_game("four-power"), None, None),
-]
-
-
-@pytest.mark.parametrize("factory,expected,rounds", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_textbook_case(factory, expected, rounds):
-    u = factory()
-    if expected is None:
-        want, rounds = gambit_iesds(u)
-        expected = [w.tolist() for w in want]
-    res = iterated_dominance(u[None])
-    assert [s[0].tolist() for s in res.surviving] == expected
-    assert res.rounds[0] == rounds
-    assert res.solved[0] == all(sum(e) == 1 for e in expected)
-
-
-def test_textbook_cases_stacked_agree_with_alone():
-    rng = np.random.default_rng(SEED + 2)
-    games = [c[1]() for c in CASES]
-    for shape in {g.shape for g in games}:
-        stack = [g for g in games if g.shape == shape] * 2 + list(random_games(rng, 4, shape[1:]))
-        order = rng.permutation(len(stack))
-        batch = iterated_dominance(np.stack([stack[j] for j in order]))
-        for pos, j in enumerate(order):
-            alone = iterated_dominance(stack[j][None])
-            for i in range(shape[0]):
-                np.testing.assert_array_equal(batch.surviving[i][pos], alone.surviving[i][0])
-            assert batch.rounds[pos] == alone.rounds[0]
+# The textbook cases (alone, stacked in a batch, relabelled, rescaled) are in
+# tests/test_equilibria.py, one table for every concept.
 
 
 def test_four_power_baseline_survivors():

@@ -17,11 +17,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pygambit.catalog
 import pytest
 
 from allysim import load_model
-from allysim.solve import STATUS, best_response_mask, pure_nash, pure_regret, status_names
+from allysim.solve import STATUS, best_response_mask, pure_nash, status_names
 from allysim.solve.regret import DEFAULT_TOL
 from tests import reference_four_power as ref
 from tests.oracles import allysim_profiles, gambit_pure, quantecon_pure
@@ -158,77 +157,8 @@ def test_two_player_games_against_quantecon_own_action_first():
     assert compared == 72
 
 
-# ---------------------------------------------------------------------------
-# table-driven textbook cases, alone and stacked
-# ---------------------------------------------------------------------------
-
-def _model_game(name):
-    m = load_model(name)
-    return m.payoffs(m.defaults)[0]
-
-
-def _catalog_game(slug):
-    return np.array(pygambit.catalog.load(slug).to_arrays(dtype=float), dtype=float)
-
-
-# (id, game factory, expected equilibria or None to ask pygambit, expected status)
-CASES = [
-    ("prisoners-dilemma", lambda: _model_game("prisoners-dilemma"), {(1, 1)}, "ok"),
-    ("chicken", lambda: _model_game("chicken"), {(0, 1), (1, 0)}, "ok"),
-    ("battle-of-sexes", lambda: _model_game("battle-of-sexes"), {(0, 0), (1, 1)}, "ok"),
-    ("matching-pennies", lambda: _model_game("matching-pennies"), set(), "no_pure"),
-    ("snyder-dilemma", lambda: _model_game("snyder-dilemma"), {(1, 1)}, "ok"),
-    ("coordination-tie", lambda: np.array([[[1., 1.], [0., 1.]], [[1., 1.], [0., 1.]]]),
-     {(0, 0), (0, 1), (1, 1)}, "degenerate"),
-    ("all-zero-3x2x2", lambda: np.zeros((3, 3, 2, 2)), set(itertools.product(range(3), range(2), range(2))),
-     "degenerate"),
-    ("rock-paper-scissors", lambda: np.array([[[0., -1, 1], [1, 0, -1], [-1, 1, 0]],
-                                              [[0., 1, -1], [-1, 0, 1], [1, -1, 0]]]), set(), "no_pure"),
-    ("one-strategy-each", lambda: np.array([[[[2.]]], [[[3.]]], [[[4.]]]]).reshape(3, 1, 1, 1),
-     {(0, 0, 0)}, "ok"),
-    ("four-power-baseline", lambda: _model_game("four-power"), {(1, 0, 1, 1)}, "ok"),
-] + [
-    (slug.split("/", 2)[2], (lambda s=slug: _catalog_game(s)), None, None)
-    for slug in ("journals/ijgt/nau2004/sec3", "journals/ijgt/nau2004/sec4", "journals/ijgt/nau2004/sec5",
-                 "journals/ijgt/nau2004/sec6", "journals/other/shapley1974/fig2",
-                 "journals/other/shapley1974/fig3")
-]
-
-
-@pytest.mark.parametrize("factory,expected,status", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_textbook_case(factory, expected, status):
-    u = factory()
-    if expected is None:
-        expected = gambit_pure(u)
-    if status is None:
-        status = status_by_hand(u, expected, DEFAULT_TOL)
-    res = pure_nash(u[None])
-    assert allysim_profiles(res.mask[0]) == expected
-    assert res.count[0] == len(expected)
-    assert status_names(res.status)[0] == status
-    assert [tuple(p) for p in res.pure_profiles(0).tolist()] == sorted(expected)   # canonical order
-    if expected:
-        assert np.abs(pure_regret(np.repeat(u[None], len(expected), axis=0), res.pure_profiles(0))).max() <= DEFAULT_TOL
-
-
-def test_textbook_cases_stacked_in_a_batch_agree_with_alone():
-    """Stack each case with copies of the others of its shape, shuffled: same answers."""
-    rng = np.random.default_rng(SEED + 4)
-    games = [c[1]() for c in CASES]
-    by_shape: dict = {}
-    for k, u in enumerate(games):
-        by_shape.setdefault(u.shape, []).append(k)
-    for shape, ks in by_shape.items():
-        # Each game twice, mixed with random games of the same shape, in random order.
-        fillers = random_games(rng, 5, shape[1:], integer=True)
-        stack = [games[k] for k in ks] * 2 + list(fillers)
-        order = rng.permutation(len(stack))
-        U = np.stack([stack[j] for j in order])
-        batch = pure_nash(U)
-        for pos, j in enumerate(order):
-            alone = pure_nash(stack[j][None])
-            np.testing.assert_array_equal(batch.mask[pos], alone.mask[0])
-            assert batch.status[pos] == alone.status[0] and batch.count[pos] == alone.count[0]
+# The textbook cases (alone, stacked in a batch, relabelled, rescaled) are in
+# tests/test_equilibria.py, one table for every concept.
 
 
 # ---------------------------------------------------------------------------
