@@ -47,6 +47,7 @@ def install_copy(dest: Path, repo: Path = REPO) -> Path:
 def checkout_copy(dest: Path, repo: Path = REPO) -> Path:
     """Copy the parts of a source checkout that allysim reads at run time:
     ``pyproject.toml``, ``allysim/`` (its .py and .toml files) and ``scenarios/``."""
+    dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(repo / "pyproject.toml", dest / "pyproject.toml")
     for sub, patterns in (("allysim", ("**/*.py", "**/*.toml")), ("scenarios", ("*.toml",))):
         for pattern in patterns:
