@@ -62,9 +62,10 @@ def checkout_copy(dest: Path, repo: Path = REPO) -> Path:
 
 def run_python(code: str, *, path: Path, cwd: Path, env: dict[str, str] | None = None
                ) -> subprocess.CompletedProcess:
-    """Run ``python -c code`` importing allysim from ``path`` only, in ``cwd``."""
+    """Run ``python -P -c code`` importing allysim from ``path`` only (``-P``: not from
+    ``cwd``), in ``cwd``."""
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ALLYSIM_PATH")}
     environ.update(env or {})
     environ["PYTHONPATH"] = str(path)
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environ,
+    return subprocess.run([sys.executable, "-P", "-c", code], cwd=cwd, env=environ,
                           capture_output=True, text=True, check=False)
