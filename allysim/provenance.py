@@ -27,6 +27,7 @@ import platform
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 __all__ = ["source_files", "source_hash", "git_commit", "git_dirty", "versions", "provenance",
@@ -202,14 +203,16 @@ def git_dirty(package: Path | None = None) -> bool | None:
 
 
 def _version(name: str) -> str | None:
-    module = sys.modules.get(name)
-    version = getattr(module, "__version__", None)
-    if isinstance(version, str):
-        return version
+    """The installed distribution's version; for a module imported without one
+    (e.g. from a source tree on ``sys.path``), its ``__version__``."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        return None
+        pass
+    with warnings.catch_warnings():   # e.g. click deprecates its __version__ attribute
+        warnings.simplefilter("ignore")
+        version = getattr(sys.modules.get(name), "__version__", None)
+    return version if isinstance(version, str) else None
 
 
 def versions() -> dict[str, str]:
@@ -217,9 +220,9 @@ def versions() -> dict[str, str]:
 
     Always ``python``, ``platform``, and each of numpy, scipy, click and
     matplotlib (``"not installed"`` if one is missing); each of numba, dask,
-    distributed, pandas, pyarrow and xarray only when installed. A library
-    already imported reports its ``__version__``; otherwise the installed
-    distribution's metadata is read, so nothing is imported.
+    distributed, pandas, pyarrow and xarray only when installed. Versions are
+    read from the installed distributions' metadata, so nothing is imported
+    (a module already imported without metadata gives its ``__version__``).
 
     >>> v = versions()
     >>> sorted(k for k in ("python", "platform", "numpy", "scipy", "click", "matplotlib") if k in v)
@@ -281,13 +284,13 @@ def compare_provenance(recorded: dict, current: dict | None = None) -> list[str]
         return [f"no provenance recorded (got {type(recorded).__name__}): cannot tell which code "
                 f"wrote these results"]
     now = provenance() if current is None else current
-    warnings: list[str] = []
+    out: list[str] = []
     if recorded.get("allysim") != now.get("allysim"):
-        warnings.append(f"results were written by allysim {recorded.get('allysim', 'unknown')}, "
+        out.append(f"results were written by allysim {recorded.get('allysim', 'unknown')}, "
                         f"this is allysim {now.get('allysim')}")
     old_hash, new_hash = recorded.get("source_sha256"), now.get("source_sha256")
     if not old_hash:
-        warnings.append("no source hash recorded: cannot tell whether the code is the same")
+        out.append("no source hash recorded: cannot tell whether the code is the same")
     elif old_hash != new_hash:
         where = ""
         old_commit, new_commit = recorded.get("git_commit"), now.get("git_commit")
@@ -295,7 +298,7 @@ def compare_provenance(recorded: dict, current: dict | None = None) -> list[str]
             where = f" (recorded at git commit {old_commit[:12]}"
             where += f"{', with uncommitted changes' if recorded.get('git_dirty') else ''}"
             where += f"; now {new_commit[:12]})" if new_commit else ")"
-        warnings.append(f"the allysim source differs from the one that wrote the results: "
+        out.append(f"the allysim source differs from the one that wrote the results: "
                         f"sha256 {old_hash[:12]}... recorded, {str(new_hash)[:12]}... now{where}")
     old_versions = recorded.get("versions") or {}
     new_versions = now.get("versions") or {}
@@ -306,9 +309,9 @@ def compare_provenance(recorded: dict, current: dict | None = None) -> list[str]
         changed += [f"{name} {new} (not installed then)" for name, new in new_versions.items()
                     if name in OPTIONAL and name not in old_versions]
     if changed:
-        warnings.append("library versions differ, results may differ in the last digits: "
+        out.append("library versions differ, results may differ in the last digits: "
                         + ", ".join(changed))
     if old_versions.get("platform") and old_versions.get("platform") != new_versions.get("platform"):
-        warnings.append(f"platform differs: {new_versions.get('platform')} "
+        out.append(f"platform differs: {new_versions.get('platform')} "
                         f"(recorded {old_versions['platform']})")
-    return warnings
+    return out
