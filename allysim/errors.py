@@ -38,3 +38,7 @@ def suggest(name: str, valid: Iterable[str]) -> str:
     """
     close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class GameFileError(AllysimError):
+    """A game file (Gambit .nfg or .efg) that cannot be read."""
