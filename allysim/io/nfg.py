@@ -299,8 +299,16 @@ def _outcome_body(tok: _Tokens, n: int, profiles: int) -> np.ndarray:
         outcomes.append(payoff)
     tok.take("rbrace", "'{' opening an outcome or '}' closing the outcomes")
     table = np.stack(outcomes)
-    index = np.empty(profiles, dtype=np.int64)
     last = len(outcomes) - 1
+    block = slice(tok.pos, tok.pos + profiles)
+    values = tok.values[block]
+    if len(values) == profiles and all(k == "number" for k in tok.kinds[block]) \
+            and all(v.isdigit() for v in values):    # fast path: every index a plain integer
+        index = np.array([int(v) for v in values], dtype=np.int64)
+        if profiles == 0 or index.max() <= last:
+            tok.pos += profiles
+            return table[index]
+    index = np.empty(profiles, dtype=np.int64)  # slow path, which finds and names the bad token
     for k in range(profiles):
         index[k] = tok.count(f"outcome number {k + 1} of {profiles} (an integer from 0 to {last})",
                              0, last)
