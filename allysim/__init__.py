@@ -15,12 +15,13 @@ first). Every solver takes this array and returns arrays whose first axis is
 the batch. Mixed profiles are ``(B, s1 + ... + sn)``, the players' blocks
 concatenated in player order.
 """
-from .errors import AllysimError, DegenerateGameWarning, ModelError, PayoffError, ScenarioError
+from .errors import (AllysimError, DegenerateGameWarning, GameFileError, ModelError, PayoffError,
+                     ScenarioError)
 from .model import Model, compile_model, list_models, load_model
 from .scenario import Scenario, list_scenarios, load_scenario
 
 __version__ = "0.1.0"
 
-__all__ = ["AllysimError", "DegenerateGameWarning", "ModelError", "PayoffError", "ScenarioError",
-           "Model", "compile_model", "list_models", "load_model", "Scenario", "list_scenarios",
+__all__ = ["AllysimError", "DegenerateGameWarning", "GameFileError", "ModelError", "PayoffError",
+           "ScenarioError", "Model", "compile_model", "list_models", "load_model", "Scenario", "list_scenarios",
            "load_scenario", "__version__"]

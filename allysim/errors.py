@@ -111,3 +111,7 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     except ValueError:      # e.g. an int past Python's digit limit for str()
         return f"<{type(value).__name__}>"
     return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+class GameFileError(AllysimError):
+    """A game file (Gambit .nfg or .efg) that cannot be read."""

@@ -1,1 +1,5 @@
-"""Reading and writing: Gambit .nfg files, atomic writes."""
+"""Game files in and out: Gambit's .nfg (read and write) and .efg (read, via pygambit),
+and atomic writes."""
+from .nfg import GameFile, load_game, read_nfg, to_nfg
+
+__all__ = ["GameFile", "load_game", "read_nfg", "to_nfg"]
