@@ -67,7 +67,7 @@ from .support_enumeration import support_enumeration
 MIXED_TOL = 1e-8
 
 #: The kinds of start, in the order they are tried.
-START_KINDS: tuple[str, ...] = ("pure", "qre", "random", "supports")
+START_KINDS: tuple[str, ...] = ("pure", "qre", "random", "supports", "gnm", "polymatrix")
 
 _SUPPORT = 1e-3      # a strategy is in a start's support if p >= this x its player's largest p
 _SAME = 1e-6         # equilibria closer than this (max abs difference) are one
@@ -119,7 +119,8 @@ class MixedNashResult:
         Starts of each kind that ended at a certified equilibrium (before
         deduplication).
     shape : (s1, ..., sn)
-    tol, n_random, max_supports, support_starts, seed : the settings used.
+    tol, n_random, max_supports, support_starts, n_rays, max_polymatrix_supports, seed :
+        the settings used.
     method : ``"search"`` or ``"support_enumeration"`` (two players with a choice).
     notes : tuple of str, e.g. why the QRE starts were not used.
     """
@@ -139,6 +140,8 @@ class MixedNashResult:
     n_random: int = 0
     max_supports: int = 0
     support_starts: int = 0
+    n_rays: int = 0
+    max_polymatrix_supports: int = 0
     seed: object = None
     method: str = "search"
     notes: tuple[str, ...] = ()
@@ -456,7 +459,8 @@ def _scaled(payoffs: np.ndarray) -> np.ndarray:
     return (payoffs - lo.reshape(expand)) / spread.reshape(expand)
 
 
-def _search(payoffs, tol, random_draws, support_draws, max_supports, notes):
+def _search(payoffs, tol, random_draws, support_draws, max_supports, notes, ray_draws=None,
+            max_polymatrix_supports=0):
     """The n-player search on a block of games; returns flat certified equilibria
     (game index within the block, profile) and per-kind counts ``(B,)``.
 
@@ -527,6 +531,24 @@ def _search(payoffs, tol, random_draws, support_draws, max_supports, notes):
         if note not in notes:
             notes.append(note)
 
+    # ---- begin n-player start kinds (issue 14): global Newton rays, polymatrix enumeration ----
+    from . import _global_newton, _polymatrix   # lazy: both import this module's helpers
+    g, sg, sp, unfinished = _global_newton.candidates(
+        scaled, ray_draws if ray_draws is not None else np.zeros((0, lay.size)))
+    add("gnm", g, sg, sp)
+    searched["gnm_rays"] = np.full(B, 0 if ray_draws is None else len(ray_draws), dtype=np.int64)
+    searched["gnm_unfinished"] = unfinished
+    g, sg, sp, solved, pruned, poly_complete = _polymatrix.candidates(payoffs, max_polymatrix_supports)
+    add("polymatrix", g, sg, sp)
+    searched["polymatrix"] = solved          # support systems solved, not candidates
+    searched["polymatrix_pruned"] = pruned
+    if _polymatrix.count_profiles(shape) > max_polymatrix_supports:
+        note = (f"polymatrix supports not enumerated: {_polymatrix.count_profiles(shape)} support "
+                f"profiles > max_polymatrix_supports={max_polymatrix_supports}")
+        if note not in notes:
+            notes.append(note)
+    # ---- end n-player start kinds ----
+
     game = np.concatenate(cand_game)
     start = np.concatenate(cand_start)
     supp = np.concatenate(cand_supp)
@@ -545,7 +567,7 @@ def _search(payoffs, tol, random_draws, support_draws, max_supports, notes):
     good = good[verify(payoffs[game[good]], sigma[good], tol)]
     converged = {k: np.bincount(game[good][kind[good] == i], minlength=B).astype(np.int64)
                  for i, k in enumerate(START_KINDS)}
-    return game[good], sigma[good], kind[good], searched, converged
+    return game[good], sigma[good], kind[good], searched, converged, poly_complete
 
 
 def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
@@ -562,7 +584,8 @@ def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- public
 
 def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random: int = 16,
-               max_supports: int = 4096, support_starts: int = 8) -> MixedNashResult:
+               max_supports: int = 4096, support_starts: int = 8, n_rays: int = 8,
+               max_polymatrix_supports: int = 1 << 20) -> MixedNashResult:
     """Mixed Nash equilibria of each game in a batch, each certified by its regret.
 
     Games in which at most two players have more than one strategy (e.g. a
@@ -616,6 +639,11 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
         raise ValueError(f"mixed_nash(): max_supports must be an integer >= 0, got {max_supports!r}")
     if not (isinstance(support_starts, (int, np.integer)) and support_starts >= 1):
         raise ValueError(f"mixed_nash(): support_starts must be an integer >= 1, got {support_starts!r}")
+    if not (isinstance(n_rays, (int, np.integer)) and n_rays >= 0):
+        raise ValueError(f"mixed_nash(): n_rays must be an integer >= 0, got {n_rays!r}")
+    if not (isinstance(max_polymatrix_supports, (int, np.integer)) and max_polymatrix_supports >= 0):
+        raise ValueError("mixed_nash(): max_polymatrix_supports must be an integer >= 0, "
+                         f"got {max_polymatrix_supports!r}")
     payoffs = as_payoffs(payoffs, "mixed_nash")
     rng = as_generator(seed, "mixed_nash")
     B, n = payoffs.shape[:2]
@@ -625,6 +653,7 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     notes: list[str] = []
     settings = dict(shape=shape, tol=float(tol), n_random=int(n_random),
                     max_supports=int(max_supports), support_starts=int(support_starts),
+                    n_rays=int(n_rays), max_polymatrix_supports=int(max_polymatrix_supports),
                     seed=seed if not isinstance(seed, np.random.Generator) else "Generator")
 
     if len(active) <= 2:
@@ -648,14 +677,18 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     n_supports = int(np.prod([2 ** s - 1 for s in shape], dtype=np.float64))
     support_draws = (rng.random((support_starts - 1, n_supports, lay.size)) + 1e-3
                      if n_supports <= max_supports else np.zeros((0, 0, lay.size)))
+    from ._global_newton import rays as _rays   # lazy (imports this module); drawn last, so
+    ray_draws = _rays(rng, n_rays, shape)        # the other starts are those of earlier versions
     parts = []
+    poly_complete = []
     for lo in range(0, B, _BLOCK):
-        g, sg, kd, se, cv = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
-                                    max_supports, notes)
+        g, sg, kd, se, cv, pc = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
+                                        max_supports, notes, ray_draws, max_polymatrix_supports)
         parts.append((g + lo, sg, se, cv, kd))
+        poly_complete.append(pc)
     game = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
     sigma = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, lay.size))
-    kinds = list(START_KINDS) + ["supports_pruned"]
+    kinds = list(START_KINDS) + ["supports_pruned", "gnm_rays", "gnm_unfinished", "polymatrix_pruned"]
     searched = {k: np.concatenate([p[2][k] for p in parts]) if parts else np.zeros(0, np.int64)
                 for k in kinds}
     converged = {k: np.concatenate([p[3][k] for p in parts]) if parts else np.zeros(0, np.int64)
@@ -665,7 +698,7 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     # Of several starts that reached one equilibrium keep the one from the start least
     # dependent on the rest of the batch (support, pure, random; the QRE trace last), so
     # the digits reported do not depend on which games were solved together.
-    prefer = np.array([1, 3, 2, 0])[kind] if len(kind) else kind   # by START_KINDS index
+    prefer = np.array([2, 5, 3, 1, 4, 0])[kind] if len(kind) else kind   # by START_KINDS index
     order = np.lexsort((np.arange(len(game)), prefer, game))
     game, sigma = game[order], sigma[order]
     keep = _dedupe(game, sigma, B)
@@ -699,8 +732,10 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
                       "equilibrium (an unused best reply, or a singular Jacobian: "
                       f"{int(continuum.sum())} possibly on a continuum, whose points found share "
                       "a component label)", DegenerateGameWarning, stacklevel=2)
+    # A polymatrix game whose supports were all solved is complete when nondegenerate.
+    complete = np.concatenate(poly_complete) & (status == STATUS["ok"])
     return MixedNashResult(equilibria=eqs, count=count, regret=reg, regular=regular,
                            component=component, status=status,
-                           complete=np.zeros(B, dtype=bool), continuum=continuum,
+                           complete=complete, continuum=continuum,
                            searched=searched, converged=converged, method="search",
                            notes=tuple(notes), **settings)
