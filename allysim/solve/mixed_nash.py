@@ -142,9 +142,15 @@ class MixedNashResult:
     support_starts: int = 0
     n_rays: int = 0
     max_polymatrix_supports: int = 0
+    max_component_points: int = 0
     seed: object = None
     method: str = "search"
     notes: tuple[str, ...] = ()
+    n_components: np.ndarray | None = field(default=None, repr=False)
+    component_dimension: np.ndarray | None = field(default=None, repr=False)
+    component_representative: np.ndarray | None = field(default=None, repr=False)
+    component_traced: np.ndarray | None = field(default=None, repr=False)
+    components_capped: np.ndarray | None = field(default=None, repr=False)
 
     def equilibria_of(self, b: int) -> np.ndarray:
         """Game ``b``'s equilibria, ``(count[b], s1 + ... + sn)``, canonical order."""
@@ -342,23 +348,6 @@ def _regularity(u, sigma, lay: _Layout, tol) -> tuple[np.ndarray, np.ndarray]:
     _, v = _cross_values(u, sigma, lay)
     unused_best = (~supp & (v >= lay.block_max(v) - tol)).any(axis=1)
     return nonsingular, unused_best
-
-
-def _labels(game: np.ndarray, key: np.ndarray, joint: np.ndarray, n_games: int) -> np.ndarray:
-    """Component labels 0, 1, ... per game (flat rows sorted by game): rows with
-    ``joint`` True and the same ``key`` share a label; every other row has its own."""
-    labels = np.empty(len(game), dtype=np.int64)
-    for g in np.unique(game):  # loops over games that have equilibria, O(count) work each
-        rows = np.flatnonzero(game == g)
-        seen: dict = {}
-        nxt = 0
-        for r in rows:
-            k = ("joint", key[r]) if joint[r] else ("own", r)
-            if k not in seen:
-                seen[k] = nxt
-                nxt += 1
-            labels[r] = seen[k]
-    return labels
 
 
 def _undominated(u: np.ndarray, supp: np.ndarray, lay: _Layout, tol: float) -> np.ndarray:
@@ -585,7 +574,8 @@ def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
 
 def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random: int = 16,
                max_supports: int = 4096, support_starts: int = 8, n_rays: int = 8,
-               max_polymatrix_supports: int = 1 << 20) -> MixedNashResult:
+               max_polymatrix_supports: int = 1 << 20,
+               max_component_points: int = 500) -> MixedNashResult:
     """Mixed Nash equilibria of each game in a batch, each certified by its regret.
 
     Games in which at most two players have more than one strategy (e.g. a
@@ -641,6 +631,9 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
         raise ValueError(f"mixed_nash(): support_starts must be an integer >= 1, got {support_starts!r}")
     if not (isinstance(n_rays, (int, np.integer)) and n_rays >= 0):
         raise ValueError(f"mixed_nash(): n_rays must be an integer >= 0, got {n_rays!r}")
+    if not (isinstance(max_component_points, (int, np.integer)) and max_component_points >= 0):
+        raise ValueError("mixed_nash(): max_component_points must be an integer >= 0, "
+                         f"got {max_component_points!r}")
     if not (isinstance(max_polymatrix_supports, (int, np.integer)) and max_polymatrix_supports >= 0):
         raise ValueError("mixed_nash(): max_polymatrix_supports must be an integer >= 0, "
                          f"got {max_polymatrix_supports!r}")
@@ -654,6 +647,7 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     settings = dict(shape=shape, tol=float(tol), n_random=int(n_random),
                     max_supports=int(max_supports), support_starts=int(support_starts),
                     n_rays=int(n_rays), max_polymatrix_supports=int(max_polymatrix_supports),
+                    max_component_points=int(max_component_points),
                     seed=seed if not isinstance(seed, np.random.Generator) else "Generator")
 
     if len(active) <= 2:
@@ -703,8 +697,18 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     game, sigma = game[order], sigma[order]
     keep = _dedupe(game, sigma, B)
     game, sigma = game[keep], sigma[keep]
+    spread = np.ptp(payoffs.reshape(B, -1), axis=1).clip(1e-300)
+    # ---- begin components (issue 14): walk the sets of equilibria of degenerate games ----
+    from . import _components   # lazy: it imports this module's helpers
+    nonsingular, unused = _regularity(scaled[game], sigma, lay, (tol / spread[game])[:, None])
+    walk_games = np.zeros(B, dtype=bool)
+    walk_games[game[~(nonsingular & ~unused)]] = max_component_points > 0
+    summary = _components.summarise(payoffs, game, sigma, walk_games, tol, max_component_points)
+    game, sigma, label = summary.game, summary.sigma, summary.label
     order = np.lexsort(tuple(-np.round(sigma, 9).T[::-1]) + (game,))
-    game, sigma = game[order], sigma[order]
+    game, sigma, label = game[order], sigma[order], label[order]
+    label, comp_dim, comp_traced = _components.relabel(game, label, summary.dimension, summary.traced)
+    # ---- end components ----
     count = np.bincount(game, minlength=B).astype(np.int64)
     K = max(int(count.max(initial=0)), 1)
     slot = np.arange(len(game)) - np.concatenate([[0], np.cumsum(count)[:-1]])[game]
@@ -712,16 +716,17 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     eqs[game, slot] = sigma
     reg = np.full((B, K), np.nan)
     reg[game, slot] = regret(payoffs[game], sigma).max(axis=1) if len(game) else []
-    spread = np.ptp(payoffs.reshape(B, -1), axis=1).clip(1e-300)
     nonsingular, unused = _regularity(scaled[game], sigma, lay, (tol / spread[game])[:, None])
     regular = np.zeros((B, K), dtype=bool)
     regular[game, slot] = nonsingular & ~unused
-    # Equilibria with a singular Jacobian on the same support: samples of one continuum.
-    supp_key = (sigma > 0) @ (1 << np.arange(lay.size, dtype=np.int64)) if len(game) else game
     component = np.full((B, K), -1, dtype=np.int64)
-    component[game, slot] = _labels(game, supp_key, ~nonsingular, B)
-    continuum = np.zeros(B, dtype=bool)
-    continuum[game[~nonsingular]] = True
+    component[game, slot] = label
+    # Each component's representative: its first equilibrium in canonical order.
+    representative = np.full(comp_dim.shape, -1, dtype=np.int64)
+    if len(game):
+        _, first = np.unique(np.column_stack([game, label]), axis=0, return_index=True)
+        representative[game[first], label[first]] = slot[first]
+    continuum = (comp_dim >= 1).any(axis=1)
     status = np.full(B, STATUS["ok"], dtype=np.int8)
     irregular = np.zeros(B, dtype=bool)
     irregular[game[~(nonsingular & ~unused)]] = True
@@ -729,13 +734,17 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     status[count == 0] = STATUS["not_converged"]
     if irregular.any():
         warnings.warn(f"mixed_nash(): {int(irregular.sum())} of {B} game(s) have an irregular "
-                      "equilibrium (an unused best reply, or a singular Jacobian: "
-                      f"{int(continuum.sum())} possibly on a continuum, whose points found share "
-                      "a component label)", DegenerateGameWarning, stacklevel=2)
+                      "equilibrium (an unused best reply, or a singular Jacobian); "
+                      f"{int(continuum.sum())} with a continuum of equilibria (each connected set "
+                      "found is listed once: its extreme points, one label)",
+                      DegenerateGameWarning, stacklevel=2)
     # A polymatrix game whose supports were all solved is complete when nondegenerate.
     complete = np.concatenate(poly_complete) & (status == STATUS["ok"])
     return MixedNashResult(equilibria=eqs, count=count, regret=reg, regular=regular,
                            component=component, status=status,
                            complete=complete, continuum=continuum,
                            searched=searched, converged=converged, method="search",
-                           notes=tuple(notes), **settings)
+                           notes=tuple(notes), n_components=summary.n_components,
+                           component_dimension=comp_dim, component_representative=representative,
+                           component_traced=comp_traced, components_capped=summary.capped,
+                           **settings)
