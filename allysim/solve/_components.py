@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, product
 from math import comb
 
 import numpy as np
@@ -76,6 +76,8 @@ CURVE_STEP = 0.02
 _MERGE_POINTS = 4       # points per component tried in the final segment merge ...
 _MERGE_GROUP = 32       # ... and per group of merged components
 _BATCH = 64             # vertices explored per batch
+#: Edges are enumerated at points with at most this many best replies outside the support.
+MAX_RELAX = 4
 #: Pieces of at most this dimension are traced (along each direction of a null basis).
 MAX_TRACE_DIM = 2
 
@@ -292,10 +294,41 @@ def _null_space(J: np.ndarray):
     return null.sum(axis=1), np.where(null[:, ::-1][:, None, :], basis, 0.0)
 
 
-def _trace_curves(u1, payoffs1, P, D, tight, lay: _Layout, tol, max_steps: int = 400):
+def _edges(u1, p, supp, tight, W, lay: _Layout):
+    """The edges of the set of equilibria leaving ``p`` (see :func:`walk`, step 3):
+    ``(direction, tight, support)`` for each, at most ``3 ** MAX_RELAX`` choices."""
+    D = np.flatnonzero(tight)
+    if len(D) == 0 or len(D) > MAX_RELAX:
+        return []
+    choices = np.array(list(product(range(3), repeat=len(D))))[1:]    # 0 keep, 1 enter, 2 drop
+    m = len(choices)
+    T = np.repeat(supp[None], m, axis=0)
+    K = np.repeat(tight[None], m, axis=0)
+    T[:, D] = choices == 1
+    K[:, D] = choices == 0
+    first = _support_first(T, lay)
+    _, J = _active_system(np.repeat(u1[None], m, axis=0), np.repeat(p[None], m, axis=0), T, K, first, lay)
+    k, basis = _null_space(J)
+    out = []
+    for c in np.flatnonzero(k == 1):
+        t = basis[c, :, 0]
+        enter = D[choices[c] == 1]
+        drop = D[choices[c] == 2]
+        rate = (W[drop] - W[first[c, drop]]) @ t
+        scale = np.abs(t).max()
+        for sign in (1.0, -1.0):
+            if (sign * t[enter] > 1e-9 * scale).all() and (sign * rate < -1e-12).all():
+                out.append((sign * t, K[c], T[c]))
+                break
+    return out
+
+
+def _trace_curves(u1, payoffs1, P, D, tight, lay: _Layout, tol, max_steps: int = 400, supp=None):
     """Follow the solution sets of fixed active sets (:func:`_active_system`) from
     ``P (m, S)`` along ``D (m, S)``, all at once; ``tight (m, S)`` the strategies
-    outside the support kept as best replies.
+    outside the support kept as best replies; ``supp (m, S)`` the supports (by
+    default those of ``P``; a strategy entering the support has probability 0 at
+    its start).
 
     The tangent is the previous one projected on the Jacobian's null space. Each
     walk ends where a probability of its support reaches 0, where another strategy
@@ -305,7 +338,7 @@ def _trace_curves(u1, payoffs1, P, D, tight, lay: _Layout, tol, max_steps: int =
     ``(m, S)`` and whether it moved ``(m,)``.
     """
     m, S = P.shape
-    supp = P > _ZERO
+    supp = P > _ZERO if supp is None else supp
     first = _support_first(supp, lay)
     U = np.repeat(u1[None], m, axis=0)
     x = P.copy()
@@ -621,15 +654,22 @@ def walk(payoffs1: np.ndarray, points: np.ndarray, tol: float, *, max_points: in
             if 1 <= k[0] <= MAX_TRACE_DIM:
                 dirs = basis[0][:, :k[0]].T
                 for d in np.concatenate([dirs, -dirs]):
-                    requests.append((a, d, tight, int(k[0])))
-        # 3. The pieces, traced together.
+                    requests.append((a, d, tight, int(k[0]), supp))
+            # 3. The edges leaving p: each best reply outside the support either stays
+            # one and enters the support, stays one with probability 0, or stops being
+            # one; a choice whose equalities leave one direction, along which every
+            # entering probability grows and every dropped value falls, is an edge.
+            requests += [(a, d, t_, 1, s_) for d, t_, s_ in _edges(u1, p, supp, tight, W[0], lay)]
+        # 4. The pieces and edges, traced together.
         if requests:
             src = np.array([r[0] for r in requests], dtype=np.intp)
             ends, went = _trace_curves(u1, payoffs1, pool.points[src], np.array([r[1] for r in requests]),
-                                       np.array([r[2] for r in requests]), lay, tol)
+                                       np.array([r[2] for r in requests]), lay, tol,
+                                       supp=np.array([r[4] for r in requests]))
             both: dict[int, list[bool]] = {}
-            for (a, _, _, k), x, mv in zip(requests, ends, went):
-                both.setdefault(a, []).append(bool(mv))
+            for (a, _, _, k, sp), x, mv in zip(requests, ends, went):
+                if np.array_equal(sp, pool.points[a] > _ZERO):
+                    both.setdefault(a, []).append(bool(mv))
                 if mv:
                     b, new = add(a, x, k)
                     if b is not None:
@@ -640,7 +680,7 @@ def walk(payoffs1: np.ndarray, points: np.ndarray, tol: float, *, max_points: in
                 half = len(mv) // 2
                 if any(m1 and m2 for m1, m2 in zip(mv[:half], mv[half:])):
                     pool.extreme[a] = False        # strictly inside a traced piece
-        # 4. The new points, brought to vertices and queued.
+        # 5. The new points, brought to vertices and queued.
         fresh = np.array(sorted(set(fresh)), dtype=np.intp)
         dims(fresh)
         push(to_vertices(fresh))
@@ -764,3 +804,30 @@ def relabel(game: np.ndarray, label: np.ndarray, dimension: np.ndarray, traced: 
         dim2[b, :len(old)] = dimension[b, old]
         tr2[b, :len(old)] = traced[b, old]
     return new, dim2, tr2
+
+
+def two_player_components(eqs: np.ndarray, count: np.ndarray, component: np.ndarray) -> dict:
+    """The component fields of :class:`~allysim.solve.mixed_nash.MixedNashResult` for games
+    solved by support enumeration, whose extreme equilibria and connected sets
+    (``component``, exact) are known: ``n_components``, ``component_dimension`` (the
+    affine dimension of each set's extreme equilibria: its dimension when the set is
+    convex, an upper bound otherwise), ``component_representative`` (its first
+    equilibrium), ``component_traced`` (False) and ``components_capped`` (False).
+
+    eqs : (B, K, S); count : (B,); component : (B, K), -1 padding.
+    """
+    B = len(count)
+    n_components = np.array([len(np.unique(component[b, :count[b]])) for b in range(B)], dtype=np.int64)
+    C = max(int(component.max(initial=-1)) + 1, 1)
+    dimension = np.full((B, C), -1, dtype=np.int64)
+    representative = np.full((B, C), -1, dtype=np.int64)
+    for b in range(B):
+        labels = component[b, :count[b]]
+        for c in np.unique(labels):
+            rows = np.flatnonzero(labels == c)
+            pts = eqs[b, rows]
+            dimension[b, c] = int(np.linalg.matrix_rank(pts[1:] - pts[0], tol=1e-9)) if len(rows) > 1 else 0
+            representative[b, c] = rows[0]
+    return dict(n_components=n_components, component_dimension=dimension,
+                component_representative=representative, component_traced=np.zeros((B, C), dtype=bool),
+                components_capped=np.zeros(B, dtype=bool))

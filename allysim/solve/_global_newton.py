@@ -281,6 +281,8 @@ def trace(u: np.ndarray, g: np.ndarray, *, max_steps: int = 4000, _log=None) -> 
         # ... nor leave its cell unseen (the path curves; the clamp was linear): a
         # shorter step then finds the boundary.
         ok &= (_slacks(y[:, :S], Ti, lay) >= -_LEAVE).all(axis=1)
+        # ... nor cross lam = 0 unseen (the clamp to it was linear too).
+        ok &= ~((li * y[:, S] < 0) & ~(landing & (event < 0)))
         ty = np.zeros_like(ti)
         if ok.any():
             _, DHy = _system(ui[ok], y[ok, :S], y[ok, S], Gi[ok], Ti[ok], lay)

@@ -659,10 +659,12 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
                           "are listed" + (f"; {int(continuum.sum())} with a continuum"
                                           if continuum.any() else "") + ")",
                           DegenerateGameWarning, stacklevel=2)
+        from ._components import two_player_components   # issue 14: the component fields
         return MixedNashResult(equilibria=eqs, count=count, regret=reg, regular=regular,
                                component=component, status=status, complete=complete, continuum=continuum,
                                searched=searched, converged=converged,
-                               method="support_enumeration", notes=tuple(notes), **settings)
+                               method="support_enumeration", notes=tuple(notes),
+                               **two_player_components(eqs, count, component), **settings)
 
     # The random draws are made once, so every game (and every block) gets the same
     # starts: a batch equals a loop, whatever the block size.
