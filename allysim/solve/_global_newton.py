@@ -169,7 +169,7 @@ def _tangent(DH: np.ndarray, ref: np.ndarray, orient: np.ndarray):
     return t, ok
 
 
-def trace(u: np.ndarray, g: np.ndarray, *, max_steps: int = 4000, _log=None) -> PathsResult:
+def trace(u: np.ndarray, g: np.ndarray, *, max_steps: int = 4000) -> PathsResult:
     """Follow the global Newton path of every (game, ray) pair.
 
     Parameters
@@ -313,8 +313,6 @@ def trace(u: np.ndarray, g: np.ndarray, *, max_steps: int = 4000, _log=None) -> 
             grown = np.where(exact[ok], h[acc] * 4.0, np.minimum(h[acc] * 1.5, _HMAX))
             h[acc] = np.where(landing[ok], h[acc], grown)
         steps[idx] += 1
-        if _log is not None:
-            _log.append((idx.copy(), ok.copy(), landing.copy(), event.copy(), step.copy(), lam[idx].copy(), T[idx].copy(), h[idx].copy()))
         past = lam < lam_stop
         finished |= past & active
         active &= ~past & (h >= _HMIN) & (steps < max_steps)

@@ -30,7 +30,16 @@ from many starts, all batched over games and starts:
   ``L = sum_ik max(0, v_ik - u_i)^2`` by projected gradient steps;
 * ``supports``: when there are at most ``max_supports`` support profiles, every
   one of them, from the uniform profile on it (Porter, Nudelman & Shoham 2008
-  enumerate supports in the same way).
+  enumerate supports in the same way);
+* ``gnm``: the global Newton method of Govindan & Wilson (2003), as Gambit's
+  ``gnm``, along ``n_rays`` random rays (the same for every game): each path
+  from a pure profile that a large perturbation makes dominant crosses the game
+  at every equilibrium it meets (:mod:`allysim.solve._global_newton`);
+* ``polymatrix``: in games detected to be polymatrix (pairwise interactions,
+  exactly up to rounding), every support profile with at most
+  ``max_polymatrix_supports`` profiles, each a *linear* system solved exactly
+  (:mod:`allysim.solve._polymatrix`); where no support system that could hold
+  an equilibrium is singular, the list is complete (``complete``).
 
 Each start gives a candidate support (its strategies with probability at least
 1e-3 of the player's largest), and Newton's method, damped in the
@@ -40,12 +49,26 @@ regret (:func:`allysim.solve.verify`) is at most ``tol``. Results are
 deduplicated and sorted canonically (descending lexicographic).
 
 A search is not an enumeration: for three or more players it can miss
-equilibria. ``searched`` says how many starts of each kind were tried and
-``converged`` how many gave a certified equilibrium. An equilibrium is
-``regular`` when its equation Jacobian is nonsingular and no strategy outside
-its support is a best reply; a game with an irregular equilibrium gets status
-``degenerate`` (it may lie on a continuum) and a
+equilibria (polymatrix games aside). ``searched`` says how many starts of each
+kind were tried and ``converged`` how many gave a certified equilibrium. An
+equilibrium is ``regular`` when its equation Jacobian is nonsingular and no
+strategy outside its support is a best reply; a game with an irregular
+equilibrium gets status ``degenerate`` and a
 :class:`~allysim.errors.DegenerateGameWarning`.
+
+Continua
+--------
+In a degenerate game the search lands on many points of a connected set of
+equilibria. Their sets are walked (:mod:`allysim.solve._components`): one
+player's polytope of moves (exact vertex enumeration), the pieces and edges
+of the set through each vertex (traced numerically), certified straight
+segments. Each set found is then reported once: by the extreme points the
+walk reached (sample points shown to lie strictly inside a segment or curve of
+equilibria are dropped), under one ``component`` label, with its dimension and a
+representative. Labels are sound (points with one label are joined by a walked
+path of equilibria); a set the search never landed on is missing, and a walk
+stopped at ``max_component_points`` (``components_capped``) may leave one set
+under two labels.
 """
 from __future__ import annotations
 
@@ -96,11 +119,10 @@ class MixedNashResult:
         Nonsingular equation Jacobian and no unused best reply. For games solved
         by support enumeration: the game is nondegenerate.
     component : ndarray of int64, shape (B, K)
-        Labels 0, 1, ... per game; equilibria with one label lie in one
-        connected set. Two players: exact (see :class:`SupportEnumerationResult`).
-        Search: points with a singular Jacobian and the same support share a
-        label (samples of a continuum: the search does not trace it); every
-        other equilibrium has its own. -1 padding.
+        Labels 0, 1, ... per game, numbered in canonical order; equilibria with one
+        label lie in one connected set of equilibria. Two players: exact (see
+        :class:`SupportEnumerationResult`). Search: joined by a walked path of
+        equilibria (see Continua above). -1 padding.
     status : ndarray of int8, shape (B,)
         ``ok``; ``degenerate`` (some equilibrium is not regular; for two players,
         see :class:`SupportEnumerationResult`); ``not_converged`` (the search
@@ -110,17 +132,34 @@ class MixedNashResult:
         choice, nondegenerate: support enumeration) or every extreme equilibrium
         (degenerate two-player game); False for a search.
     continuum : ndarray of bool, shape (B,)
-        Two players: a connected set of equilibria that is not a point exists.
-        Search: some equilibrium has a singular Jacobian (it may lie on a continuum).
+        A connected set of equilibria that is not a point was found
+        (``component_dimension >= 1``).
     searched : dict of str -> ndarray of int64, shape (B,)
-        Starts tried per kind (``pure``, ``qre``, ``random``, ``supports``), or
+        Starts tried per kind (``pure``, ``qre``, ``random``, ``supports``, ``gnm``:
+        the crossings of the global Newton paths, ``polymatrix``: the support
+        systems solved), with ``supports_pruned`` and ``polymatrix_pruned``
+        (support profiles skipped: conditionally dominated), ``gnm_rays`` and
+        ``gnm_unfinished`` (paths that did not reach their far end); or
         ``{"support_pairs": ...}`` for support enumeration.
     converged : dict of str -> ndarray of int64, shape (B,)
         Starts of each kind that ended at a certified equilibrium (before
         deduplication).
+    n_components : ndarray of int64, shape (B,)
+        Connected sets of equilibria found (each listed once).
+    component_dimension : ndarray of int64, shape (B, C)
+        Per label, the largest local dimension found in the set: 0 for an isolated
+        equilibrium (-1 padding). Two players: the affine dimension of its extreme
+        equilibria (its dimension when the set is convex, an upper bound otherwise).
+    component_representative : ndarray of int64, shape (B, C)
+        Per label, the index (into ``equilibria_of(b)``) of its first equilibrium.
+    component_traced : ndarray of bool, shape (B, C)
+        Some of the set's points were joined by a numerically traced curve rather
+        than an exact or certified segment.
+    components_capped : ndarray of bool, shape (B,)
+        The walk stopped at ``max_component_points`` new points.
     shape : (s1, ..., sn)
-    tol, n_random, max_supports, support_starts, n_rays, max_polymatrix_supports, seed :
-        the settings used.
+    tol, n_random, max_supports, support_starts, n_rays, max_polymatrix_supports,
+    max_component_points, seed : the settings used.
     method : ``"search"`` or ``"support_enumeration"`` (two players with a choice).
     notes : tuple of str, e.g. why the QRE starts were not used.
     """
@@ -582,8 +621,11 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     four-power game with two players fixed by :meth:`allysim.game.Game.restrict`)
     are solved completely by :func:`support_enumeration` on the two-player game.
     Others are searched from pure equilibria, the logit QRE limit, ``n_random``
-    random starts and (when there are at most ``max_supports``) every support
-    profile, each refined by Newton's method on its support equations.
+    random starts, (when there are at most ``max_supports``) every support
+    profile, the crossings of ``n_rays`` global Newton paths and, in polymatrix
+    games, every support profile's linear system, each refined by Newton's
+    method on its support equations. The sets of equilibria of degenerate games
+    are walked, and each is listed once (see Continua in the module docstring).
 
     Parameters
     ----------
@@ -602,6 +644,14 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     support_starts : int, default 8
         Newton starts per support profile: its uniform profile and
         ``support_starts - 1`` random ones.
+    n_rays : int, default 8
+        Global Newton paths per game (random rays, the same for every game).
+    max_polymatrix_supports : int, default 2**20
+        Enumerate the support profiles of a polymatrix game only if there are at
+        most this many (big_polym, 5 players x 4 strategies: 759,375).
+    max_component_points : int, default 500
+        New points the walk of a degenerate game's sets of equilibria may add; 0
+        switches the walk off (every equilibrium found is then its own component).
 
     Returns
     -------
