@@ -395,3 +395,17 @@ def test_segment_certificate_is_sound():
         far = ~verify(np.repeat(u[None], len(bad), 0), bad, 1e-8)
         assert not _components.segment_certified(u, a[far], bad[far], 1e-8).any()
     assert hits > 0
+
+
+def test_components_of_a_batch_equal_a_loop():
+    names = ["nau2004/sec5", "e05.efg", "selten1975/fig1"]
+    U = np.stack([component_game(n) for n in names])
+    batch = solve(U)
+    for b in range(len(U)):
+        alone = solve(U[b:b + 1])
+        np.testing.assert_array_equal(batch.equilibria_of(b), alone.equilibria_of(0))
+        k = int(alone.count[0])
+        np.testing.assert_array_equal(batch.component[b, :k], alone.component[0, :k])
+        nc = int(alone.n_components[0])
+        assert batch.n_components[b] == nc
+        np.testing.assert_array_equal(batch.component_dimension[b, :nc], alone.component_dimension[0, :nc])
