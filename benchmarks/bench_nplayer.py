@@ -19,10 +19,11 @@ For each: time per game and equilibria found, for
   ``polym_lcp_solver`` (one equilibrium) on the polymatrix games.
 
 "found" counts distinct certified equilibria; "of gnm's" how many of gnm's allysim has.
-Timings are wall-clock on whatever else the machine is doing (best of ``--repeat``).
+Timings are wall-clock on whatever else the machine is doing (best of ``--repeat``), or
+with ``--cpu`` this process's CPU time.
 
     python benchmarks/bench_nplayer.py
-    python benchmarks/bench_nplayer.py --repeat 3
+    python benchmarks/bench_nplayer.py --repeat 3 --cpu
 """
 from __future__ import annotations
 
@@ -42,14 +43,15 @@ from allysim.io.gam import read_gam  # noqa: E402
 from allysim.solve import mixed_nash  # noqa: E402
 
 GNM_ONLY = dict(n_random=0, max_supports=0, max_polymatrix_supports=0)
+CLOCK = time.perf_counter
 
 
 def best_time(fn, repeat: int):
     best, out = np.inf, None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = CLOCK()
         out = fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, CLOCK() - t)
     return best, out
 
 
@@ -115,10 +117,10 @@ def bench_scenarios(repeat: int) -> None:
         t, (r, g) = best_time(lambda: (lambda g: (gbt.nash.gnm_solve(g), g))(gbt.Game.from_arrays(*U[b])), repeat)
         t_gnm += t
         gnm_all.append(gambit_profiles(r, g))
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         g = gbt.Game.from_arrays(*U[b])
         enum_all.append(gambit_profiles(gbt.nash.enumpoly_solve(g), g))
-        t_enum += time.perf_counter() - t0
+        t_enum += CLOCK() - t0
     n_gnm = sum(len(x) for x in gnm_all)
     n_enum = sum(len(x) for x in enum_all)
     have = sum(found_in(res.equilibria_of(b), enum_all[b]) for b in range(k))
@@ -135,8 +137,15 @@ def bench_scenarios(repeat: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=1, help="best of this many runs (default 1)")
+    ap.add_argument("--cpu", action="store_true",
+                    help="time by this process's CPU time (less sensitive to a busy machine)")
     args = ap.parse_args()
-    print("Timings are wall-clock and noisy on a shared machine; rerun on a quiet one before quoting.")
+    global CLOCK
+    if args.cpu:
+        CLOCK = time.process_time
+        print("Timings are this process's CPU time (all its threads).")
+    else:
+        print("Timings are wall-clock and noisy on a shared machine; rerun on a quiet one before quoting.")
     mixed_nash(np.zeros((1, 3, 2, 2, 2)), n_random=1)   # imports, first calls
     bench_polymatrix(args.repeat)
     bench_scenarios(args.repeat)

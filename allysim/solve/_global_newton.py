@@ -39,6 +39,11 @@ structure theorem), so the path turns back through folds in ``lam``.
 Every crossing is only a *candidate*: :mod:`allysim.solve.mixed_nash` polishes it
 on its support and certifies it with :func:`allysim.solve.verify`.
 
+Performance (CPU time on the 2-core development machine): QuantEcon's big_polym (5 players x
+4 strategies), 8 rays in one batch: 0.5 s, the longest path 148 steps, all 17 equilibria
+(each ray crosses 1 to 17 of them; pygambit's ``gnm_solve`` follows one ray in 0.03 s and
+finds 15). The ten four-power scenarios, 8 rays each, batched: 19 ms per game.
+
 References: S. Govindan and R. Wilson (2003), A global Newton method to compute
 Nash equilibria, J. Econ. Theory 110, 65-86; E. Kohlberg and J.-F. Mertens
 (1986), On the strategic stability of equilibria, Econometrica 54, 1003-1037;

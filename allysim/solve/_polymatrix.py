@@ -39,6 +39,11 @@ not completely enumerated and its least-squares point is passed on as a start.
 
 Every solution is only a candidate here: :mod:`allysim.solve.mixed_nash`
 certifies it with :func:`allysim.solve.verify`.
+
+Performance (CPU time on the 2-core development machine): QuantEcon's big_polym (5 players x
+4 strategies, 759,375 support profiles): 63,994 systems solved after pruning, 0.5 s, 17
+equilibria; triggers_back_case: 118,276 systems, 0.8 s, 41 equilibria (QuantEcon's
+``polym_lcp_solver`` returns one of them, pygambit's ``gnm_solve`` another).
 """
 from __future__ import annotations
 
