@@ -1,9 +1,10 @@
 """Connected sets (components) of equilibria of a degenerate n-player game.
 
 A degenerate game can have a continuum of equilibria; a search lands on many
-points of it. This module joins the points it can prove to lie in one connected
-set of equilibria, walks each set to its extreme points, and drops the sample
-points that lie between them, so that each component is reported once.
+points of it. This module joins the points it can show to lie in one connected
+set of equilibria, walks each set towards its extreme points, and drops the
+sample points shown to lie strictly inside it, so that each component is
+reported once (:func:`walk`, one game; :func:`summarise`, a batch).
 
 The maths
 ---------
@@ -16,47 +17,62 @@ The maths
 
 because every player's strategy values are linear in j's mix when the others
 are fixed (``v_il(x, p_-ij) = sum_m W[l, m] x_m``, ``W`` the payoff
-cross-derivatives at ``p``). Its vertices are enumerated (every choice of
-``dim`` tight constraints; :data:`MAX_COMBOS` bounds the work), each is an
-equilibrium (certified by :func:`allysim.solve.verify`) and the whole polytope
-consists of equilibria, so the segment from ``p`` to each vertex lies in the
-equilibrium set: along a segment where one player's mix changes, every regret
-is a maximum of affine functions, so it is at most its larger end value. The
-walk repeats from every new vertex (a breadth-first closure, at most
-:data:`MAX_POINTS` points per game), so a component that is a union of products
-of such polytopes is walked to all its vertices.
+cross-derivatives at ``p``). Along a segment where only one player's mix
+changes, every regret is a maximum of affine functions, so it is at most its
+larger end value: two certified ends certify the segment, exactly.
 
-*Curves.* Where every player's polytope is a single point but the support
-equations ``F_T(sigma) = 0`` (indifference within each support, sums one) have a
-singular Jacobian, the equilibria near ``p`` are the solution curve of
-``F_T = 0`` (e.g. the completely mixed continuum of Nau et al. 2004, sec. 5). It
-is followed in both directions from ``p`` by a predictor-corrector method along
-the Jacobian's null vector until a probability of the support reaches 0 or a
-strategy outside it becomes a best reply; every point accepted on the way is
-certified, and the end points are kept. Unlike the polytope moves, which are
-exact, these joins are numerical (steps of at most :data:`CURVE_STEP`).
+*The walk.* Every sample point first moves, player by player, to a vertex of
+its polytopes (all points at once: along a fixed generic objective projected on
+the face the point lies in, up to the next constraint; :func:`_descend`).
+From each vertex reached, in batches (those of the smallest components so far
+first, then the simplest points), the walk takes
+
+1. every vertex of each player's polytope (all sets of ``dim`` tight
+   constraints, at most :data:`MAX_COMBOS`);
+2. the piece of the set through the point with its active set fixed (the
+   support equations, and every best reply outside the support kept one): where
+   its Jacobian has a null space (dimension at most :data:`MAX_TRACE_DIM`),
+   several players move together, e.g. along the completely mixed curve of Nau
+   et al. (2004, sec. 5); it is traced both ways along each null direction;
+3. the edges leaving the point: each best reply outside the support (at most
+   :data:`MAX_RELAX` of them) enters the support, stays a best reply with
+   probability 0, or stops being one; a choice whose equalities leave a single
+   direction, along which the entering probabilities grow and the dropped values
+   fall, is an edge, traced to its end.
+
+Pieces and edges are traced by a predictor-corrector method (steps of at most
+:data:`CURVE_STEP`) until a probability reaches 0 or the next point fails the
+certificate (a strategy became or stopped being a best reply); every point kept
+is certified, but the joins are numerical, unlike the exact polytope moves.
+New points are brought to vertices and walked in turn, up to ``max_points``.
+Last, components left apart are joined where a straight segment between points
+of theirs is certified by :func:`segment_certified` (Bernstein bounds of the
+regret along it). Sample points whose probabilities include rounding-level ones
+(below ``_CLEAN`` of their player's largest) are first replaced by the point
+without them, where it and the segment to it are certified.
 
 What is guaranteed
 ------------------
 Every listed point is a certified equilibrium. Two points with one component
 label are joined by a path of equilibria that was walked (exactly through
-polytopes of one player's moves, numerically along curves). Every sample point
-that was dropped lies on a walked segment or curve between listed points of its
-component. Two listed points with *different* labels may still lie in one
-component (a connection the walk did not find), and components the search never
-landed on are missing: counts are exact where the walk is exhaustive, e.g. games
-whose continua come from one player's indifference, as is typical of the
-strategic forms of extensive games.
+one player's polytopes and certified segments, numerically along traced
+pieces: ``traced``). A dropped sample point was shown to lie strictly inside a
+polytope of one player's moves or a traced piece of its component. Two listed
+points with *different* labels may still lie in one component (a connection the
+walk did not find, more likely when it was ``capped``), and components the
+search never landed on are missing. Counts are exact where the walk is
+exhaustive, as for the strategic forms of extensive games whose continua come
+from off-path indifference.
+
+The *dimension* of a component is the largest local dimension found: the
+affine dimension of a polytope of one player's moves or the dimension of a
+traced piece, and the nullity of the support equations' Jacobian at points with
+no unused best reply (there, the set of equilibria near the point is the
+solution set of the support equations).
 
 Performance (CPU time on the 2-core development machine, walk only): Nau sec. 5, 56 sample
 points: 0.3 s; el_farol_bar, 297 points: 0.6 s; 3_player_PI_2_dev_off_eq_path, 7,546
 points: 1.5 s (its search takes 10.8 s); jury_un, 3,092 points: 1.5 s, capped.
-
-The *dimension* of a component is the largest local dimension found: the
-affine dimension of a polytope of one player's moves, 1 for a traced curve, and
-the nullity of the support equations' Jacobian at points with no unused best
-reply (there, the set of equilibria near the point is the solution set of the
-support equations).
 """
 from __future__ import annotations
 
@@ -71,7 +87,7 @@ from scipy.spatial import cKDTree
 from .mixed_nash import _cross_values, _equations, _Layout
 from .regret import payoff_scale, strategy_values, verify
 
-#: At most this many points per game are walked (the closure stops there).
+#: At most this many new points per game are walked (the walk stops there: ``capped``).
 MAX_POINTS = 500
 #: Vertex enumeration of one player's polytope tries at most this many constraint sets.
 MAX_COMBOS = 20000
@@ -250,24 +266,9 @@ def _player_polytope(W: np.ndarray, v: np.ndarray, p: np.ndarray, j: int, lay: _
     return full, complete
 
 
-def _nullity(u1: np.ndarray, p: np.ndarray, lay: _Layout) -> tuple[int, np.ndarray]:
-    """Nullity of the support equations' Jacobian at ``p`` and a null basis ``(S, k)``."""
-    supp = p > _ZERO
-    first = np.empty(lay.size, dtype=np.intp)
-    for i in range(lay.n):
-        lo, hi = lay.offsets[i], lay.offsets[i + 1]
-        first[lo:hi] = lo + np.argmax(supp[lo:hi])
-    _, J = _equations(u1[None], p[None], supp[None], first[None], lay)
-    _, s, vt = np.linalg.svd(J[0])
-    null = s <= _SINGULAR * s[0]
-    return int(null.sum()), vt[null].T
-
-
-def _unused_best_reply(v: np.ndarray, p: np.ndarray, lay: _Layout, eps: float) -> bool:
-    return bool((~(p > _ZERO) & (v >= lay.block_max(v[None])[0] - eps)).any())
-
-
 def _support_first(supp: np.ndarray, lay: _Layout) -> np.ndarray:
+    """Each strategy's player's first support strategy ``(m, S)`` (the reference of
+    the indifference equations)."""
     first = np.empty(supp.shape, dtype=np.intp)
     for i in range(lay.n):
         lo, hi = lay.offsets[i], lay.offsets[i + 1]
@@ -515,10 +516,10 @@ def walk(payoffs1: np.ndarray, points: np.ndarray, tol: float, *, max_points: in
          ) -> Components:
     """Components of the equilibria ``points (E, S)`` of one game ``payoffs1 (n, *S)``.
 
-    ``points`` must be distinct certified equilibria at ``tol`` (relative, as
-    :func:`allysim.solve.verify`); they come back first, in order, in
-    ``Components.points``. New points the walk finds are certified too; at most
-    ``max_points`` of them are added.
+    ``points`` must be certified equilibria at ``tol`` (relative, as
+    :func:`allysim.solve.verify`); they come back first, in order (points within
+    ``_SAME`` of an earlier one joined to it), in ``Components.points``. New points
+    the walk finds are certified too; at most ``max_points`` of them are added.
     """
     shape = tuple(payoffs1.shape[1:])
     lay = _Layout(shape)
@@ -579,6 +580,7 @@ def walk(payoffs1: np.ndarray, points: np.ndarray, tol: float, *, max_points: in
         return b, new
 
     dims(np.arange(E))
+
     def complexity(a):
         a = int(a)
         q = pool.points[a] > _ZERO
