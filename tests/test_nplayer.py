@@ -202,7 +202,7 @@ def test_global_newton_paths_cross_an_odd_number_of_times():
         assert verify(U[res.game], res.sigma, 1e-8).all()
 
 
-def test_global_newton_finds_what_pygambit_gnm_finds():
+def test_global_newton_finds_what_pygambit_gnm_and_simpdiv_find():
     rng = np.random.default_rng(SEED + 3)
     U = random_games(rng, 8, (2, 3, 2), integer=False)
     res = solve(U, n_random=0, max_supports=0, max_polymatrix_supports=0)   # pure, qre, gnm
@@ -210,6 +210,11 @@ def test_global_newton_finds_what_pygambit_gnm_finds():
         game = gambit_game(U[b])
         theirs = profiles(gbt.nash.gnm_solve(game).equilibria, game)
         assert contains(res.equilibria_of(b), theirs).all(), b
+        # Simplicial subdivision from the centroid: an approximate equilibrium (regret
+        # <= 1e-8 of the payoff range), within 1e-4 of one of ours.
+        start = game.mixed_strategy_profile(rational=True)
+        approx = profiles(gbt.nash.simpdiv_solve(start).equilibria, game)
+        assert contains(res.equilibria_of(b), approx, atol=1e-4).all(), b
 
 
 def test_new_kinds_keep_a_batch_equal_to_a_loop():
