@@ -257,6 +257,7 @@ COMPONENTS = {
     "el_farol_bar.efg": (32, 51, [0] * 31 + [1], 51),
 }
 SLOW_COMPONENTS = {
+    "jury_un.efg": (3, 32, [0, 1, 6], 26),
     "condjury.efg": (9, 15, [0] * 7 + [1, 1], 15),
     "jury_mr.efg": (9, 15, [0] * 7 + [1, 1], 15),
     "e09.efg": (3, 18, [1, 1, 5], 14),
@@ -346,15 +347,13 @@ def test_nau_sec5_components_by_hand():
 
 @pytest.mark.slow
 def test_jury_un_components_with_the_walk_capped():
-    # Unanimity jury: a component of dimension 6 with curved faces; its walk is capped
-    # at max_component_points and says so. A longer walk joins more: never fewer labels
-    # than the true three, every point certified.
+    # Unanimity jury: a component of dimension 6 with curved faces, whose walk stops at
+    # max_component_points and says so; pure and simple vertices are walked first, so
+    # the three sets are those an uncapped walk (about 11,000 new points, 100 s) finds.
     u = efg_arrays("jury_un.efg")
     res = solve(u[None])
-    assert res.components_capped[0] and 3 <= res.n_components[0] <= 8
-    assert res.component_dimension[0, :res.n_components[0]].max() == 6
-    eq = res.equilibria_of(0)
-    assert verify(np.repeat(u[None], len(eq), 0), eq, res.tol).all()
+    assert res.components_capped[0] and res.n_components[0] == 3 and res.count[0] == 32
+    assert sorted(res.component_dimension[0, :3].tolist()) == [0, 1, 6]
 
 
 def test_walk_can_be_switched_off_and_generic_games_are_unchanged():

@@ -518,8 +518,9 @@ def walk(payoffs1: np.ndarray, points: np.ndarray, tol: float, *, max_points: in
 
     ``points`` must be certified equilibria at ``tol`` (relative, as
     :func:`allysim.solve.verify`); they come back first, in order (points within
-    ``_SAME`` of an earlier one joined to it), in ``Components.points``. New points
-    the walk finds are certified too; at most ``max_points`` of them are added.
+    ``_SAME`` of an earlier one joined to it), in ``Components.points``, then the
+    vertices they move to. New points the walk finds are certified too; at most
+    ``max_points`` more of them are added.
     """
     shape = tuple(payoffs1.shape[1:])
     lay = _Layout(shape)
@@ -613,9 +614,12 @@ def walk(payoffs1: np.ndarray, points: np.ndarray, tol: float, *, max_points: in
 
     def push(idx):
         for a in idx:
-            heapq.heappush(heap, (pool.count(a),) + complexity(a))
+            mixed, size, _ = complexity(a)
+            heapq.heappush(heap, (mixed, pool.count(a), size, a))
 
+    limit = np.inf               # the sample points' vertices do not count against the cap
     push(to_vertices(np.flatnonzero(np.array(pool.parent) == np.arange(E))))
+    limit = pool.size + max_points
     while heap and not capped:
         batch = []
         while heap and len(batch) < _BATCH:
@@ -623,8 +627,8 @@ def walk(payoffs1: np.ndarray, points: np.ndarray, tol: float, *, max_points: in
             a = key[-1]
             if a in explored:
                 continue
-            if pool.count(a) > key[0]:               # its component grew: requeue
-                heapq.heappush(heap, (pool.count(a),) + key[1:])
+            if pool.count(a) > key[1]:               # its component grew: requeue
+                heapq.heappush(heap, (key[0], pool.count(a)) + key[2:])
                 continue
             explored.add(a)
             batch.append(a)
