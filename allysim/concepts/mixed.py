@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..solve import MIXED_TOL, STATUS, mixed_nash, split_profile, strategy_values
+from ..solve.mixed_nash import START_KINDS
 from ._base import Concept, register
 from ._report import mix_text, solutions_report
 from ._sweep import FAILED, Field, SweepLayout, count_lines
@@ -31,6 +32,12 @@ def _run(concept, result, game, options):
                searched={kind: int(n[0]) for kind, n in result.searched.items()},
                converged={kind: int(n[0]) for kind, n in result.converged.items()},
                notes=list(result.notes))
+    if result.n_components is not None:
+        n_comp = int(result.n_components[0])
+        rep["components"] = [{"label": c, "dimension": int(result.component_dimension[0, c]),
+                              "traced": bool(result.component_traced[0, c])}
+                             for c in range(n_comp)]
+        rep["components_capped"] = bool(result.components_capped[0])
     return [rep]
 
 
@@ -43,8 +50,8 @@ def _format(report, game) -> str:
         lines.append(f"  {s['support_pairs']} support pairs solved; the list is every "
                      + ("equilibrium" if report["status"] == "ok" else "extreme equilibrium"))
     else:
-        tried = ", ".join(f"{s.get(k, 0)} {k}" for k in ("pure", "qre", "random", "supports"))
-        found = ", ".join(f"{c.get(k, 0)} {k}" for k in ("pure", "qre", "random", "supports"))
+        tried = ", ".join(f"{s.get(k, 0)} {k}" for k in START_KINDS)
+        found = ", ".join(f"{c.get(k, 0)} {k}" for k in START_KINDS)
         lines.append(f"  starts tried: {tried}"
                      + (f" ({s['supports_pruned']} support profiles skipped: dominated)"
                         if "supports_pruned" in s else ""))
@@ -55,22 +62,23 @@ def _format(report, game) -> str:
         lines.append("  none found")
         return "\n".join(lines)
     width = max(len(p) for p in game.players)
+    dims = {c["label"]: c["dimension"] for c in report.get("components", [])}
     comps: dict[int, int] = {}
     for eq in report["equilibria"]:
         comps[eq["component"]] = comps.get(eq["component"], 0) + 1
     for k, eq in enumerate(report["equilibria"], 1):
         tags = ["pure" if eq["pure"] else "mixed"] + ([] if eq["regular"] else ["not regular"])
-        if comps[eq["component"]] > 1:
-            tags.append(f"on continuum {eq['component']}")
+        if dims.get(eq["component"], 0) > 0 or comps[eq["component"]] > 1:
+            tags.append(f"on set {eq['component']} of dimension {dims.get(eq['component'], '?')}")
         lines.append(f"#{k}  ({', '.join(tags)}; max regret {eq['max_regret']:.1e})")
         for p in game.players:
             lines.append(f"  {p.ljust(width)}  u = {round(eq['payoff'][p], 4) + 0.0:9.4f}   "
                          f"{mix_text(eq['probabilities'][p])}")
     if report["continuum"]:
-        lines.append("Note: a continuum of equilibria: equilibria marked with the same continuum "
-                     "number lie in one connected set"
-                     + (" (its extreme points are listed)." if report["complete"] else
-                        " (points the search landed on; the set is not traced)."))
+        lines.append("Note: a continuum of equilibria: equilibria marked with the same set number "
+                     "lie in one connected set of equilibria, listed once by its extreme points"
+                     + ("." if report["complete"] else
+                        " that the search reached (a set it never landed on is missing)."))
     elif report["status"] == "degenerate":
         lines.append("Note: the game is degenerate (ties): "
                      + ("the extreme equilibria are listed." if report["complete"] else

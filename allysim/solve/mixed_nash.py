@@ -30,7 +30,16 @@ from many starts, all batched over games and starts:
   ``L = sum_ik max(0, v_ik - u_i)^2`` by projected gradient steps;
 * ``supports``: when there are at most ``max_supports`` support profiles, every
   one of them, from the uniform profile on it (Porter, Nudelman & Shoham 2008
-  enumerate supports in the same way).
+  enumerate supports in the same way);
+* ``gnm``: the global Newton method of Govindan & Wilson (2003), as Gambit's
+  ``gnm``, along ``n_rays`` random rays (the same for every game): each path
+  from a pure profile that a large perturbation makes dominant crosses the game
+  at every equilibrium it meets (:mod:`allysim.solve._global_newton`);
+* ``polymatrix``: in games detected to be polymatrix (pairwise interactions,
+  exactly up to rounding), every support profile with at most
+  ``max_polymatrix_supports`` profiles, each a *linear* system solved exactly
+  (:mod:`allysim.solve._polymatrix`); where no support system that could hold
+  an equilibrium is singular, the list is complete (``complete``).
 
 Each start gives a candidate support (its strategies with probability at least
 1e-3 of the player's largest), and Newton's method, damped in the
@@ -40,12 +49,26 @@ regret (:func:`allysim.solve.verify`) is at most ``tol``. Results are
 deduplicated and sorted canonically (descending lexicographic).
 
 A search is not an enumeration: for three or more players it can miss
-equilibria. ``searched`` says how many starts of each kind were tried and
-``converged`` how many gave a certified equilibrium. An equilibrium is
-``regular`` when its equation Jacobian is nonsingular and no strategy outside
-its support is a best reply; a game with an irregular equilibrium gets status
-``degenerate`` (it may lie on a continuum) and a
+equilibria (polymatrix games aside). ``searched`` says how many starts of each
+kind were tried and ``converged`` how many gave a certified equilibrium. An
+equilibrium is ``regular`` when its equation Jacobian is nonsingular and no
+strategy outside its support is a best reply; a game with an irregular
+equilibrium gets status ``degenerate`` and a
 :class:`~allysim.errors.DegenerateGameWarning`.
+
+Continua
+--------
+In a degenerate game the search lands on many points of a connected set of
+equilibria. Their sets are walked (:mod:`allysim.solve._components`): one
+player's polytope of moves (exact vertex enumeration), the pieces and edges
+of the set through each vertex (traced numerically), certified straight
+segments. Each set found is then reported once: by the extreme points the
+walk reached (sample points shown to lie strictly inside a segment or curve of
+equilibria are dropped), under one ``component`` label, with its dimension and a
+representative. Labels are sound (points with one label are joined by a walked
+path of equilibria); a set the search never landed on is missing, and a walk
+stopped at ``max_component_points`` (``components_capped``) may leave one set
+under two labels.
 """
 from __future__ import annotations
 
@@ -73,7 +96,7 @@ from .support_enumeration import support_enumeration
 MIXED_TOL = 1e-8
 
 #: The kinds of start, in the order they are tried.
-START_KINDS: tuple[str, ...] = ("pure", "qre", "random", "supports")
+START_KINDS: tuple[str, ...] = ("pure", "qre", "random", "supports", "gnm", "polymatrix")
 
 _SUPPORT = 1e-3      # a strategy is in a start's support if p >= this x its player's largest p
 _SAME = 1e-6         # equilibria closer than this (max abs difference) are one
@@ -103,11 +126,10 @@ class MixedNashResult(Result):
         Nonsingular equation Jacobian and no unused best reply. For games solved
         by support enumeration: the game is nondegenerate.
     component : ndarray of int64, shape (B, K)
-        Labels 0, 1, ... per game; equilibria with one label lie in one
-        connected set. Two players: exact (see :class:`SupportEnumerationResult`).
-        Search: points with a singular Jacobian and the same support share a
-        label (samples of a continuum: the search does not trace it); every
-        other equilibrium has its own. -1 padding.
+        Labels 0, 1, ... per game, numbered in canonical order; equilibria with one
+        label lie in one connected set of equilibria. Two players: exact (see
+        :class:`SupportEnumerationResult`). Search: joined by a walked path of
+        equilibria (see Continua above). -1 padding.
     status : ndarray of int8, shape (B,)
         ``ok``; ``degenerate`` (some equilibrium is not regular; for two players,
         see :class:`SupportEnumerationResult`); ``not_converged`` (the search
@@ -117,16 +139,34 @@ class MixedNashResult(Result):
         choice, nondegenerate: support enumeration) or every extreme equilibrium
         (degenerate two-player game); False for a search.
     continuum : ndarray of bool, shape (B,)
-        Two players: a connected set of equilibria that is not a point exists.
-        Search: some equilibrium has a singular Jacobian (it may lie on a continuum).
+        A connected set of equilibria that is not a point was found
+        (``component_dimension >= 1``).
     searched : dict of str -> ndarray of int64, shape (B,)
-        Starts tried per kind (``pure``, ``qre``, ``random``, ``supports``), or
+        Starts tried per kind (``pure``, ``qre``, ``random``, ``supports``, ``gnm``:
+        the crossings of the global Newton paths, ``polymatrix``: the support
+        systems solved), with ``supports_pruned`` and ``polymatrix_pruned``
+        (support profiles skipped: conditionally dominated), ``gnm_rays`` and
+        ``gnm_unfinished`` (paths that did not reach their far end); or
         ``{"support_pairs": ...}`` for support enumeration.
     converged : dict of str -> ndarray of int64, shape (B,)
         Starts of each kind that ended at a certified equilibrium (before
         deduplication).
+    n_components : ndarray of int64, shape (B,)
+        Connected sets of equilibria found (each listed once).
+    component_dimension : ndarray of int64, shape (B, C)
+        Per label, the largest local dimension found in the set: 0 for an isolated
+        equilibrium (-1 padding). Two players: the affine dimension of its extreme
+        equilibria (its dimension when the set is convex, an upper bound otherwise).
+    component_representative : ndarray of int64, shape (B, C)
+        Per label, the index (into ``equilibria(b)``) of its first equilibrium.
+    component_traced : ndarray of bool, shape (B, C)
+        Some of the set's points were joined by a numerically traced curve rather
+        than an exact or certified segment.
+    components_capped : ndarray of bool, shape (B,)
+        The walk stopped at ``max_component_points`` new points.
     shape : (s1, ..., sn)
-    parameters : ``tol``, ``n_random``, ``max_supports``, ``support_starts``, ``seed``
+    parameters : ``tol``, ``n_random``, ``max_supports``, ``support_starts``, ``n_rays``,
+        ``max_polymatrix_supports``, ``max_component_points``, ``seed``, ``backend``
     method : ``"search"`` or ``"support_enumeration"`` (two players with a choice).
     notes : tuple of str, e.g. why the QRE starts were not used.
     """
@@ -145,6 +185,11 @@ class MixedNashResult(Result):
     parameters: dict = field(default_factory=dict)
     method: str = "search"
     notes: tuple[str, ...] = ()
+    n_components: np.ndarray | None = field(default=None, repr=False)
+    component_dimension: np.ndarray | None = field(default=None, repr=False)
+    component_representative: np.ndarray | None = field(default=None, repr=False)
+    component_traced: np.ndarray | None = field(default=None, repr=False)
+    components_capped: np.ndarray | None = field(default=None, repr=False)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -260,23 +305,6 @@ def _regularity(u, sigma, lay: _Layout, tol) -> tuple[np.ndarray, np.ndarray]:
     return nonsingular, unused_best
 
 
-def _labels(game: np.ndarray, key: np.ndarray, joint: np.ndarray, n_games: int) -> np.ndarray:
-    """Component labels 0, 1, ... per game (flat rows sorted by game): rows with
-    ``joint`` True and the same ``key`` share a label; every other row has its own."""
-    labels = np.empty(len(game), dtype=np.int64)
-    for g in np.unique(game):  # loops over games that have equilibria, O(count) work each
-        rows = np.flatnonzero(game == g)
-        seen: dict = {}
-        nxt = 0
-        for r in rows:
-            k = ("joint", key[r]) if joint[r] else ("own", r)
-            if k not in seen:
-                seen[k] = nxt
-                nxt += 1
-            labels[r] = seen[k]
-    return labels
-
-
 def _undominated(u: np.ndarray, supp: np.ndarray, lay: _Layout, tol: float) -> np.ndarray:
     """Which support profiles survive conditional dominance (Porter et al. 2008):
     no support strategy of any player is strictly worse, by more than ``tol``,
@@ -375,7 +403,8 @@ def _scaled(payoffs: np.ndarray) -> np.ndarray:
     return (payoffs - lo.reshape(expand)) / spread.reshape(expand)
 
 
-def _search(payoffs, tol, random_draws, support_draws, max_supports, notes, backend):
+def _search(payoffs, tol, random_draws, support_draws, max_supports, notes, backend,
+            ray_draws=None, max_polymatrix_supports=0):
     """The n-player search on a block of games; returns flat certified equilibria
     (game index within the block, profile) and per-kind counts ``(B,)``.
 
@@ -446,6 +475,24 @@ def _search(payoffs, tol, random_draws, support_draws, max_supports, notes, back
         if note not in notes:
             notes.append(note)
 
+    # ---- begin n-player start kinds (issue 14): global Newton rays, polymatrix enumeration ----
+    from . import _global_newton, _polymatrix   # lazy: both import this module's helpers
+    g, sg, sp, unfinished = _global_newton.candidates(
+        scaled, ray_draws if ray_draws is not None else np.zeros((0, lay.size)))
+    add("gnm", g, sg, sp)
+    searched["gnm_rays"] = np.full(B, 0 if ray_draws is None else len(ray_draws), dtype=np.int64)
+    searched["gnm_unfinished"] = unfinished
+    g, sg, sp, solved, pruned, poly_complete = _polymatrix.candidates(payoffs, max_polymatrix_supports)
+    add("polymatrix", g, sg, sp)
+    searched["polymatrix"] = solved          # support systems solved, not candidates
+    searched["polymatrix_pruned"] = pruned
+    if _polymatrix.count_profiles(shape) > max_polymatrix_supports:
+        note = (f"polymatrix supports not enumerated: {_polymatrix.count_profiles(shape)} support "
+                f"profiles > max_polymatrix_supports={max_polymatrix_supports}")
+        if note not in notes:
+            notes.append(note)
+    # ---- end n-player start kinds ----
+
     game = np.concatenate(cand_game)
     start = np.concatenate(cand_start)
     supp = np.concatenate(cand_supp)
@@ -464,7 +511,7 @@ def _search(payoffs, tol, random_draws, support_draws, max_supports, notes, back
     good = good[verify(payoffs[game[good]], sigma[good], tol)]
     converged = {k: np.bincount(game[good][kind[good] == i], minlength=B).astype(np.int64)
                  for i, k in enumerate(START_KINDS)}
-    return game[good], sigma[good], kind[good], searched, converged
+    return game[good], sigma[good], kind[good], searched, converged, poly_complete
 
 
 def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
@@ -481,7 +528,8 @@ def _dedupe(game: np.ndarray, sigma: np.ndarray, n_games: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- public
 
 def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random: int = 16,
-               max_supports: int = 4096, support_starts: int = 8,
+               max_supports: int = 4096, support_starts: int = 8, n_rays: int = 8,
+               max_polymatrix_supports: int = 1 << 20, max_component_points: int = 500,
                backend: str = "auto") -> MixedNashResult:
     """Mixed Nash equilibria of each game in a batch, each certified by its regret.
 
@@ -489,8 +537,11 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     four-power game with two players fixed by :meth:`allysim.game.Game.restrict`)
     are solved completely by :func:`support_enumeration` on the two-player game.
     Others are searched from pure equilibria, the logit QRE limit, ``n_random``
-    random starts and (when there are at most ``max_supports``) every support
-    profile, each refined by Newton's method on its support equations.
+    random starts, (when there are at most ``max_supports``) every support
+    profile, the crossings of ``n_rays`` global Newton paths and, in polymatrix
+    games, every support profile's linear system, each refined by Newton's
+    method on its support equations. The sets of equilibria of degenerate games
+    are walked, and each is listed once (see Continua in the module docstring).
 
     Parameters
     ----------
@@ -510,6 +561,14 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     support_starts : int, default 8
         Newton starts per support profile: its uniform profile and
         ``support_starts - 1`` random ones.
+    n_rays : int, default 8
+        Global Newton paths per game (random rays, the same for every game).
+    max_polymatrix_supports : int, default 2**20
+        Enumerate the support profiles of a polymatrix game only if there are at
+        most this many (big_polym, 5 players x 4 strategies: 759,375).
+    max_component_points : int, default 500
+        New points the walk of a degenerate game's sets of equilibria may add; 0
+        switches the walk off (every equilibrium found is then its own component).
     backend : {"auto", "numba", "numpy"}, default "auto"
         For :func:`support_enumeration` (two players) and the QRE starts
         (:func:`~allysim.solve.logit_trace`).
@@ -540,6 +599,14 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
         raise ValueError(f"mixed_nash(): max_supports must be an integer >= 0, got {max_supports!r}")
     if not (isinstance(support_starts, (int, np.integer)) and support_starts >= 1):
         raise ValueError(f"mixed_nash(): support_starts must be an integer >= 1, got {support_starts!r}")
+    if not (isinstance(n_rays, (int, np.integer)) and n_rays >= 0):
+        raise ValueError(f"mixed_nash(): n_rays must be an integer >= 0, got {n_rays!r}")
+    if not (isinstance(max_component_points, (int, np.integer)) and max_component_points >= 0):
+        raise ValueError("mixed_nash(): max_component_points must be an integer >= 0, "
+                         f"got {max_component_points!r}")
+    if not (isinstance(max_polymatrix_supports, (int, np.integer)) and max_polymatrix_supports >= 0):
+        raise ValueError("mixed_nash(): max_polymatrix_supports must be an integer >= 0, "
+                         f"got {max_polymatrix_supports!r}")
     payoffs = as_payoffs(payoffs, "mixed_nash")
     check_backend(backend, "mixed_nash")
     rng = as_generator(seed, "mixed_nash")
@@ -550,7 +617,9 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     notes: list[str] = []
     settings = dict(shape=shape, parameters=dict(
         tol=float(tol), n_random=int(n_random), max_supports=int(max_supports),
-        support_starts=int(support_starts), seed=seed_record(seed), backend=backend))
+        support_starts=int(support_starts), n_rays=int(n_rays),
+        max_polymatrix_supports=int(max_polymatrix_supports),
+        max_component_points=int(max_component_points), seed=seed_record(seed), backend=backend))
 
     if len(active) <= 2:
         (eqs, count, reg, regular, component, status, complete, continuum,
@@ -561,10 +630,12 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
                           "are listed" + (f"; {int(continuum.sum())} with a continuum"
                                           if continuum.any() else "") + ")",
                           DegenerateGameWarning, stacklevel=2)
+        from ._components import two_player_components   # issue 14: the component fields
         return MixedNashResult(profiles=eqs, count=count, regret=reg, regular=regular,
                                component=component, status=status, complete=complete, continuum=continuum,
                                searched=searched, converged=converged,
-                               method="support_enumeration", notes=tuple(notes), **settings)
+                               method="support_enumeration", notes=tuple(notes),
+                               **two_player_components(eqs, count, component), **settings)
 
     # The random draws are made once, so every game (and every block) gets the same
     # starts: a batch equals a loop, whatever the block size.
@@ -573,14 +644,19 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     n_supports = int(np.prod([2 ** s - 1 for s in shape], dtype=np.float64))
     support_draws = (rng.random((support_starts - 1, n_supports, lay.size)) + 1e-3
                      if n_supports <= max_supports else np.zeros((0, 0, lay.size)))
+    from ._global_newton import rays as _rays   # lazy (imports this module); drawn last, so
+    ray_draws = _rays(rng, n_rays, shape)        # the other starts are those of earlier versions
     parts = []
+    poly_complete = []
     for lo in range(0, B, _BLOCK):
-        g, sg, kd, se, cv = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
-                                    max_supports, notes, backend)
+        g, sg, kd, se, cv, pc = _search(payoffs[lo:lo + _BLOCK], tol, random_draws, support_draws,
+                                        max_supports, notes, backend, ray_draws,
+                                        max_polymatrix_supports)
         parts.append((g + lo, sg, se, cv, kd))
+        poly_complete.append(pc)
     game = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.intp)
     sigma = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, lay.size))
-    kinds = list(START_KINDS) + ["supports_pruned"]
+    kinds = list(START_KINDS) + ["supports_pruned", "gnm_rays", "gnm_unfinished", "polymatrix_pruned"]
     searched = {k: np.concatenate([p[2][k] for p in parts]) if parts else np.zeros(0, np.int64)
                 for k in kinds}
     converged = {k: np.concatenate([p[3][k] for p in parts]) if parts else np.zeros(0, np.int64)
@@ -590,13 +666,23 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     # Of several starts that reached one equilibrium keep the one from the start least
     # dependent on the rest of the batch (support, pure, random; the QRE trace last), so
     # the digits reported do not depend on which games were solved together.
-    prefer = np.array([1, 3, 2, 0])[kind] if len(kind) else kind   # by START_KINDS index
+    prefer = np.array([2, 5, 3, 1, 4, 0])[kind] if len(kind) else kind   # by START_KINDS index
     order = np.lexsort((np.arange(len(game)), prefer, game))
     game, sigma = game[order], sigma[order]
     keep = _dedupe(game, sigma, B)
     game, sigma = game[keep], sigma[keep]
+    spread = np.ptp(payoffs.reshape(B, -1), axis=1).clip(1e-300)
+    # ---- begin components (issue 14): walk the sets of equilibria of degenerate games ----
+    from . import _components   # lazy: it imports this module's helpers
+    nonsingular, unused = _regularity(scaled[game], sigma, lay, (tol / spread[game])[:, None])
+    walk_games = np.zeros(B, dtype=bool)
+    walk_games[game[~(nonsingular & ~unused)]] = max_component_points > 0
+    summary = _components.summarise(payoffs, game, sigma, walk_games, tol, max_component_points)
+    game, sigma, label = summary.game, summary.sigma, summary.label
     order = np.lexsort(tuple(-np.round(sigma, 9).T[::-1]) + (game,))
-    game, sigma = game[order], sigma[order]
+    game, sigma, label = game[order], sigma[order], label[order]
+    label, comp_dim, comp_traced = _components.relabel(game, label, summary.dimension, summary.traced)
+    # ---- end components ----
     count = np.bincount(game, minlength=B).astype(np.int64)
     K = max(int(count.max(initial=0)), 1)
     slot = np.arange(len(game)) - np.concatenate([[0], np.cumsum(count)[:-1]])[game]
@@ -604,16 +690,17 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     eqs[game, slot] = sigma
     reg = np.full((B, K), np.nan)
     reg[game, slot] = regret(payoffs[game], sigma).max(axis=1) if len(game) else []
-    spread = np.ptp(payoffs.reshape(B, -1), axis=1).clip(1e-300)
     nonsingular, unused = _regularity(scaled[game], sigma, lay, (tol / spread[game])[:, None])
     regular = np.zeros((B, K), dtype=bool)
     regular[game, slot] = nonsingular & ~unused
-    # Equilibria with a singular Jacobian on the same support: samples of one continuum.
-    supp_key = (sigma > 0) @ (1 << np.arange(lay.size, dtype=np.int64)) if len(game) else game
     component = np.full((B, K), -1, dtype=np.int64)
-    component[game, slot] = _labels(game, supp_key, ~nonsingular, B)
-    continuum = np.zeros(B, dtype=bool)
-    continuum[game[~nonsingular]] = True
+    component[game, slot] = label
+    # Each component's representative: its first equilibrium in canonical order.
+    representative = np.full(comp_dim.shape, -1, dtype=np.int64)
+    if len(game):
+        _, first = np.unique(np.column_stack([game, label]), axis=0, return_index=True)
+        representative[game[first], label[first]] = slot[first]
+    continuum = (comp_dim >= 1).any(axis=1)
     status = np.full(B, STATUS["ok"], dtype=np.int8)
     irregular = np.zeros(B, dtype=bool)
     irregular[game[~(nonsingular & ~unused)]] = True
@@ -621,11 +708,17 @@ def mixed_nash(payoffs: np.ndarray, *, tol: float = MIXED_TOL, seed=0, n_random:
     status[count == 0] = STATUS["not_converged"]
     if irregular.any():
         warnings.warn(f"mixed_nash(): {int(irregular.sum())} of {B} game(s) have an irregular "
-                      "equilibrium (an unused best reply, or a singular Jacobian: "
-                      f"{int(continuum.sum())} possibly on a continuum, whose points found share "
-                      "a component label)", DegenerateGameWarning, stacklevel=2)
+                      "equilibrium (an unused best reply, or a singular Jacobian); "
+                      f"{int(continuum.sum())} with a continuum of equilibria (each connected set "
+                      "found is listed once: its extreme points, one label)",
+                      DegenerateGameWarning, stacklevel=2)
+    # A polymatrix game whose supports were all solved is complete when nondegenerate.
+    complete = np.concatenate(poly_complete) & (status == STATUS["ok"])
     return MixedNashResult(profiles=eqs, count=count, regret=reg, regular=regular,
                            component=component, status=status,
-                           complete=np.zeros(B, dtype=bool), continuum=continuum,
+                           complete=complete, continuum=continuum,
                            searched=searched, converged=converged, method="search",
-                           notes=tuple(notes), **settings)
+                           notes=tuple(notes), n_components=summary.n_components,
+                           component_dimension=comp_dim, component_representative=representative,
+                           component_traced=comp_traced, components_capped=summary.capped,
+                           **settings)
