@@ -554,86 +554,111 @@ def _side_small(S, sd, own, oth, k, s_oth, G, tol, tolg, X, V, L, OK, R, valid, 
 
 # ----------------------------------------------------------------------------- one side, k >= 5
 
-@njit(inline="always", **_OPTS)
-def _side_big(S, sd, own, oth, k, s_oth, G, tol, tolg, X, valid, deg, M, rhs, p):
-    """Supports of 5 or more, game by game: the reference's elimination (rows of the
-    differences scaled to unit 1-norm, then the row of ones; partial pivoting, first
-    largest pivot), then the same tests. Games already flagged are skipped."""
+@njit(**_OPTS)
+def _side_big(S, sd, own, oth, k, s_oth, G, tol, tolg, X, V, L, OK, R, valid, deg, M, rhs, big,
+              piv):
+    """Supports of 5 or more, for every game of the block: the reference's elimination
+    (rows of the differences scaled to unit 1-norm, then the row of ones; partial
+    pivoting, the first largest pivot), each lane pivoting on its own row (selects, so
+    that the loops over games stay straight-line code), then the same tests. Rows are
+    swapped from the pivot's column on: the columns before it are never read again,
+    so every number used is the reference's."""
     h0 = oth[0]
     for g in range(G):
-        valid[sd, g] = False
-        if deg[g]:
-            continue
-        ok = True
-        for r in range(1, k):
-            hr = oth[r]
-            nr = 0.0
-            for t in range(k):
-                w = S[sd, own[t], hr, g] - S[sd, own[t], h0, g]
-                M[r - 1, t] = w
-                nr = abs(w) if t == 0 else nr + abs(w)
-            if not (nr > 0.0):
-                ok = False
-            for t in range(k):
-                M[r - 1, t] = M[r - 1, t] / nr
-        if not ok:
-            continue
+        OK[g] = True
+    for r in range(1, k):
+        hr = oth[r]
         for t in range(k):
-            M[k - 1, t] = 1.0
-            rhs[t] = 0.0
-        rhs[k - 1] = 1.0
-        for c in range(k):
-            piv = c
-            big = abs(M[c, c])
-            for i in range(c + 1, k):
-                a = abs(M[i, c])
-                if a > big:
-                    big = a
-                    piv = i
-            if not (big > SINGULAR):
-                ok = False
-                break
-            if piv != c:
-                for j in range(k):
-                    tmp = M[c, j]
-                    M[c, j] = M[piv, j]
-                    M[piv, j] = tmp
-                tmp = rhs[c]
-                rhs[c] = rhs[piv]
-                rhs[piv] = tmp
-            for r in range(c + 1, k):
-                f = M[r, c] / M[c, c]
-                for j in range(c + 1, k):
-                    M[r, j] = M[r, j] - f * M[c, j]
-                rhs[r] = rhs[r] - f * rhs[c]
-        if not ok:
-            continue
-        for c in range(k - 1, -1, -1):
-            s = rhs[c]
+            ot = own[t]
+            for g in range(G):
+                w = S[sd, ot, hr, g] - S[sd, ot, h0, g]
+                M[r - 1, t, g] = w
+                big[g] = abs(w) if t == 0 else big[g] + abs(w)
+        for g in range(G):
+            OK[g] = OK[g] & (big[g] > 0.0)
+        for t in range(k):
+            for g in range(G):
+                M[r - 1, t, g] = M[r - 1, t, g] / big[g]
+    for t in range(k):
+        for g in range(G):
+            M[k - 1, t, g] = 1.0
+    for t in range(k - 1):
+        for g in range(G):
+            rhs[t, g] = 0.0
+    for g in range(G):
+        rhs[k - 1, g] = 1.0
+    for c in range(k):
+        for g in range(G):
+            big[g] = abs(M[c, c, g])
+            piv[g] = c
+        for i in range(c + 1, k):
+            for g in range(G):
+                a = abs(M[i, c, g])
+                up = a > big[g]
+                big[g] = a if up else big[g]
+                piv[g] = i if up else piv[g]
+        for g in range(G):
+            OK[g] = OK[g] & (big[g] > SINGULAR)
+        for i in range(c + 1, k):
+            for j in range(c, k):
+                for g in range(G):
+                    sw = piv[g] == i
+                    a = M[c, j, g]
+                    b = M[i, j, g]
+                    M[c, j, g] = b if sw else a
+                    M[i, j, g] = a if sw else b
+            for g in range(G):
+                sw = piv[g] == i
+                a = rhs[c, g]
+                b = rhs[i, g]
+                rhs[c, g] = b if sw else a
+                rhs[i, g] = a if sw else b
+        for r in range(c + 1, k):
+            for g in range(G):
+                big[g] = M[r, c, g] / M[c, c, g]          # the multiplier
             for j in range(c + 1, k):
-                s = s - M[c, j] * p[j]
-            p[c] = s / M[c, c]
-        low = p[0]
-        for j in range(1, k):
-            low = low if low < p[j] else p[j]
-        if not (low >= -tol):
-            continue
-        v = S[sd, own[0], h0, g] * p[0]
+                for g in range(G):
+                    M[r, j, g] = M[r, j, g] - big[g] * M[c, j, g]
+            for g in range(G):
+                rhs[r, g] = rhs[r, g] - big[g] * rhs[c, g]
+    for c in range(k - 1, -1, -1):
+        for g in range(G):
+            big[g] = rhs[c, g]
+        for j in range(c + 1, k):
+            for g in range(G):
+                big[g] = big[g] - M[c, j, g] * X[sd, j, g]
+        for g in range(G):
+            X[sd, c, g] = big[g] / M[c, c, g]
+    o0 = own[0]
+    for g in range(G):
+        L[g] = X[sd, 0, g]
+        V[g] = S[sd, o0, h0, g] * X[sd, 0, g]
+    for t in range(1, k):
+        ot = own[t]
+        for g in range(G):
+            x = X[sd, t, g]
+            L[g] = L[g] if L[g] < x else x
+            V[g] = V[g] + S[sd, ot, h0, g] * x
+    for g in range(G):
+        OK[g] = OK[g] & (L[g] >= -tol)
+        R[g] = -np.inf
+    for o in range(k, s_oth):
+        ho = oth[o]
+        for g in range(G):
+            big[g] = S[sd, o0, ho, g] * X[sd, 0, g]
         for t in range(1, k):
-            v = v + S[sd, own[t], h0, g] * p[t]
-        rest = -np.inf
-        for o in range(k, s_oth):
-            ho = oth[o]
-            val = S[sd, own[0], ho, g] * p[0]
-            for t in range(1, k):
-                val = val + S[sd, own[t], ho, g] * p[t]
-            rest = val if val > rest else rest
-        for t in range(k):
-            X[sd, t, g] = p[t]
-        va = rest <= v + tolg[g]
+            ot = own[t]
+            for g in range(G):
+                big[g] = big[g] + S[sd, ot, ho, g] * X[sd, t, g]
+        for g in range(G):
+            R[g] = big[g] if big[g] > R[g] else R[g]
+    for g in range(G):
+        v = V[g]
+        r = R[g]
+        t = tolg[g]
+        va = OK[g] & (r <= v + t)
         valid[sd, g] = va
-        if va and ((rest >= v - tolg[g]) or (low <= tol)):
-            deg[g] = True
+        deg[g] |= va & ((r >= v - t) | (L[g] <= tol))
 
 
 # ----------------------------------------------------------------------------- recording
@@ -758,9 +783,10 @@ def _block(payoffs, lo, hi, tol, eq, reg, count, degen, failed):
     deg = np.zeros(G, dtype=np.bool_)
     rs = np.empty(m, dtype=np.int64)
     cs = np.empty(n, dtype=np.int64)
-    M = np.empty((kmax, kmax))
-    rhs = np.empty(kmax)
-    p = np.empty(kmax)
+    M = np.empty((kmax, kmax, G))
+    rhs = np.empty((kmax, G))
+    big = np.empty(G)
+    piv = np.empty(G, dtype=np.int64)
     # Hits (both sides valid): lane, support size, supports, mixes; recorded by _flush.
     room = 8 * G
     HG = np.empty(room, dtype=np.int64)
@@ -782,8 +808,8 @@ def _block(payoffs, lo, hi, tol, eq, reg, count, degen, failed):
                         _side_small(S, sd, own, oth, k, s_oth, G, tol, tolg, X, V, L, OK, R,
                                     valid, deg)
                     else:
-                        _side_big(S, sd, own, oth, k, s_oth, G, tol, tolg, X, valid, deg,
-                                  M, rhs, p)
+                        _side_big(S, sd, own, oth, k, s_oth, G, tol, tolg, X, V, L, OK, R,
+                                  valid, deg, M, rhs, big, piv)
                 if nh > room - G:
                     _flush(payoffs, lo, nh, HG, HK, HS, HX, deg, tol, slack, eq, reg, count,
                            failed)
