@@ -25,12 +25,16 @@ reference path's ``over`` flag) are flagged ``degen`` and left for the NumPy
 path's vertex matching. Supports are generated on the fly (lexicographic), so
 memory does not grow with the game's size.
 
-Where the time goes (4 x 4 standard-normal games, this 2-core machine, one
-thread): about 0.6 us a game in :func:`_block` (69 support pairs, two sides
-each), most of it in the support pairs of size 2 and 3, then well under 0.1 us
-in the certificates (2.1 equilibria a game) and a few hundredths of a
-microsecond of NumPy around the call. Compilation: ~15 s the first time, under
-0.5 s from numba's cache afterwards.
+Where the time goes (4 x 4 standard-normal games, one thread, CPU time on this
+2-core machine): about 1.1 us a game in all. The 138 sides (69 support pairs, two
+sides each) take about 0.4 us, 3 ns a side a game; bringing each game to canonical
+form, generating the supports and finding the lanes where both sides hold about
+0.3 us; recording the 2.1 equilibria a game (profile, certificate, canonical
+insertion) about 0.25 us, half of it the certificate; writing the padded output
+the rest. Supports of 5 or more cost about 10 times a small one (7 x 7 games: 120
+us, 35 ns a pair). Compilation: about 12 s of CPU the first time (the disk cache
+then loads it in well under a second); ``threads`` runs the same compiled kernel
+on Python threads, since it releases the GIL.
 
 numba is optional (the ``fast`` extra): this module imports it, so
 :mod:`allysim.solve.support_enumeration` imports this module only when numba is
@@ -40,10 +44,12 @@ installed. Everything is compiled once (on first use) and cached on disk
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .support_enumeration import SINGULAR
 
@@ -72,24 +78,6 @@ def warm_up() -> float:
     return compile_seconds
 
 
-#: Seconds the threaded entry point took to compile (or load), on its first use.
-compile_seconds_threads = None
-
-
-def warm_up_threads() -> float:
-    """Compile (or load) the threaded entry point once; the seconds it took."""
-    global compile_seconds_threads
-    if compile_seconds_threads is not None:
-        return 0.0
-    t0 = time.perf_counter()
-    u = np.zeros((1, 2, 1, 1))
-    eq, reg = np.empty((1, 1, 2)), np.empty((1, 1))
-    z = np.zeros(1, dtype=np.bool_)
-    batch_threads(u, 1e-9, eq, reg, np.zeros(1, dtype=np.int64), z, z.copy(), BLOCK)
-    compile_seconds_threads = time.perf_counter() - t0
-    return compile_seconds_threads
-
-
 def _run(payoffs, tol, cap, threads=1):
     B, _, m, n = payoffs.shape
     eq = np.empty((B, cap, m + n))
@@ -97,14 +85,21 @@ def _run(payoffs, tol, cap, threads=1):
     count = np.zeros(B, dtype=np.int64)
     degen = np.zeros(B, dtype=np.bool_)
     failed = np.zeros(B, dtype=np.bool_)
-    if threads > 1 and B > BLOCK:
-        import numba
-        old = numba.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        try:
-            batch_threads(payoffs, float(tol), eq, reg, count, degen, failed, BLOCK)
-        finally:
-            numba.set_num_threads(old)
+    nblk = -(-B // BLOCK)
+    threads = min(threads, nblk, os.cpu_count() or 1)
+    if threads > 1:
+        # The kernel releases the GIL (nogil): Python threads on consecutive runs of
+        # whole blocks, each writing its own rows. No second compilation (numba's
+        # parallel target would compile the kernel again).
+        cut = [min(B, (nblk * t // threads) * BLOCK) for t in range(threads + 1)]
+
+        def part(t):
+            lo, hi = cut[t], cut[t + 1]
+            batch(payoffs[lo:hi], float(tol), eq[lo:hi], reg[lo:hi], count[lo:hi], degen[lo:hi],
+                  failed[lo:hi], BLOCK)
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(part, range(threads)))
     else:
         batch(payoffs, float(tol), eq, reg, count, degen, failed, BLOCK)
     return eq, reg, count, degen, failed
@@ -116,23 +111,28 @@ def solve(payoffs: np.ndarray, tol: float, cap: int = 8, threads: int = 1):
     Returns ``eq (B, K, m + n)`` (canonical order, NaN padding), ``reg (B, K)``,
     ``count (B,)``, ``degen (B,)`` (flagged games: their rows are empty) and
     ``failed (B,)`` (an equilibrium failed the certificate and was dropped).
-    ``K`` is at least ``cap``; games with more equilibria are solved again with room.
-    ``threads > 1`` spreads the blocks over that many threads: each game is computed
-    alone (its own SIMD lane) and written to its own rows, so the output does not
-    depend on the number of threads, the block or the batch."""
+    ``K = max(count)`` (at least 1); games with more than ``cap`` equilibria are solved
+    again with room for all.
+    ``threads > 1`` spreads the blocks over that many threads (at most the number of
+    CPUs): each game is computed alone (its own SIMD lane) and written to its own rows,
+    so the output does not depend on the number of threads, the block or the batch."""
     warm_up()
-    if threads > 1:
-        warm_up_threads()
     B, _, m, n = payoffs.shape
     eq, reg, count, degen, failed = _run(payoffs, tol, cap, threads)
-    big = np.flatnonzero((count > cap) & ~degen)
-    if big.size:
-        K = int(count[big].max())
-        eq2, reg2, _, _, _ = _run(np.ascontiguousarray(payoffs[big]), tol, K)
-        eq = np.concatenate([eq, np.full((B, K - cap, m + n), np.nan)], axis=1)
-        reg = np.concatenate([reg, np.full((B, K - cap), np.nan)], axis=1)
-        eq[big], reg[big] = eq2, reg2
-    return eq, reg, count, degen, failed
+    K = max(int(count.max(initial=0)), 1)             # degenerate games: count 0
+    if K < cap:
+        return eq[:, :K].copy(), reg[:, :K].copy(), count, degen, failed
+    if K == cap:
+        return eq, reg, count, degen, failed
+    # Games with more than cap equilibria: solved again with room for all; one new
+    # array of the final size (a concatenation would write it twice).
+    big = np.flatnonzero(count > cap)
+    eq2, reg2, _, _, _ = _run(np.ascontiguousarray(payoffs[big]), tol, K)
+    out, rout = np.empty((B, K, m + n)), np.empty((B, K))
+    out[:, :cap], rout[:, :cap] = eq, reg
+    out[:, cap:], rout[:, cap:] = np.nan, np.nan
+    out[big], rout[big] = eq2, reg2
+    return out, rout, count, degen, failed
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -211,7 +211,7 @@ def _next(comb, k, size):
     return True
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _pw_leaf(a, lo, n):
     """NumPy's ``pairwise_sum`` of ``a[lo:lo + n]`` for n <= 128: sequential below 8
     terms, else eight accumulators."""
@@ -246,7 +246,7 @@ def _pw_leaf(a, lo, n):
     return res
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _halves(n):
     n2 = n // 2
     return n2 - n2 % 8
@@ -279,7 +279,7 @@ def _pw3(a, lo, n):
     return _pw2(a, lo, n2) + _pw2(a, lo + n2, n - n2)
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def pairwise_sum(a, lo, n):
     """``a[lo:lo + n].sum()`` in NumPy's order for contiguous float64 (its
     ``pairwise_sum``), for n up to 2048 (beyond: the same tree, one level short)."""
@@ -289,7 +289,7 @@ def pairwise_sum(a, lo, n):
     return _pw3(a, lo, n2) + _pw3(a, lo + n2, n - n2)
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _certify(payoffs, b, prof, tmp, vals, vals1, slack, tol):
     """What ``verify`` computes for game ``b`` at ``prof: (m + n,)`` (``tmp``: scratch of
     ``max(m, n)``, ``vals: (m,)``, ``vals1: (n,)``): returns (passed, max regret).
@@ -755,6 +755,8 @@ def _block(payoffs, lo, hi, tol, eq, reg, count, degen, failed):
         s2 = math.ldexp(1.0, e - 1)
         tolg[g] = tol * (s / s2)
         slack[g] = tol * s
+        # x / s2 == x * (1 / s2) exactly (a power of two) while 1 / s2 is finite.
+        inv = 1.0 / s2 if e > -1020 else 0.0
         # Row player's payoffs minus each column's minimum, column player's minus each row's.
         for j in range(n):
             c = payoffs[b, 0, 0, j]
@@ -764,14 +766,16 @@ def _block(payoffs, lo, hi, tol, eq, reg, count, degen, failed):
             cmin[j] = c
         for i in range(m):
             for j in range(n):
-                S[1, j, i, g] = (payoffs[b, 0, i, j] - cmin[j]) / s2
+                d = payoffs[b, 0, i, j] - cmin[j]
+                S[1, j, i, g] = d * inv if inv > 0.0 else d / s2
         for i in range(m):
             c = payoffs[b, 1, i, 0]
             for j in range(1, n):
                 v = payoffs[b, 1, i, j]
                 c = v if v < c else c
             for j in range(n):
-                S[0, i, j, g] = (payoffs[b, 1, i, j] - c) / s2
+                d = payoffs[b, 1, i, j] - c
+                S[0, i, j, g] = d * inv if inv > 0.0 else d / s2
         count[b] = 0
         failed[b] = False
     X = np.empty((2, kmax, G))
@@ -857,15 +861,4 @@ def batch(payoffs, tol, eq, reg, count, degen, failed, blk):
     """:func:`_block` on consecutive blocks of ``blk`` games."""
     B = payoffs.shape[0]
     for lo in range(0, B, blk):
-        _block(payoffs, lo, min(lo + blk, B), tol, eq, reg, count, degen, failed)
-
-
-@njit(parallel=True, **_OPTS)
-def batch_threads(payoffs, tol, eq, reg, count, degen, failed, blk):
-    """:func:`batch` with the blocks spread over numba's threads (prange); every game is
-    written to its own rows, so the layout is the serial one."""
-    B = payoffs.shape[0]
-    nblk = (B + blk - 1) // blk
-    for t in prange(nblk):
-        lo = t * blk
         _block(payoffs, lo, min(lo + blk, B), tol, eq, reg, count, degen, failed)

@@ -713,9 +713,7 @@ def _solve_numba(payoffs: np.ndarray, tol: float, chunk: int, threads: int = 1):
 
     B, _, m, n = payoffs.shape
     eq, reg, count, degen, failed = nb.solve(payoffs, tol, threads=threads)
-    K = max(int(count.max(initial=0)), 1)
-    if K < eq.shape[1]:
-        eq, reg = eq[:, :K].copy(), reg[:, :K].copy()
+    K = eq.shape[1]
     component = np.where(np.arange(K) < count[:, None], np.arange(K), -1)
     continuum = np.zeros(B, dtype=bool)
     status = np.where(degen, STATUS["degenerate"], STATUS["ok"]).astype(np.int8)
@@ -768,9 +766,9 @@ def support_enumeration(payoffs: np.ndarray, tol: float = DEFAULT_TOL,
         installed and the batch has at least ``AUTO_NUMBA_MIN`` games (below that,
         loading the kernel costs more than it saves).
     threads : int, default 1
-        numba backend: split the games over this many threads (numba ``prange``;
-        capped at numba's thread count). The answer does not depend on it. Keep 1
-        inside process pools (``allysim sweep --jobs``), which already use the cores.
+        numba backend: split the games over this many threads (the kernel releases
+        the GIL; capped at the number of CPUs). The answer does not depend on it. Keep
+        1 inside process pools (``allysim sweep --jobs``), which already use the cores.
 
     Returns
     -------
