@@ -459,6 +459,30 @@ def test_streaming_in_small_blocks_gives_the_same_answers(monkeypatch):
             np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
 
 
+def test_components_join_equilibria_that_share_a_vertex():
+    # Random "equilibria" of 3 games sharing x or y vertices, against a plain search.
+    rng = np.random.default_rng(SEED + 15)
+    game = np.sort(rng.integers(0, 3, 300))
+    xid = game * 100 + rng.integers(0, 40, 300)
+    yid = game * 100 + rng.integers(0, 40, 300)
+    got = se_module._components(game, xid, yid)
+    want = np.full(300, -1)
+    for g in range(3):
+        rows, label = np.flatnonzero(game == g), 0
+        for r in rows:
+            if want[r] >= 0:
+                continue
+            todo, want[r] = [r], label
+            while todo:
+                i = todo.pop()
+                for j in rows[(xid[rows] == xid[i]) | (yid[rows] == yid[i])]:
+                    if want[j] < 0:
+                        want[j] = label
+                        todo.append(j)
+            label += 1
+    np.testing.assert_array_equal(got, want)
+
+
 def test_support_pairs_is_the_work_per_game():
     assert [support_pairs(m, n) for m, n in [(1, 1), (2, 2), (4, 4), (3, 5), (9, 9)]] == \
         [1, 5, 69, 55, 48619]

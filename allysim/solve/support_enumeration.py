@@ -577,27 +577,36 @@ def _components(game: np.ndarray, xid: np.ndarray, yid: np.ndarray) -> np.ndarra
     when they share a vertex (``xid`` or ``yid``; ids are unique across games).
 
     Returns labels ``(N,)``: 0, 1, ... per game in order of first appearance."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     N = game.size
     if N == 0:
         return np.zeros(0, dtype=np.int64)
-    edges = []
-    for ids in (xid, yid):
+    src, dst = [], []
+    for ids in (xid, yid):                  # equal ids: a chain through them is enough
         o = np.argsort(ids, kind="stable")
         same = ids[o[1:]] == ids[o[:-1]]
-        edges.append((o[:-1][same], o[1:][same]))
-    src = np.concatenate([e[0] for e in edges])
-    dst = np.concatenate([e[1] for e in edges])
-    graph = coo_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(N, N))
-    _, comp = connected_components(graph, directed=False)
+        src.append(o[:-1][same])
+        dst.append(o[1:][same])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    # Hook each edge's larger root onto the smaller, then compress paths, until nothing
+    # moves: every equilibrium ends labelled by the first one of its component.
+    root = np.arange(N)
+    while True:
+        lo = np.minimum(root[src], root[dst])
+        new = root.copy()
+        np.minimum.at(new, root[src], lo)
+        np.minimum.at(new, root[dst], lo)
+        while True:
+            nxt = new[new]
+            if np.array_equal(nxt, new):
+                break
+            new = nxt
+        if np.array_equal(new, root):
+            break
+        root = new
     # Renumber by first appearance; components never span games, so those of one game
     # take consecutive ranks, from the rank of the game's first equilibrium.
-    _, first, inv = np.unique(comp, return_index=True, return_inverse=True)
-    rank = np.empty(first.size, dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
-    label = rank[inv.reshape(-1)]
+    first = root == np.arange(N)
+    label = (np.cumsum(first) - 1)[root]
     starts = np.flatnonzero(np.r_[True, game[1:] != game[:-1]])
     return label - np.repeat(label[starts], np.diff(np.r_[starts, N]))
 
