@@ -29,8 +29,10 @@ by ``s2``, the power of two with ``s2 <= s < 2 s2`` (an exact division, so integ
 games keep their exact ties), and ``tol`` becomes ``tol * s / s2`` there. So the
 answer does not depend on a positive affine change of the payoffs, beyond
 rounding. Probabilities are computed on that form; regret is reported on the
-original payoffs, and the certificate is the shared ``verify`` (regret
-``<= tol * s``).
+original payoffs, and every equilibrium passes the shared ``verify`` (regret
+``<= tol * s``; the compiled kernel computes exactly what it computes, tested equal).
+The scale is the *game's*, the larger of the two players': a player whose payoffs
+are orders of magnitude smaller than the other's gets relatively looser ties.
 
 Solving one system
 ------------------
