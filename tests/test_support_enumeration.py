@@ -637,6 +637,16 @@ def test_numba_backend_many_equilibria_beyond_the_first_capacity():
         assert ref.count.tolist() == [2 ** n - 1] * 2
 
 
+def test_numba_backend_many_equilibria_in_every_game_of_a_block():
+    # Perturbed 5 x 5 coordination games: 31 equilibria each, far more hits in a block
+    # than the kernel's hit buffer holds (it records them as it goes), and more than
+    # its first per-game room.
+    rng = np.random.default_rng(SEED + 16)
+    U = np.eye(5)[None, None] + 0.01 * rng.random((300, 2, 5, 5))
+    ref = _assert_backends_agree(U, exact=True)
+    assert (ref.count == 31).all() and (ref.status == STATUS["ok"]).all()
+
+
 def test_auto_backend_uses_numba_for_big_batches_only():
     rng = np.random.default_rng(SEED + 9)
     small, _ = solve(random_games(rng, 3, (3, 3), integer=False))
