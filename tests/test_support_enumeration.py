@@ -459,6 +459,28 @@ def test_streaming_in_small_blocks_gives_the_same_answers(monkeypatch):
             np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
 
 
+@pytest.fixture(scope="module")
+def wide_game():
+    u = np.zeros((2, 2, 64))
+    u[0, 0, :2], u[0, 1, 2:] = 1.0, 1.0
+    return u, gambit_equilibria(u, rational=True)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_wide_degenerate_game_beyond_64_strategies(wide_game, backend):
+    # A 2 x 64 game where the column player is indifferent between everything and the row
+    # player prefers row 0 against 2 columns, row 1 against 62: vertices are keyed by more
+    # than 62 flags (the row player's 2 support flags and 64 best replies).
+    u, theirs = wide_game
+    res, warned = solve(u[None], backend=backend)
+    assert status_names(res.status)[0] == "degenerate" and warned and res.continuum[0]
+    # Each pure row with each of its best columns, or with any 50:50 mix of a column it
+    # prefers and one it does not (2 x 62): the rows are then indifferent.
+    assert res.count[0] == (2 + 62) + 2 * (2 * 62)
+    assert verify(np.repeat(u[None], res.count[0], 0), res.equilibria_of(0), res.tol).all()
+    assert as_set(res.equilibria_of(0)) == as_set(theirs)
+
+
 def test_components_join_equilibria_that_share_a_vertex():
     # Random "equilibria" of 3 games sharing x or y vertices, against a plain search.
     rng = np.random.default_rng(SEED + 15)

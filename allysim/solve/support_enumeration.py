@@ -445,14 +445,25 @@ def _equilibria_pass(a, c, tolg, tol):
     return g[order], prof[order], degenerate
 
 
-def _unique_rows(*keys):
-    """Indices of the first occurrence of each distinct row of the stacked ``keys``
-    (each ``(N, ...)``), in the order of first occurrence."""
-    flat = np.concatenate([np.asarray(k).reshape(len(k), -1).astype(np.int64) for k in keys], axis=1)
-    if len(flat) == 0:
+def _unique_rows(game, *flags):
+    """Indices of the first occurrence of each distinct ``(game, *flags)`` row (``game:
+    (N,)`` int, each of ``flags: (N, s)`` bool), in the order of first occurrence."""
+    N = len(game)
+    if N == 0:
         return np.zeros(0, dtype=np.intp)
-    _, first = np.unique(flat, axis=0, return_index=True)
-    return np.sort(first)
+    bits = np.concatenate(flags, axis=1)
+    if bits.shape[1] <= 62:                # packed into one integer per row
+        weight = np.left_shift(np.int64(1), np.arange(bits.shape[1], dtype=np.int64))
+        keys = (np.asarray(game, dtype=np.int64), bits.astype(np.int64) @ weight)
+    else:
+        keys = (np.asarray(game, dtype=np.int64),) + tuple(bits[:, j] for j in range(bits.shape[1]))
+    order = np.lexsort(keys[::-1])          # stable: the first of equal rows comes first
+    new = np.zeros(N, dtype=bool)
+    new[0] = True
+    for k in keys:
+        ks = k[order]
+        new[1:] |= ks[1:] != ks[:-1]
+    return np.sort(order[new])
 
 
 def _vertex_pass(a, c, tolg, tol):
