@@ -26,15 +26,15 @@ path's vertex matching. Supports are generated on the fly (lexicographic), so
 memory does not grow with the game's size.
 
 Where the time goes (4 x 4 standard-normal games, one thread, CPU time on this
-2-core machine): about 1.1 us a game in all. The 138 sides (69 support pairs, two
-sides each) take about 0.4 us, 3 ns a side a game; bringing each game to canonical
-form, generating the supports and finding the lanes where both sides hold about
-0.3 us; recording the 2.1 equilibria a game (profile, certificate, canonical
-insertion) about 0.25 us, half of it the certificate; writing the padded output
-the rest. Supports of 5 or more cost about 10 times a small one (7 x 7 games: 120
-us, 35 ns a pair). Compilation: about 12 s of CPU the first time (the disk cache
-then loads it in well under a second); ``threads`` runs the same compiled kernel
-on Python threads, since it releases the GIL.
+2-core machine, measured by switching parts off): about 1.1 us a game in all. The
+138 sides (69 support pairs, two sides each) take about 0.33 us, 2.4 ns a side a
+game; bringing each game to canonical form, generating the supports and scanning
+for the lanes where both sides hold about 0.26 us; recording the 2.1 equilibria a
+game (profile, certificate about 0.19 us, canonical insertion) and writing the
+padded output about 0.5 us. Supports of 5 or more cost about 10 times a small one
+(7 x 7 games: 113 us, 33 ns a pair). Compilation: about 12 s of CPU the first time
+(numba's disk cache then loads it in about 0.3 s); ``threads`` runs the same compiled
+kernel on Python threads, since it releases the GIL.
 
 numba is optional (the ``fast`` extra): this module imports it, so
 :mod:`allysim.solve.support_enumeration` imports this module only when numba is
