@@ -164,7 +164,7 @@ def main() -> None:
             results["rss"] = r
 
     p = peers(opts.peers, opts.gambit, opts.seed)
-    print(f"\nper point on the same games (build the library's game object + solve):")
+    print("\nper point on the same games (build the library's game object + solve):")
     print(f"  quantecon pure_nash_brute  {p['qe'] * 1e3:8.3f} ms  ({1 / p['qe']:,.0f} points/s); "
           f"same counts as allysim on {p['agree_qe'][0]}/{p['agree_qe'][1]}")
     print(f"  pygambit enumpure_solve    {p['gambit'] * 1e3:8.3f} ms  ({1 / p['gambit']:,.0f} points/s); "

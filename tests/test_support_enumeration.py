@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import math
+import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pygambit as gbt
@@ -21,8 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allysim import DegenerateGameWarning, load_model
-from allysim.solve import STATUS, regret, status_names, support_enumeration, verify
-from tests.strategies import payoff_arrays, random_games
+from allysim.solve import (STATUS, payoff_scale, regret, status_names, support_enumeration,
+                           verify)
+from allysim.solve.support_enumeration import support_pairs
+from tests.strategies import payoff_arrays, random_games, random_mixed
 
 se_module = importlib.import_module("allysim.solve.support_enumeration")
 
@@ -32,6 +37,15 @@ SEED = 1962  # the year of the Cuban missile crisis
 def as_set(profiles, digits=7):
     """Equilibria ``(k, m+n)`` as a set of rounded tuples (order-free comparison)."""
     return {tuple(np.round(np.asarray(p, dtype=float), digits) + 0.0) for p in profiles}
+
+
+def assert_same_equilibria(got, expected, atol, msg=""):
+    """Each equilibrium of ``got (k, m+n)`` within ``atol`` (max abs) of exactly one of
+    ``expected``, and the other way round."""
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    assert got.shape == expected.shape, msg
+    close = np.abs(got[:, None] - expected[None]).max(axis=2) <= atol
+    assert (close.sum(axis=0) == 1).all() and (close.sum(axis=1) == 1).all(), msg
 
 
 def quantecon_equilibria(u: np.ndarray) -> np.ndarray:
@@ -292,6 +306,241 @@ def test_tolerance_decides_what_counts_as_a_tie():
 
 
 # ---------------------------------------------------------------------------
+# scale: tolerances relative to the payoff scale (issue 14, item 1)
+# ---------------------------------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def _von_stengel():
+    """von Stengel (1999)'s 6 x 6 game with 75 equilibria, payoffs up to 1.7e6 (Gambit's
+    catalog/journals/dcg/vonstengel1999/6x6_game_with_75_eq.nfg, which pygambit 16.7 does
+    not ship: a verbatim copy is in tests/data)."""
+    game = gbt.read_nfg(str(DATA / "vonstengel1999_6x6_game_with_75_eq.nfg"))
+    return np.array(game.to_arrays(dtype=float), dtype=float)
+
+
+def _affine_variants(u):
+    """Positive affine changes of a game ``(2, m, n)``: scalings, shifts, the [-1, 1]
+    rescaling, and a different change for each player."""
+    lo, hi = u.min(), u.max()
+    return {
+        "original": u,
+        "x1e-6": u * 1e-6,
+        "x1e3+5": u * 1e3 + 5,
+        "[-1,1]": (u - lo) / (hi - lo) * 2 - 1,
+        "x1e-200": u * 1e-200,
+        "x1e150-7e156": u * 1e150 - 7e156,
+        # Each player its own change (of a similar size: tolerances are relative to the
+        # game's scale, the larger player's, so a player scaled down by orders of
+        # magnitude gets relatively looser ties).
+        "per player": np.stack([u[0] * 3 + 11, u[1] * 0.5 - 1e3]),
+    }
+
+
+@pytest.fixture(scope="module")
+def von_stengel_gambit():
+    u = _von_stengel()
+    return u, gambit_equilibria(u, rational=True)        # integer payoffs: exact
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_von_stengel_75_equilibria_at_any_scale(von_stengel_gambit, backend):
+    u, exact = von_stengel_gambit
+    assert len(exact) == 75
+    base = None
+    for name, v in _affine_variants(u).items():
+        res, warned = solve(v[None], backend=backend)
+        got = res.equilibria(0)
+        assert status_names(res.status)[0] == "ok" and not warned, name
+        assert res.count[0] == 75, name
+        assert_same_equilibria(got, exact, 1e-9, name)
+        assert verify(np.repeat(v[None], 75, 0), got, res.parameters["tol"]).all(), name
+        assert (res.regret[0, :75] <= res.parameters["tol"] * payoff_scale(v[None])[0]).all(), name
+        if base is None:
+            base = got
+        else:
+            # The same supports, in the same canonical order; probabilities to 1e-9.
+            np.testing.assert_array_equal(got > 0, base > 0, err_msg=name)
+            np.testing.assert_allclose(got, base, rtol=0, atol=1e-9, err_msg=name)
+
+
+def test_fully_mixed_equilibrium_of_an_ill_conditioned_system_is_found():
+    # The fully mixed equilibrium of von Stengel's game: a bordered determinant of 7e-16 of
+    # the product of its rows' norms, on a system with condition number about 6e6.
+    u = _von_stengel()
+    res, _ = solve(u[None])
+    full = res.equilibria(0)[(res.equilibria(0) > 0).all(axis=1)]
+    assert len(full) == 1
+    np.testing.assert_allclose(full[0, :6] * 245, [132, 66, 30, 12, 4, 1], atol=1e-9)
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_random_games_do_not_depend_on_the_payoff_scale(integer):
+    rng = np.random.default_rng(SEED + 11)
+    U = random_games(rng, 200, (4, 4), integer=integer, low=-3, high=3)
+    ref, _ = solve(U)
+    # (Shifts stay within 1e4 of the scale: beyond about 1e7 the payoffs themselves, and
+    # verify's sums of them, lose the digits a relative tol of 1e-9 needs.)
+    for factor, shift in [(1e-8, 0.0), (1e-3, 1.0), (1e3, -7.0), (1e8, 1e9), (2.0 ** -40, 3e-9)]:
+        V = U * factor + shift
+        res, _ = solve(V)
+        np.testing.assert_array_equal(res.status, ref.status)
+        np.testing.assert_array_equal(res.count, ref.count)
+        np.testing.assert_array_equal(res.continuum, ref.continuum)
+        np.testing.assert_allclose(res.profiles, ref.profiles, rtol=0, atol=1e-9)
+        scale = payoff_scale(V)
+        assert (res.regret <= res.parameters["tol"] * scale[:, None]).all(where=~np.isnan(res.regret))
+
+
+def test_kernel_payoff_scale_is_the_shared_one():
+    nb = pytest.importorskip("allysim.solve._support_enumeration_numba")
+    rng = np.random.default_rng(SEED + 12)
+    U = np.concatenate([rng.standard_normal((50, 2, 3, 5)) * 10.0 ** rng.integers(-200, 200, (50, 1, 1, 1)),
+                        random_games(rng, 50, (3, 5), integer=True, low=-1, high=1),
+                        np.zeros((1, 2, 3, 5)), np.full((1, 2, 3, 5), -4.0),
+                        np.stack([np.zeros((3, 5)), np.tile([1., 2, 3, 4, 5], (3, 1))])[None]])
+    np.testing.assert_array_equal(nb.scales(U), payoff_scale(U))
+
+
+# ---------------------------------------------------------------------------
+# bounded work on degenerate games (issue 14, item 2)
+# ---------------------------------------------------------------------------
+
+def _nashpy_looping():
+    """Nashpy's test_lemke_howson_lex_degenerate_tie_breaking_looping game (9 x 9, B = 1 - A)."""
+    A = np.array([
+        [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        [0.711, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0],
+        [1.0, 0.672, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 1.0],
+        [1.0, 1.0, 0.667, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0],
+        [1.0, 1.0, 1.0, 0.579, 0.0, 0.0, 0.5, 1.0, 1.0],
+        [1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.5, 1.0],
+        [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 1.0],
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.333, 0.0, 0.5],
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]])
+    return np.stack([A, 1 - A])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_nashpy_degenerate_9x9_matches_gambit_in_bounded_memory(backend):
+    u = _nashpy_looping()
+    tracemalloc.start()
+    try:
+        res, warned = solve(u[None], backend=backend)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64e6            # it took 18 GB when vertices were deduplicated pairwise
+    assert status_names(res.status)[0] == "degenerate" and warned and not res.continuum[0]
+    theirs = gambit_equilibria(u, rational=False)
+    assert len(theirs) == 1 and res.count[0] == 1
+    np.testing.assert_allclose(res.equilibria(0), theirs, rtol=0, atol=1e-9)
+    # The row player's value Nashpy's test expects ("from support vector calc", to 1e-9).
+    x, y = res.split(0)[0]
+    assert x @ u[0] @ y == pytest.approx(0.75872890672, abs=2e-9)
+
+
+def test_streaming_in_small_blocks_gives_the_same_answers(monkeypatch):
+    # Tiny blocks of support pairs, supports generated a few at a time and vertex pairs
+    # matched a few at a time: the same bits as one block each.
+    rng = np.random.default_rng(SEED + 13)
+    U = np.concatenate([random_games(rng, 20, (4, 5), integer=False),
+                        random_games(rng, 20, (4, 5), integer=True, low=-1, high=1),
+                        np.stack([np.eye(4, 5), np.eye(4, 5)])[None]])
+    ref, _ = solve(U, backend="numpy")
+    assert (ref.status == STATUS["degenerate"]).any() and ref.continuum.any()
+    monkeypatch.setattr(se_module, "_BLOCK", 40)
+    monkeypatch.setattr(se_module, "_COMBO_ROWS", 3)
+    monkeypatch.setattr(se_module, "_MATCH", 5)
+    for chunk in (1, 7, 1024):
+        got, _ = solve(U, backend="numpy", chunk=chunk)
+        for field in ("profiles", "count", "regret", "component", "continuum", "status"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
+
+
+@pytest.fixture(scope="module")
+def wide_game():
+    u = np.zeros((2, 2, 64))
+    u[0, 0, :2], u[0, 1, 2:] = 1.0, 1.0
+    return u, gambit_equilibria(u, rational=True)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_wide_degenerate_game_beyond_64_strategies(wide_game, backend):
+    # A 2 x 64 game where the column player is indifferent between everything and the row
+    # player prefers row 0 against 2 columns, row 1 against 62: vertices are keyed by more
+    # than 62 flags (the row player's 2 support flags and 64 best replies).
+    u, theirs = wide_game
+    res, warned = solve(u[None], backend=backend)
+    assert status_names(res.status)[0] == "degenerate" and warned and res.continuum[0]
+    # Each pure row with each of its best columns, or with any 50:50 mix of a column it
+    # prefers and one it does not (2 x 62): the rows are then indifferent.
+    assert res.count[0] == (2 + 62) + 2 * (2 * 62)
+    assert verify(np.repeat(u[None], res.count[0], 0), res.equilibria(0), res.parameters["tol"]).all()
+    assert as_set(res.equilibria(0)) == as_set(theirs)
+
+
+def test_components_join_equilibria_that_share_a_vertex():
+    # Random "equilibria" of 3 games sharing x or y vertices, against a plain search.
+    rng = np.random.default_rng(SEED + 15)
+    game = np.sort(rng.integers(0, 3, 300))
+    xid = game * 100 + rng.integers(0, 40, 300)
+    yid = game * 100 + rng.integers(0, 40, 300)
+    got = se_module._components(game, xid, yid)
+    want = np.full(300, -1)
+    for g in range(3):
+        rows, label = np.flatnonzero(game == g), 0
+        for r in rows:
+            if want[r] >= 0:
+                continue
+            todo, want[r] = [r], label
+            while todo:
+                i = todo.pop()
+                for j in rows[(xid[rows] == xid[i]) | (yid[rows] == yid[i])]:
+                    if want[j] < 0:
+                        want[j] = label
+                        todo.append(j)
+            label += 1
+    np.testing.assert_array_equal(got, want)
+
+
+def test_support_pairs_is_the_work_per_game():
+    assert [support_pairs(m, n) for m, n in [(1, 1), (2, 2), (4, 4), (3, 5), (9, 9)]] == \
+        [1, 5, 69, 55, 48619]
+    for m, n in [(3, 5), (4, 4)]:
+        assert support_pairs(m, n) == sum(math.comb(m, k) * math.comb(n, k)
+                                          for k in range(1, min(m, n) + 1))
+    assert support_pairs(20, 20) > 1e11
+
+
+# ---------------------------------------------------------------------------
+# the compiled certificate is the shared verify (issue 11, item 6)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(4, 4), (1, 5), (5, 1), (9, 1), (3, 9), (9, 12), (8, 8)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compiled_certificate_computes_what_verify_does(shape):
+    nb = pytest.importorskip("allysim.solve._support_enumeration_numba")
+    rng = np.random.default_rng([SEED + 14, *shape])
+    U = rng.standard_normal((400, 2) + shape) * 10.0 ** rng.integers(-5, 6, (400, 1, 1, 1))
+    sigma = random_mixed(rng, 400, shape)
+    sigma[:100] = np.round(sigma[:100], 1)                     # ties, zeros, sums off by 0.1
+    # Profiles with regret near the tolerance: a pure profile's own regret as the tol.
+    reg = regret(U, sigma).max(axis=1) / payoff_scale(U)
+    for tol in (1e-9, 0.5, 1e-3):
+        passed, rg = nb.certify_many(U, sigma, tol)
+        np.testing.assert_array_equal(passed, verify(U, sigma, tol))
+    for tol in np.quantile(reg, [0.1, 0.5, 0.9]):
+        passed, _ = nb.certify_many(U, sigma, tol)
+        np.testing.assert_array_equal(passed, verify(U, sigma, tol))
+    np.testing.assert_array_equal(rg, regret(U, sigma).max(axis=1))
+    exact = reg == np.quantile(reg, 0.5, method="nearest")
+    passed, _ = nb.certify_many(U, sigma, float(reg[exact][0]))
+    np.testing.assert_array_equal(passed, verify(U, sigma, float(reg[exact][0])))
+
+
+# ---------------------------------------------------------------------------
 # input checks
 # ---------------------------------------------------------------------------
 
@@ -378,9 +627,9 @@ def test_backends_agree_on_degenerate_integer_games(shape):
 
 @pytest.mark.parametrize("shape", [(5, 5), (6, 6), (5, 7)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_backends_agree_on_bigger_supports(shape):
-    # Supports of 5 or more: elimination here, LAPACK there; equal to rounding.
+    # Supports of 5 or more: the same elimination with partial pivoting on both paths.
     rng = np.random.default_rng([SEED + 2, *shape])
-    _assert_backends_agree(random_games(rng, 300, shape, integer=False), exact=False)
+    _assert_backends_agree(random_games(rng, 300, shape, integer=False), exact=True)
     _assert_backends_agree(random_games(rng, 300, shape, integer=True, low=-2, high=2), exact=True)
 
 
@@ -408,6 +657,16 @@ def test_numba_backend_many_equilibria_beyond_the_first_capacity():
         u = np.stack([np.eye(n), np.eye(n)])[None]
         ref = _assert_backends_agree(np.concatenate([u, u]), exact=False)
         assert ref.count.tolist() == [2 ** n - 1] * 2
+
+
+def test_numba_backend_many_equilibria_in_every_game_of_a_block():
+    # Perturbed 5 x 5 coordination games: 31 equilibria each, far more hits in a block
+    # than the kernel's hit buffer holds (it records them as it goes), and more than
+    # its first per-game room.
+    rng = np.random.default_rng(SEED + 16)
+    U = np.eye(5)[None, None] + 0.01 * rng.random((300, 2, 5, 5))
+    ref = _assert_backends_agree(U, exact=True)
+    assert (ref.count == 31).all() and (ref.status == STATUS["ok"]).all()
 
 
 def test_auto_backend_uses_numba_for_big_batches_only():
