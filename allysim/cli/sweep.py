@@ -106,10 +106,8 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
     chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size", DEFAULT_CHUNK_SIZE)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise AllysimError(f"--chunk-size {chunk_size!r}: expected a whole number >= 1")
-    scenario = {"name": s.name, "path": s.path, "sha256": s.sha256, "source": s.source,
-                "overrides": s.overrides, "force": force}
-    return SweepSpec(s.model.source, Path(s.model.path).name if s.model.path else s.model.name,
-                     design, concept.name, options, store, chunk_size, scenario)
+    return SweepSpec.of_scenario(s, design, concept.name, options, store=store,
+                                 chunk_size=chunk_size, force=force)
 
 
 @main.command("sweep")
