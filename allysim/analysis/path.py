@@ -306,12 +306,18 @@ def _qre_path(model, base, col, legs, options, residual_tol):
                 event = "start"
                 ok = bool(np.isfinite(p).all())
             else:
-                p, ok = state, False
-                for t_max in (50.0, 200.0, 1000.0):
-                    p = logit_dynamics(game, lam, p[None], t_max=t_max, n_record=2).end[0]
-                    p, ok = _polish_qre(game, p, lam, basis)
-                    if ok:
-                        break
+                # Newton from the previous QRE stays on its branch while the branch goes on
+                # nearby and stable; otherwise the logit dynamics decide where the game goes.
+                p, ok = _polish_qre(game, state, lam, basis)
+                if not (ok and np.abs(p - state).max() <= JUMP
+                        and _stability(game, p, lam, basis) == "stable"):
+                    p, ok = state, False
+                    for t_max in (100.0, 1000.0):
+                        p = logit_dynamics(game, lam, p[None], t_max=t_max, dt=0.05,
+                                           n_record=2).end[0]
+                        p, ok = _polish_qre(game, p, lam, basis)
+                        if ok:
+                            break
                 moved = float(np.abs(p - state).max())
                 event = "jump" if moved > JUMP else "follow"
             resid = float(logit_residual(game, p[None], np.array([lam]))[0]) if ok else math.nan

@@ -16,8 +16,12 @@ With ``N`` base rows of the Saltelli design (:func:`allysim.sweep.design.saltell
     first[i] = mean(f_B * (f_AB[i] - f_A)) / V          Saltelli et al. (2010), Table 2 (b)
     total[i] = mean((f_A - f_AB[i]) ** 2) / (2 V)       Jansen (1999); Saltelli et al. (2010), (f)
 
-the estimators of ``scipy.stats.sobol_indices`` and SALib's ``sobol.analyze``, which
-give the same numbers on the same outputs (tested). The first-order index is the
+the estimators of ``scipy.stats.sobol_indices`` and SALib's ``sobol.analyze``. The
+outputs are first centred on their mean over the whole design, as SALib does (it also
+divides by their standard deviation, which cancels): the indices estimated do not
+change, but the first-order estimator's error does (it is not shift-invariant), so on
+the same outputs allysim and SALib agree to rounding, and scipy does on centred
+outputs (tested). The first-order index is the
 share of the outcome's variance explained by a parameter alone; the total index
 adds every interaction it takes part in, so a total near 0 means the parameter can
 be fixed anywhere in its range. A parameter that does not enter the outcome has
@@ -201,7 +205,8 @@ def sobol_records(names, y: np.ndarray, *, resamples=RESAMPLES, confidence=CONFI
     d = len(names)
     rows = np.asarray(y, dtype=float).reshape(-1, d + 2)
     keep = np.isfinite(rows).all(axis=1)
-    f_a, f_b, f_ab = saltelli_split(rows[keep].ravel(), d)
+    kept = rows[keep].ravel()
+    f_a, f_b, f_ab = saltelli_split(kept - kept.mean() if kept.size else kept, d)
     first, total = sobol_first_total(f_a, f_b, f_ab)
     if np.isfinite(first).all() and keep.sum() > 1:
         first_ci, total_ci = sobol_bootstrap(f_a, f_b, f_ab, resamples=resamples,

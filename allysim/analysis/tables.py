@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import AllysimError
 from ..io.tables import Table
+from .path import JUMP
 
 
 def _fmt(v, digits: int = 3) -> str:
@@ -49,10 +50,11 @@ def thresholds_table(doc: dict, scenario: str = "") -> Table:
     along, outcome = doc["along"], doc["outcome"]
     dec = decimals(doc["xtol"])
     by = doc["by"]
-    what = (f"where {outcome} is played in some solution" if outcome else
+    label = doc.get("solution_concept") or doc["solver"]
+    what = (f"where {outcome} starts or stops being played in some solution" if outcome else
             "where the solution set changes")
     caption = (f"{scenario + ': ' if scenario else ''}thresholds of {along['parameter']} in "
-               f"[{along['lo']:g}, {along['hi']:g}] {what} ({doc['solver']})")
+               f"[{along['lo']:g}, {along['hi']:g}] {what} ({label})")
     headers = ([by["parameter"]] if by else []) + [f"{along['parameter']} threshold", "below",
                                                    "above"]
     rows = []
@@ -68,12 +70,13 @@ def thresholds_table(doc: dict, scenario: str = "") -> Table:
             rows.append(lead + [f"{s['at']:.{dec}f}", class_cell(s["below"], outcome),
                                 class_cell(s["above"], outcome)])
     scan = doc["scan"]
-    notes = [f"Scan of {scan['points']} points per row group, step {scan['step']:.3g}: {scan['misses']} "
+    per = f" per {by['parameter']} value" if by else ""
+    notes = [f"Scan of {scan['points']} points{per}, step {scan['step']:.3g}: {scan['misses']} "
              f"can be missed. Each threshold is located by bisection to {doc['xtol']:.2g} "
-             f"(within {doc['xtol'] / 2:.2g}); {doc['evaluations']:,} games solved."]
+             f"(so within {doc['xtol'] / 2:.2g}); {doc['evaluations']:,} games solved."]
     if outcome:
         notes.append(f"played: {outcome} is in the support of at least one solution "
-                     f"({doc['solver']}) just below/above the threshold.")
+                     f"({label}) just below/above the threshold.")
     return Table(caption, headers, rows, notes, align="r" * (len(headers) - 2) + "ll")
 
 
@@ -115,6 +118,9 @@ def path_table(doc: dict, scenario: str = "") -> Table:
     caption = (f"{scenario + ': ' if scenario else ''}regime changes as {doc['parameter']} moves "
                f"from {doc['from']:g} to {doc['to']:g} ({doc['solver']})")
     notes = [f"Start: {doc['start']}."]
+    if doc["solver"] == "qre":
+        notes.append("A QRE regime is named by each player's likeliest strategy; a jump is a "
+                     f"step where some probability moved by more than {JUMP:g}.")
     for h in doc["hysteresis"]:
         notes.append(f"Hysteresis on {doc['parameter']} in [{h['between'][0]:.6g}, "
                      f"{h['between'][1]:.6g}]: forward {h['forward']}, back {h['back']}.")

@@ -89,13 +89,14 @@ class ThresholdResult:
     evaluations: int
     solver: str
     options: dict = field(default_factory=dict)
+    label: str = ""
 
     def to_json(self) -> dict:
         return {"along": {"parameter": self.along[0], "lo": self.along[1], "hi": self.along[2]},
                 "by": None if self.by is None else {"parameter": self.by[0],
                                                     "values": list(self.by[1])},
                 "outcome": None if self.outcome is None else self.outcome.text,
-                "solver": self.solver, "options": self.options,
+                "solver": self.solver, "solution_concept": self.label, "options": self.options,
                 "scan": {"points": self.scan, "step": self.step,
                          "misses": "a regime holding only on an interval narrower than the "
                                    "step, between two scan points of the same class"},
@@ -235,7 +236,7 @@ def find_thresholds(model, base: np.ndarray, along: tuple[str, float, float], *,
     return ThresholdResult((name, float(lo), float(hi)),
                            None if by is None else (by[0], tuple(by_values)), outcome, int(scan),
                            step, xtol, tuple(switches), tuple(regimes), classify.evaluations,
-                           concept.name, dict(options))
+                           concept.name, dict(options), concept.label(options, 0))
 
 
 def class_text(value, outcome: Outcome | None) -> str:

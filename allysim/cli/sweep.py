@@ -211,6 +211,8 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         raise st.ResultsError(f"{folder}: no manifest.json; not a finished sweep folder{hint}")
     try:
         manifest = json.loads(manifest_path.read_text())
+        if manifest.get("kind") in ("thresholds", "path"):
+            return _reproduce_analysis(out, manifest)
         spec = SweepSpec.from_json(manifest["spec"])
     except (ValueError, KeyError, TypeError) as exc:
         raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
@@ -242,3 +244,31 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
     files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
     click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
                f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
+
+
+def _reproduce_analysis(out: Path, manifest: dict) -> None:
+    """``reproduce`` of a thresholds or path folder: recompute its data files from the
+    request in its manifest and compare them byte for byte (exit 1 if they differ)."""
+    from .analysis import recompute
+    t0 = time.perf_counter()
+    fresh = recompute(manifest)
+    diffs = []
+    for fname, info in manifest.get("files", {}).items():
+        path = out / fname
+        if not path.exists():
+            diffs.append(f"{fname}: listed in the manifest but missing")
+            continue
+        if st.sha256_file(path) != info.get("sha256"):
+            diffs.append(f"{fname}: sha256 differs from the one recorded in manifest.json")
+        if fname not in fresh:
+            diffs.append(f"{fname}: not produced by the re-run")
+        elif path.read_bytes() != fresh[fname]:
+            diffs.append(f"{fname}: differs from the re-run")
+    if diffs:
+        click.echo(f"NOT reproduced: {out} differs from a fresh run of its manifest "
+                   f"({len(diffs)} difference(s)):")
+        for d in diffs:
+            click.echo(f"  {d}")
+        sys.exit(1)
+    click.echo(f"reproduced: {', '.join(manifest['files'])} in {out} are byte-for-byte identical "
+               f"to a fresh {manifest['kind']} run ({time.perf_counter() - t0:.2f} s)")
