@@ -27,37 +27,39 @@ _PREC = {"<": 1, "<=": 1, ">": 1, ">=": 1, "==": 1, "!=": 1, "+": 2, "-": 2, "*"
 _ATOM = 9
 
 
-def number(v: float) -> str:
-    """A number as short as it reads back: ``0.75``, ``-3``, ``1e-05``.
+def number(v: float, digits: int = 6) -> str:
+    """A number to ``digits`` significant digits (17: exactly): ``0.75``, ``-3``, ``1e-05``.
 
-    >>> number(0.1 + 0.2), number(2.0), number(-0.5)
-    ('0.3', '2', '-0.5')
+    >>> number(0.1 + 0.2), number(2.0), number(-0.5), number(0.1 + 0.2, 17)
+    ('0.3', '2', '-0.5', '0.30000000000000004')
     """
     v = float(v) + 0.0
-    text = f"{v:.6g}"
-    return text
+    return repr(v) if digits >= 17 else f"{v:.{digits}g}"
 
 
 def _wrap(text: str, prec: int, need: int) -> str:
     return f"({text})" if prec < need else text
 
 
-def render(expr: Expr, model, values: Mapping[str, float] | None = None) -> str:
-    """``expr`` as text; with ``values`` ({parameter: value}) substituted and folded."""
-    text, _, _ = _render(expr, model, values)
+def render(expr: Expr, model, values: Mapping[str, float] | None = None, *,
+           digits: int = 6) -> str:
+    """``expr`` as text; with ``values`` ({parameter: value}) substituted and folded.
+    Numbers to ``digits`` significant digits (17: exactly, so the text evaluates to the
+    same floats up to the order of folded operations)."""
+    text, _, _ = _render(expr, model, values, digits)
     return text
 
 
-def _render(e: Expr, model, values) -> tuple[str, int, float | None]:
+def _render(e: Expr, model, values, digits: int = 6) -> tuple[str, int, float | None]:
     """(text, precedence, constant value or None)."""
     kind = e.kind
     if kind == "num":
-        return number(e.value), (_ATOM if e.value >= 0 else _PREC["neg"]), float(e.value)
+        return number(e.value, digits), (_ATOM if e.value >= 0 else _PREC["neg"]), float(e.value)
     if kind == "param":
         if values is None:
             return e.value, _ATOM, None
         v = float(values[e.value])
-        return number(v), (_ATOM if v >= 0 else _PREC["neg"]), v
+        return number(v, digits), (_ATOM if v >= 0 else _PREC["neg"]), v
     if kind == "derived":
         return e.value, _ATOM, None
     if kind == "attr":
@@ -67,21 +69,21 @@ def _render(e: Expr, model, values) -> tuple[str, int, float | None]:
         i, k = e.value
         return f"[{model.players[i]}={model.strategies[i][k]}]", _ATOM, None
     if kind == "neg":
-        text, prec, v = _render(e.args[0], model, values)
+        text, prec, v = _render(e.args[0], model, values, digits)
         if v is not None:
-            return _const(-v)
+            return _const(-v, digits)
         return "-" + _wrap(text, prec, _PREC["neg"] + 1), _PREC["neg"], None
     if kind == "call":
-        parts = [_render(a, model, values) for a in e.args]
+        parts = [_render(a, model, values, digits) for a in e.args]
         if all(p[2] is not None for p in parts):
             with np.errstate(all="ignore"):
-                return _const(float(FUNCTIONS[e.value][1](*(p[2] for p in parts))))
+                return _const(float(FUNCTIONS[e.value][1](*(p[2] for p in parts))), digits)
         return f"{e.value}({', '.join(p[0] for p in parts)})", _ATOM, None
     op = e.value
-    (lt, lp, lv), (rt, rp, rv) = (_render(a, model, values) for a in e.args)
+    (lt, lp, lv), (rt, rp, rv) = (_render(a, model, values, digits) for a in e.args)
     if lv is not None and rv is not None:
         with np.errstate(all="ignore"):
-            return _const(float(OPERATORS[op](lv, rv)))
+            return _const(float(OPERATORS[op](lv, rv)), digits)
     p = _PREC[op]
     if values is not None:                      # fold identities: 0 + x, 1 * x, x * 0 ...
         if op == "*" and (lv == 0 or rv == 0):
@@ -99,10 +101,10 @@ def _render(e: Expr, model, values) -> tuple[str, int, float | None]:
     return f"{_wrap(lt, lp, left_need)} {op} {_wrap(rt, rp, right_need)}", p, None
 
 
-def _const(v: float) -> tuple[str, int, float]:
+def _const(v: float, digits: int = 6) -> tuple[str, int, float]:
     if not math.isfinite(v):
         return str(v), _ATOM, v
-    return number(v), (_ATOM if v >= 0 else _PREC["neg"]), v
+    return number(v, digits), (_ATOM if v >= 0 else _PREC["neg"]), v
 
 
 def formulas(model, point: np.ndarray) -> dict:
