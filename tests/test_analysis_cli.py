@@ -13,16 +13,14 @@ from allysim import load_model
 from allysim.model.expr import Namespace, evaluate, parse
 from allysim.model.render import render
 from tests.test_cli import assert_bad, assert_ok, invoke
-from tests.test_thresholds_path import FLIP
+from tests.test_thresholds_path import FLIP_FILE
 
 BASE = ("baseline-2018", "--along", "us_credibility=0.3:0.95", "--outcome", "China=SEIZE")
 
 
 @pytest.fixture(scope="module")
-def flip_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("models") / "flip.toml"
-    path.write_text(FLIP)
-    return path
+def flip_file():
+    return FLIP_FILE
 
 
 def test_thresholds_text_json_and_folder(tmp_path):

@@ -7,7 +7,7 @@ parameter, so every boundary has a closed form:
 ``2t - 1 + k [Row=A] > s``. With ``a = pi / 10``, ``k = 0.2`` and ``s`` in [0, 0.5]
 the equilibrium is B/Y below ``t = a``, A/Y up to ``t = (1 - k + s) / 2``, then A/X.
 
-``flip-coordination``: both players get ``t`` for coordinating on X, ``1 - t`` on Y and
+``flip-coordination`` (``tests/fixtures/flip-coordination.toml``): both players get ``t`` for coordinating on X, ``1 - t`` on Y and
 ``m = 0.3`` when they miscoordinate, so (X, X) is an equilibrium iff ``t >= m`` and
 (Y, Y) iff ``t <= 1 - m``: a path from t = 0 to 1 leaves (Y, Y) at 0.7, the way back
 leaves (X, X) at 0.3, and [0.3, 0.7] is the hysteresis loop.
@@ -15,6 +15,7 @@ leaves (X, X) at 0.3, and [0.3, 0.7] is the hysteresis loop.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,24 +43,8 @@ Row = "(Row == 'A') * t + (Row == 'B') * a"
 Col = "(Col == 'X') * (2 * t - 1 + k * (Row == 'A')) + (Col == 'Y') * s"
 """
 
-FLIP = """
-name = "flip-coordination"
-[[players]]
-name = "A"
-strategies = ["X", "Y"]
-[[players]]
-name = "B"
-strategies = ["X", "Y"]
-[parameters]
-t = { default = 0.5, range = [0, 1] }
-m = { default = 0.3, range = [0, 1] }
-[derived]
-same_x = "(A == 'X') * (B == 'X')"
-same_y = "(A == 'Y') * (B == 'Y')"
-[payoffs]
-A = "t * same_x + (1 - t) * same_y + m * (1 - same_x - same_y)"
-B = "t * same_x + (1 - t) * same_y + m * (1 - same_x - same_y)"
-"""
+FLIP_FILE = Path(__file__).parent / "fixtures" / "flip-coordination.toml"
+FLIP = FLIP_FILE.read_text()
 
 
 @pytest.fixture(scope="module")

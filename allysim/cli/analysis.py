@@ -390,7 +390,11 @@ def sensitivity(name, outcome, method, params, n, levels, resamples, confidence,
         click.echo(f"warning: --n {n} is not a power of two; the Saltelli design's Sobol' "
                    f"points keep their balance only for N = 2^m (nearest: {p})", err=True)
     check_points(design.n, f"--method {method} --n {n}", yes=yes)
-    spec = SweepSpec.of_scenario(s, design, concept.name, options, store="full",
+    # Concepts with one solution per point keep it per point (``prob``): no need for the
+    # per-equilibrium rows and CSV of --store full, which the others need.
+    layout = concept.sweep(concept, s.model, options, "counts")
+    store = "counts" if "prob" in {f.name for f in layout.point_fields()} else "full"
+    spec = SweepSpec.of_scenario(s, design, concept.name, options, store=store,
                                  chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, force=force)
     spec.validate()
     context(spec.to_json())
@@ -433,9 +437,10 @@ def _finish_sensitivity(out: Path, request: dict, swept: str, as_json: bool, t0:
         click.echo("\n".join([t.caption, text_table(t.headers, t.rows)] + t.notes))
         click.echo(f"{swept}; whole command {time.perf_counter() - t0:.1f} s")
     if keep:
-        click.echo(f"wrote {out}/ ({RESULT}, sensitivity.png, results.npz, equilibria.csv, "
-                   f"manifest.json); re-run the sweep bit for bit with: allysim reproduce {out}",
-                   err=True)
+        files = ", ".join(f for f in (RESULT, "sensitivity.png", "results.npz", "equilibria.csv",
+                                      "manifest.json") if (out / f).exists())
+        click.echo(f"wrote {out}/ ({files}); re-run the sweep bit for bit with: allysim "
+                   f"reproduce {out}", err=True)
 
 
 def _bars(res):

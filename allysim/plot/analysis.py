@@ -13,10 +13,10 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
              "#000000")
 
 
-def sensitivity_bars(result, ax=None, top: int = 20):
+def sensitivity_bars(result, ax=None, top: int | None = None):
     """Horizontal bars of a :class:`~allysim.analysis.SensitivityResult`, ranked, with
     their bootstrap intervals: Sobol' first-order and total indices side by side, or
-    Morris mu* (with sigma as a second bar). At most ``top`` parameters."""
+    Morris mu* (with sigma as a second bar). The first ``top`` parameters (default all)."""
     import matplotlib.pyplot as plt
 
     recs = list(result.records)[:top]
