@@ -51,6 +51,7 @@ def test_thresholds_bad_input():
                "outside us_credibility's declared range")
     assert_bad(invoke("thresholds", *BASE, "--by", "abandonment_fear=0:10"), "--by.*name=lo:hi:n")
     assert_bad(invoke("thresholds", *BASE, "--solver", "qre"), "qre-limit")
+    assert_bad(invoke("thresholds", *BASE, "--solver", "dominance"), "surviving strategies")
     assert_bad(invoke("thresholds", *BASE[:3], "--outcome", "China=GRAB"), "--outcome.*GRAB.*SEIZE")
     assert_bad(invoke("thresholds", *BASE, "--set", "us_credibility=0.5"), "also swept")
     assert_bad(invoke("thresholds", *BASE, "--lambda", "2"), "--lambda: does not apply")

@@ -9,17 +9,15 @@ the data files from the manifest's request and compares them byte for byte.
 """
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import AllysimError
 from ..io.atomic import atomic_write, write_json
 from ..sweep.engine import _git_commit, _versions
-from ..sweep.store import sha256_file
+from ..sweep.store import prepare, sha256_file
 
 MANIFEST = "manifest.json"
 
@@ -27,23 +25,8 @@ MANIFEST = "manifest.json"
 def prepare_folder(out: str | Path, own: tuple[str, ...], *, overwrite: bool) -> Path:
     """Create ``out``, or refuse a non-empty one unless ``overwrite`` (which removes the
     files named in ``own`` and the manifest)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise AllysimError(f"-o {out}: exists and is not a folder")
-    if not out.parent.exists():
-        raise AllysimError(f"-o {out}: parent folder {out.parent} does not exist")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise AllysimError(f"-o {out}: folder is not empty; pass --overwrite to replace its "
-                               "results")
-        for name in own + (MANIFEST,):
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
-    out.mkdir(exist_ok=True)
-    return out
+    prepare(Path(out), overwrite=overwrite, own=own + (MANIFEST,), chunks=False)
+    return Path(out)
 
 
 def scenario_record(s) -> dict[str, Any]:

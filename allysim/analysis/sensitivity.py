@@ -79,7 +79,7 @@ def sobol_first_total(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray
     >>> ab = np.stack([np.where(np.arange(2) == i, b, a) for i in range(2)])
     >>> s, st = sobol_first_total(f(a), f(b), f(ab))
     >>> np.round(s, 1).tolist(), np.round(st, 1).tolist()
-    [[1.0, 0.0], [1.0, 0.0]]
+    ([1.0, 0.0], [1.0, 0.0])
     """
     var = np.var(np.concatenate([f_a, f_b]))
     if not var > 0:

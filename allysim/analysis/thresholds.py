@@ -21,8 +21,9 @@ For each value of the ``by`` parameter (or once, without one):
    boundary shows both sets there), and a merged switch whose two sides agree
    (a regime only at a point) is dropped.
 
-Each threshold is the midpoint of its final bracket, so it is within ``xtol / 2``
-of a point where the class changes. What a scan can miss: a regime that holds
+Each threshold is the midpoint of its final bracket (at most ``xtol`` wide, or
+``2 xtol`` where two brackets meeting at a boundary point were merged), so it is
+within ``xtol / 2`` of a point where the class changes. What a scan can miss: a regime that holds
 only on an interval narrower than the scan step (``(hi - lo) / (scan - 1)``) and
 lies wholly between two scan points whose classes agree, and two switches
 within one step that cancel out. Raise ``scan`` to look closer.
@@ -149,10 +150,10 @@ def find_thresholds(model, base: np.ndarray, along: tuple[str, float, float], *,
     >>> from allysim.concepts import get_concept
     >>> m = load_model("prisoners-dilemma")
     >>> c = get_concept("pure")
-    >>> res = find_thresholds(m, m.defaults, ("temptation", 3, 6), concept=c,
+    >>> res = find_thresholds(m, m.defaults, ("temptation", 0, 10), concept=c,
     ...                       options=c.resolve({}, m.players))
-    >>> len(res.switches)     # defection stays the only equilibrium over the whole range
-    0
+    >>> [(round(s.at, 6), s.below, s.above) for s in res.switches]   # temptation = reward
+    [(3.0, 'C/C + D/D', 'D/D')]
     """
     name, lo, hi = along
     col = model.parameter_index(name)
@@ -230,8 +231,8 @@ def find_thresholds(model, base: np.ndarray, along: tuple[str, float, float], *,
             else:
                 merged.append(b)
         kept = [b for b in merged if b[3] != b[4]]
-        switches += [Switch(by_dict, 0.5 * (b[1] + b[2]), b[1], b[2], b[3], b[4], b[5], b[6])
-                     for b in kept]
+        switches += [Switch(by_dict, float(0.5 * (b[1] + b[2])), float(b[1]), float(b[2]), b[3],
+                            b[4], b[5], b[6]) for b in kept]
         regimes.append((by_dict, regimes_ends[g][0], regimes_ends[g][1], len(kept)))
     return ThresholdResult((name, float(lo), float(hi)),
                            None if by is None else (by[0], tuple(by_values)), outcome, int(scan),

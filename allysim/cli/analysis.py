@@ -25,6 +25,13 @@ overwrite_option = click.option("--overwrite", is_flag=True,
                                 help="Replace the results in a non-empty -o folder.")
 
 
+def point_options(fn):
+    """--set, --force, --json, -o and --overwrite, shared by thresholds and path."""
+    for option in (overwrite_option, output_option, json_option, force_option, set_option):
+        fn = option(fn)
+    return fn
+
+
 def _text(t: Table) -> str:
     return "\n".join([t.caption, text_table(t.headers, t.rows)] + list(t.notes))
 
@@ -62,11 +69,7 @@ def _check_param(model, name: str, flag: str) -> None:
 @click.option("--xtol", type=float, default=None,
               help="Bisection tolerance on the threshold, in the parameter's units "
                    "[default: 1e-7 x (HI - LO)]. (--tol is the solver's regret tolerance.)")
-@set_option
-@force_option
-@json_option
-@output_option
-@overwrite_option
+@point_options
 def thresholds(name, along, by, outcome, solver, scan, xtol, sets, force, as_json, output,
                overwrite, **kwargs):
     """Where along one parameter the equilibrium set (or one outcome) changes.
@@ -95,6 +98,10 @@ def thresholds(name, along, by, outcome, solver, scan, xtol, sets, force, as_jso
     check_set_vs_design(parse_sets(sets), [rng.name] + ([by_rng.name] if by_rng else []),
                         "--along/--by")
     concept = get_concept(solver)
+    if solver == "dominance":
+        raise InputError("--solver dominance: its answer is the surviving strategies, a profile "
+                         "only where the game is dominance solvable; use --solver pure, "
+                         "qre-limit, spe or mixed")
     if "lambda" in concept.options:
         raise InputError(f"--solver {solver}: a logit QRE gives every strategy positive "
                          "probability, so its support never changes; use --solver qre-limit "
@@ -193,11 +200,7 @@ def _one_value(text: str, flag: str) -> tuple[str, float]:
 @click.option("--start", "start", multiple=True, metavar="PLAYER=STRATEGY",
               help="pure: the profile to start from, one --start per player [default: the logit "
                    "selection at A when pure, else the first equilibrium].")
-@set_option
-@force_option
-@json_option
-@output_option
-@overwrite_option
+@point_options
 def path(name, from_, to, steps, back, solver, start, sets, force, as_json, output, overwrite,
          **kwargs):
     """Follow the equilibrium the game is in as a parameter moves (and back, with --back).

@@ -217,13 +217,7 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
     except (ValueError, KeyError, TypeError) as exc:
         raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
     check_points(spec.design.n, f"reproduce {folder}", yes=yes)
-    diffs = []
-    for fname, info in manifest.get("files", {}).items():
-        path = out / fname
-        if not path.exists():
-            diffs.append(f"{fname}: listed in the manifest but missing")
-        elif st.sha256_file(path) != info.get("sha256"):
-            diffs.append(f"{fname}: sha256 differs from the one recorded in manifest.json")
+    diffs = _listed_file_diffs(out, manifest)
     tmp = Path(tempfile.mkdtemp(prefix="allysim-reproduce-"))
     try:
         fresh = tmp / "rerun"
@@ -235,15 +229,32 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         diffs += st.compare_folders(out, fresh)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _exit_on_diffs(out, diffs)
+    files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
+    click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
+               f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
+
+
+def _listed_file_diffs(out: Path, manifest: dict) -> list[str]:
+    """The files the manifest lists that are missing or whose sha256 changed."""
+    diffs = []
+    for fname, info in manifest.get("files", {}).items():
+        path = out / fname
+        if not path.exists():
+            diffs.append(f"{fname}: listed in the manifest but missing")
+        elif st.sha256_file(path) != info.get("sha256"):
+            diffs.append(f"{fname}: sha256 differs from the one recorded in manifest.json")
+    return diffs
+
+
+def _exit_on_diffs(out: Path, diffs: list[str]) -> None:
+    """Print the differences and exit 1, if there are any."""
     if diffs:
-        click.echo(f"NOT reproduced: {folder} differs from a fresh run of its manifest "
+        click.echo(f"NOT reproduced: {out} differs from a fresh run of its manifest "
                    f"({len(diffs)} difference(s)):")
         for d in diffs:
             click.echo(f"  {d}")
         sys.exit(1)   # SystemExit passes through the group (click returns Exit codes instead)
-    files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
-    click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
-               f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
 
 
 def _reproduce_analysis(out: Path, manifest: dict) -> None:
@@ -252,23 +263,15 @@ def _reproduce_analysis(out: Path, manifest: dict) -> None:
     from .analysis import recompute
     t0 = time.perf_counter()
     fresh = recompute(manifest)
-    diffs = []
-    for fname, info in manifest.get("files", {}).items():
+    diffs = _listed_file_diffs(out, manifest)
+    for fname in manifest.get("files", {}):
         path = out / fname
         if not path.exists():
-            diffs.append(f"{fname}: listed in the manifest but missing")
             continue
-        if st.sha256_file(path) != info.get("sha256"):
-            diffs.append(f"{fname}: sha256 differs from the one recorded in manifest.json")
         if fname not in fresh:
             diffs.append(f"{fname}: not produced by the re-run")
         elif path.read_bytes() != fresh[fname]:
             diffs.append(f"{fname}: differs from the re-run")
-    if diffs:
-        click.echo(f"NOT reproduced: {out} differs from a fresh run of its manifest "
-                   f"({len(diffs)} difference(s)):")
-        for d in diffs:
-            click.echo(f"  {d}")
-        sys.exit(1)
+    _exit_on_diffs(out, diffs)
     click.echo(f"reproduced: {', '.join(manifest['files'])} in {out} are byte-for-byte identical "
                f"to a fresh {manifest['kind']} run ({time.perf_counter() - t0:.2f} s)")

@@ -543,27 +543,25 @@ def _sensitivity_columns(model, params, flag: str = "--params") -> tuple[list[st
     return names, cols
 
 
+def _sensitivity(kind: str, model, base, groups: int, what: str, params, seed: int,
+                 levels: int = 0) -> Design:
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 2:
+        raise DesignError(f"--n {quote(groups, 40)}: expected a whole number of {what} >= 2")
+    names, cols = _sensitivity_columns(model, params)
+    return Design(kind, tuple(names), tuple(cols), tuple(model.parameters[j].low for j in cols),
+                  tuple(model.parameters[j].high for j in cols),
+                  groups * GROUP[kind](len(names)), int(seed), (),
+                  tuple(float(v) for v in base), levels)
+
+
 def saltelli_design(model, base: np.ndarray, n_base: int, *, params=None, seed: int = 0) -> Design:
     """The Saltelli design (kind ``saltelli``) of ``n_base`` base rows over the declared
     ranges of ``params`` (default: every parameter): ``n_base * (d + 2)`` points."""
-    if isinstance(n_base, bool) or not isinstance(n_base, int) or n_base < 2:
-        raise DesignError(f"--n {quote(n_base, 40)}: expected a whole number of base rows >= 2")
-    names, cols = _sensitivity_columns(model, params)
-    return Design("saltelli", tuple(names), tuple(cols),
-                  tuple(model.parameters[j].low for j in cols),
-                  tuple(model.parameters[j].high for j in cols), n_base * (len(names) + 2),
-                  int(seed), (), tuple(float(v) for v in base))
+    return _sensitivity("saltelli", model, base, n_base, "base rows", params, seed)
 
 
 def morris_design(model, base: np.ndarray, trajectories: int, *, params=None, seed: int = 0,
                   levels: int = 4) -> Design:
     """Morris trajectories (kind ``morris``) over the declared ranges of ``params``:
     ``trajectories * (d + 1)`` points."""
-    if isinstance(trajectories, bool) or not isinstance(trajectories, int) or trajectories < 2:
-        raise DesignError(f"--n {quote(trajectories, 40)}: expected a whole number of "
-                          "trajectories >= 2")
-    names, cols = _sensitivity_columns(model, params)
-    return Design("morris", tuple(names), tuple(cols),
-                  tuple(model.parameters[j].low for j in cols),
-                  tuple(model.parameters[j].high for j in cols), trajectories * (len(names) + 1),
-                  int(seed), (), tuple(float(v) for v in base), levels)
+    return _sensitivity("morris", model, base, trajectories, "trajectories", params, seed, levels)
