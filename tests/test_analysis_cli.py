@@ -75,6 +75,11 @@ def test_path_folder_figure_and_reproduce(tmp_path, flip_file):
                "path follows")
     assert_bad(invoke("path", flip_file, "--from", "t=0", "--to", "t=1", "--start", "A=X"),
                "every player")
+    assert_bad(invoke("path", flip_file, "--from", "t=0", "--to", "t=1", "--start", "C=X"),
+               "--start C=X: unknown player")
+    text = assert_ok(invoke("path", flip_file, "--from", "t=0.5", "--to", "t=0", "--steps", "10",
+                            "--start", "A=X", "--start", "B=X"))
+    assert "Start: given: X/X." in text
 
 
 def test_sensitivity_cli_folder_table_and_reproduce(tmp_path):

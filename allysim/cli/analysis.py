@@ -233,14 +233,16 @@ def path(name, from_, to, steps, back, solver, start, sets, force, as_json, outp
     start_profile = None
     if start:
         fixed = parse_fix(start, "--start")
+        try:
+            for p, strategy in fixed.items():
+                model.strategy_index(p, strategy)
+        except AllysimError as exc:
+            raise InputError(f"--start {p}={strategy}: {exc}") from None
         missing = [p for p in model.players if p not in fixed]
         if missing:
             raise InputError(f"--start: give a strategy for every player; missing "
                              f"{', '.join(missing)}")
         start_profile = [model.strategy_index(p, fixed[p])[1] for p in model.players]
-        unknown = [p for p in fixed if p not in model.players]
-        if unknown:
-            model.player_index(unknown[0])
     out = (prepare_folder(output, ("path.json", "path.csv", "path.png"), overwrite=overwrite)
            if output else None)
     res = follow_path(model, s.point, param, a, b, steps=steps, back=back, solver=solver,

@@ -202,7 +202,11 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--yes", is_flag=True, help="Re-run a design larger than ALLYSIM_MAX_POINTS.")
 def reproduce(folder, jobs, scheduler, quiet, yes):
-    """Re-run a sweep from its manifest and check the results bit for bit (exit 1 if not equal)."""
+    """Re-run a results folder from its manifest and check it bit for bit (exit 1 if not equal).
+
+    A sweep or sensitivity folder is swept again; a thresholds or path folder is
+    recomputed from the request its manifest records.
+    """
     out = Path(folder)
     manifest_path = out / st.MANIFEST
     if not manifest_path.is_file():
