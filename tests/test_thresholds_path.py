@@ -208,7 +208,7 @@ def _symmetric_fold(lam: float, m: float = 0.3) -> float:
         dd = (t - m) + (1 - t - m)
         return [sig - p, lam * sig * (1 - sig) * dd - 1]
 
-    p, t = fsolve(eqs, [0.05, 0.55], xtol=1e-13)
+    _, t = fsolve(eqs, [0.05, 0.55], xtol=1e-13)
     return float(t)
 
 
@@ -226,6 +226,7 @@ def test_qre_path_jumps_at_the_fold_and_back_at_its_mirror(flip):
     assert all(s.detail["residual"] <= 1e-10 for s in res.steps)
     assert {s.detail["stability"] for s in res.steps} == {"stable"}
     ((lo, hi, f, b),) = res.hysteresis
+    assert (f, b) == ("Y/Y", "X/X")
     assert lo == pytest.approx(1 - fold, abs=0.01) and hi == pytest.approx(fold, abs=0.01)
 
 

@@ -98,9 +98,6 @@ def solution_sets(model, result, idx: np.ndarray, n_points: int) -> list[str]:
     if result is None:
         return labels
     profiles = result.profiles
-    lanes = profiles.ndim == 4          # (B, L, M, S): not produced by the concepts used here
-    if lanes:
-        raise ValueError("solution_sets(): expected profiles (B, M, S)")
     for a, b in enumerate(idx.tolist()):
         names = sorted({support_name(model, p) for p in profiles[a, :int(result.count[a])]
                         if np.isfinite(p).all()})

@@ -335,7 +335,7 @@ def sensitivity(name, outcome, method, params, n, levels, resamples, confidence,
     allysim sensitivity baseline-2018 --outcome China=SEIZE --n 4096
     allysim sensitivity baseline-2018 --outcome China=SEIZE --solver qre --lambda 1.5 --n 1024
     """
-    from ..analysis.sensitivity import REQUEST, RESULT, analyse_folder, sensitivity_design
+    from ..analysis.sensitivity import REQUEST, RESULT, sensitivity_design
     from ..limits import check_points
     from ..sweep import store as st
     from ..sweep.design import nearest_power_of_two
