@@ -2,7 +2,7 @@
 
 Bad input of any kind prints one line ``error: ...`` on stderr and exits with
 code 2; no traceback, no output file. The commands live in one module per group
-(:mod:`.run`, :mod:`.sweep`, :mod:`.plot`); their shared options are defined once
+(:mod:`.run`, :mod:`.sweep`, :mod:`.plot`, :mod:`.analysis`); their shared options are defined once
 in :mod:`._common`.
 """
 from __future__ import annotations
@@ -46,6 +46,6 @@ def main():
     """
 
 
-from . import plot, run, sweep  # noqa: E402,F401  (each adds its commands to ``main``)
+from . import analysis, plot, run, sweep  # noqa: E402,F401  (each adds its commands to ``main``)
 
 __all__ = ["main"]

@@ -46,10 +46,27 @@ def _parameters_table(s) -> str:
 @click.argument("name")
 @set_option
 @force_option
+@click.option("--payoffs", is_flag=True,
+              help="Print the payoff tables: a bimatrix for two players, else one table per "
+                   "profile of the other players (or --long).")
+@click.option("--fix", "fix", multiple=True, metavar="PLAYER=STRATEGY",
+              help="With --payoffs: fix a player's strategy (repeatable).")
+@click.option("--long", "long_", is_flag=True,
+              help="With --payoffs: one row per profile (a tidy long table).")
+@click.option("--expressions", is_flag=True,
+              help="Print the model's formulas, then with the parameter values substituted.")
 @json_option
-def show(name, sets, force, as_json):
-    """Show a scenario (or model): parameters with default, value and range, and strategies."""
+def show(name, sets, force, payoffs, fix, long_, expressions, as_json):
+    """Show a scenario (or model): parameters with default, value and range, and strategies;
+    with --payoffs its payoff tables, with --expressions its formulas at its values."""
     s = scenario_with_sets(name, sets, force)
+    if (fix or long_) and not payoffs:
+        raise AllysimError(f"{'--fix' if fix else '--long'}: only with --payoffs")
+    if payoffs or expressions:
+        from ..io.payoff_tables import show_payoffs_and_formulas
+        click.echo(show_payoffs_and_formulas(s, parse_fix(fix), payoffs=payoffs, long=long_,
+                                             expressions=expressions, as_json=as_json))
+        return
     if as_json:
         click.echo(json.dumps({
             "scenario": s.name, "model": s.model.name, "description": s.description,

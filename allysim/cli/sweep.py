@@ -106,10 +106,8 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
     chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size", DEFAULT_CHUNK_SIZE)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise AllysimError(f"--chunk-size {chunk_size!r}: expected a whole number >= 1")
-    scenario = {"name": s.name, "path": s.path, "sha256": s.sha256, "source": s.source,
-                "overrides": s.overrides, "force": force}
-    return SweepSpec(s.model.source, Path(s.model.path).name if s.model.path else s.model.name,
-                     design, concept.name, options, store, chunk_size, scenario)
+    return SweepSpec.of_scenario(s, design, concept.name, options, store=store,
+                                 chunk_size=chunk_size, force=force)
 
 
 @main.command("sweep")
@@ -204,7 +202,11 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--yes", is_flag=True, help="Re-run a design larger than ALLYSIM_MAX_POINTS.")
 def reproduce(folder, jobs, scheduler, quiet, yes):
-    """Re-run a sweep from its manifest and check the results bit for bit (exit 1 if not equal)."""
+    """Re-run a results folder from its manifest and check it bit for bit (exit 1 if not equal).
+
+    A sweep or sensitivity folder is swept again; a thresholds or path folder is
+    recomputed from the request its manifest records.
+    """
     out = Path(folder)
     manifest_path = out / st.MANIFEST
     if not manifest_path.is_file():
@@ -213,17 +215,13 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         raise st.ResultsError(f"{folder}: no manifest.json; not a finished sweep folder{hint}")
     try:
         manifest = json.loads(manifest_path.read_text())
+        if manifest.get("kind") in ("thresholds", "path"):
+            return _reproduce_analysis(out, manifest)
         spec = SweepSpec.from_json(manifest["spec"])
     except (ValueError, KeyError, TypeError) as exc:
         raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
     check_points(spec.design.n, f"reproduce {folder}", yes=yes)
-    diffs = []
-    for fname, info in manifest.get("files", {}).items():
-        path = out / fname
-        if not path.exists():
-            diffs.append(f"{fname}: listed in the manifest but missing")
-        elif st.sha256_file(path) != info.get("sha256"):
-            diffs.append(f"{fname}: sha256 differs from the one recorded in manifest.json")
+    diffs = _listed_file_diffs(out, manifest)
     tmp = Path(tempfile.mkdtemp(prefix="allysim-reproduce-"))
     try:
         fresh = tmp / "rerun"
@@ -235,12 +233,49 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         diffs += st.compare_folders(out, fresh)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _exit_on_diffs(out, diffs)
+    files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
+    click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
+               f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
+
+
+def _listed_file_diffs(out: Path, manifest: dict) -> list[str]:
+    """The files the manifest lists that are missing or whose sha256 changed."""
+    diffs = []
+    for fname, info in manifest.get("files", {}).items():
+        path = out / fname
+        if not path.exists():
+            diffs.append(f"{fname}: listed in the manifest but missing")
+        elif st.sha256_file(path) != info.get("sha256"):
+            diffs.append(f"{fname}: sha256 differs from the one recorded in manifest.json")
+    return diffs
+
+
+def _exit_on_diffs(out: Path, diffs: list[str]) -> None:
+    """Print the differences and exit 1, if there are any."""
     if diffs:
-        click.echo(f"NOT reproduced: {folder} differs from a fresh run of its manifest "
+        click.echo(f"NOT reproduced: {out} differs from a fresh run of its manifest "
                    f"({len(diffs)} difference(s)):")
         for d in diffs:
             click.echo(f"  {d}")
         sys.exit(1)   # SystemExit passes through the group (click returns Exit codes instead)
-    files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
-    click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
-               f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
+
+
+def _reproduce_analysis(out: Path, manifest: dict) -> None:
+    """``reproduce`` of a thresholds or path folder: recompute its data files from the
+    request in its manifest and compare them byte for byte (exit 1 if they differ)."""
+    from .analysis import recompute
+    t0 = time.perf_counter()
+    fresh = recompute(manifest)
+    diffs = _listed_file_diffs(out, manifest)
+    for fname in manifest.get("files", {}):
+        path = out / fname
+        if not path.exists():
+            continue
+        if fname not in fresh:
+            diffs.append(f"{fname}: not produced by the re-run")
+        elif path.read_bytes() != fresh[fname]:
+            diffs.append(f"{fname}: differs from the re-run")
+    _exit_on_diffs(out, diffs)
+    click.echo(f"reproduced: {', '.join(manifest['files'])} in {out} are byte-for-byte identical "
+               f"to a fresh {manifest['kind']} run ({time.perf_counter() - t0:.2f} s)")

@@ -24,6 +24,22 @@ Kinds
     cycle walking) so that any slice can be generated without the others.
 ``random``
     independent uniform points.
+``saltelli``
+    the design of Sobol' sensitivity indices (Saltelli et al. 2010, as SALib's
+    ``sobol.sample`` without second-order terms and ``scipy.stats.sobol_indices``):
+    ``N = n / (d + 2)`` base rows of a scrambled Sobol' sequence in ``2d``
+    dimensions, row ``j`` split into ``A_j`` (its first d columns) and ``B_j`` (its
+    last d), each giving ``d + 2`` consecutive points ``A_j, AB_j^(1), ...,
+    AB_j^(d), B_j`` where ``AB_j^(i)`` is ``A_j`` with column i taken from ``B_j``
+    (SALib's order, so its ``analyze`` reads the outputs directly).
+``morris``
+    ``r = n / (d + 1)`` Morris (1991) trajectories on a grid of ``levels`` (even)
+    values per unit axis, step ``delta = levels / (2 (levels - 1))``: trajectory t
+    starts at a random grid point ``x*`` (each coordinate in ``0, 1/(levels-1), ...,
+    1 - delta``, shifted up by delta where that coordinate will step down) and moves
+    one coordinate at a time, in a random order, by ``+delta`` or ``-delta``; its
+    randomness comes from ``SeedSequence(seed, spawn_key=(tag, t))``, so any slice
+    of trajectories is generated alone.
 
 Limits
 ------
@@ -59,13 +75,17 @@ from ..errors import DesignError, quote, suggest
 from ..inputs import parse_params
 from ..inputs import parse_vary as _parse_vary
 
-KINDS = ("grid", "sobol", "lhs", "halton", "random")
-SAMPLE_KINDS = KINDS[1:]
+KINDS = ("grid", "sobol", "lhs", "halton", "random", "saltelli", "morris")
+#: The kinds ``allysim sweep --sample`` takes (saltelli and morris belong to ``sensitivity``).
+SAMPLE_KINDS = ("sobol", "lhs", "halton", "random")
+#: Points per base row (saltelli) or trajectory (morris), given d varied parameters.
+GROUP = {"saltelli": lambda d: d + 2, "morris": lambda d: d + 1}
 #: Points per random-stream block (fixed: part of what a seed means).
 SEED_BLOCK = 1 << 16
 # spawn_key tags of the non-block streams (block keys are small non-negative ints).
 _TAG_SCRAMBLE = 2**32 + 1
 _TAG_LHS = 2**32 + 2
+_TAG_MORRIS = 2**32 + 3
 #: Most points of any design; of a Sobol' design (scipy.stats.qmc.Sobol, 30 bits).
 MAX_POINTS = 2**53
 MAX_SOBOL_POINTS = 2**30
@@ -82,6 +102,7 @@ class Design:
     columns : their column indices in the model's parameter vector
     lows, highs : ranges of the varied parameters
     counts : grid only, the number of values per axis
+    levels : morris only, the grid levels per axis (even)
     n : total number of points
     seed : the seed of every random stream
     base : the full parameter point (P,) the varied columns are written into
@@ -96,6 +117,7 @@ class Design:
     seed: int = 0
     counts: tuple[int, ...] = ()
     base: tuple[float, ...] = ()
+    levels: int = 0
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -111,7 +133,14 @@ class Design:
                "base": list(self.base), "seed_block": SEED_BLOCK}
         if self.kind == "grid":
             out["counts"] = list(self.counts)
+        if self.kind == "morris":
+            out["levels"] = self.levels
         return out
+
+    @property
+    def group(self) -> int:
+        """Points per Saltelli base row or Morris trajectory (1 for other kinds)."""
+        return GROUP[self.kind](self.d) if self.kind in GROUP else 1
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Design:
@@ -128,7 +157,8 @@ class Design:
                        lows=tuple(_real(v) for v in doc["lows"]),
                        highs=tuple(_real(v) for v in doc["highs"]), n=_whole(doc["n"]),
                        seed=_whole(doc["seed"]), counts=tuple(_whole(v) for v in doc.get("counts", ())),
-                       base=tuple(_real(v) for v in doc["base"]))
+                       base=tuple(_real(v) for v in doc["base"]),
+                       levels=_whole(doc.get("levels", 0)))
         except KeyError as exc:
             raise DesignError(f"design: missing key {exc}") from None
         except (TypeError, ValueError, OverflowError) as exc:
@@ -156,6 +186,11 @@ class Design:
             return (strata + jitter) / self.n
         if self.kind in ("sobol", "halton"):
             return self._qmc(start, m)
+        if self.kind in GROUP:
+            g = self.group
+            first, last = start // g, -(-stop // g)
+            rows = (self._saltelli_rows if self.kind == "saltelli" else self._morris_rows)(first, last)
+            return rows[start - first * g:stop - first * g]
         raise ValueError(f"Design.unit(): not defined for kind {self.kind!r}")
 
     def varied(self, start: int, stop: int) -> np.ndarray:
@@ -189,6 +224,36 @@ class Design:
         return out
 
     # -- private -------------------------------------------------------------------------
+    def _saltelli_rows(self, first: int, last: int) -> np.ndarray:
+        """Points of base rows ``[first, last)``: ``(last - first) * (d + 2)`` rows."""
+        d = self.d
+        base = self._qmc(first, last - first)              # (m, 2d)
+        a, b = base[:, :d], base[:, d:]
+        out = np.repeat(a[:, None, :], d + 2, axis=1)      # (m, d + 2, d)
+        i = np.arange(d)
+        out[:, 1 + i, i] = b[:, i]
+        out[:, d + 1] = b
+        return out.reshape(-1, d)
+
+    def _morris_rows(self, first: int, last: int) -> np.ndarray:
+        """Points of trajectories ``[first, last)``: ``(last - first) * (d + 1)`` rows."""
+        d, p = self.d, self.levels
+        delta = p / (2 * (p - 1))
+        out = np.empty((last - first, d + 1, d))
+        for t in range(first, last):
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_TAG_MORRIS, t)))
+            start = rng.integers(0, p // 2, size=d) / (p - 1)     # 0, 1/(p-1), ..., 1 - delta
+            up = rng.random(d) < 0.5
+            order = rng.permutation(d)
+            x = np.where(up, start, start + delta)
+            traj = out[t - first]
+            traj[0] = x
+            for m, i in enumerate(order):
+                x = x.copy()
+                x[i] += delta if up[i] else -delta
+                traj[m + 1] = x
+        return out.reshape(-1, d)
+
     def _lhs_keys(self) -> list[np.ndarray]:
         if "lhs" not in self._cache:
             ss = np.random.SeedSequence(self.seed, spawn_key=(_TAG_LHS,))
@@ -207,11 +272,12 @@ class Design:
         engine = self._cache.get("engine")
         if engine is None:
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_TAG_SCRAMBLE,)))
-            cls = qmc.Sobol if self.kind == "sobol" else qmc.Halton
+            cls = qmc.Halton if self.kind == "halton" else qmc.Sobol
+            dims = 2 * self.d if self.kind == "saltelli" else self.d
             try:
-                engine = cls(self.d, scramble=True, rng=rng)
+                engine = cls(dims, scramble=True, rng=rng)
             except TypeError:     # scipy < 1.15 calls it seed
-                engine = cls(self.d, scramble=True, seed=rng)
+                engine = cls(dims, scramble=True, seed=rng)
             self._cache["engine"] = engine
         with warnings.catch_warnings():
             # The balance warning of Sobol' is given once, up front (sobol_warning).
@@ -303,6 +369,16 @@ def _check_design(d: Design) -> None:
         if not math.isfinite(hi - lo):
             raise DesignError(f"{name}: range [{lo:g}, {hi:g}] is {hi - lo:g} wide (float64 "
                               "overflows); expected a range whose width high - low is finite")
+    if d.kind in GROUP:
+        g = GROUP[d.kind](k)
+        if k < 1 or d.n % g:
+            raise DesignError(f"{d.kind} design of {d.n:,} points over {k} parameter(s): expected "
+                              f"a multiple of {g} points (d + {g - k})")
+        if d.kind == "saltelli" and d.n // g > MAX_SOBOL_POINTS:
+            raise DesignError(f"--n {d.n // g}: scipy's Sobol' sequence has at most 2^30 rows")
+        if d.kind == "morris" and (isinstance(d.levels, bool) or not isinstance(d.levels, int)
+                                   or d.levels < 2 or d.levels % 2):
+            raise DesignError(f"--levels {quote(d.levels, 40)}: expected an even whole number >= 2")
     if d.kind == "grid":
         if len(d.counts) != k or any(isinstance(c, bool) or not isinstance(c, int) or c < 1
                                      for c in d.counts):
@@ -452,3 +528,40 @@ def sample_design(model, base: np.ndarray, kind: str, n: int, *, params: list[st
         raise DesignError(f"--sample {kind} --n {n}: expected at most {limit}")
     return Design(kind, tuple(names), tuple(cols), lows, highs, n, int(seed), (),
                   tuple(float(v) for v in base))
+
+
+def _sensitivity_columns(model, params, flag: str = "--params") -> tuple[list[str], list[int]]:
+    names = list(model.parameter_names) if params is None else parse_params(params, flag)
+    if not names:
+        names = list(model.parameter_names)
+    cols = [_check_name(model, name, f"{flag} {quote(name, 40)}") for name in names]
+    for name, j in zip(names, cols):
+        p = model.parameters[j]
+        if not p.high > p.low:
+            raise DesignError(f"{flag}: {name}'s declared range [{p.low:g}, {p.high:g}] is a "
+                              "single value; it cannot vary")
+    return names, cols
+
+
+def _sensitivity(kind: str, model, base, groups: int, what: str, params, seed: int,
+                 levels: int = 0) -> Design:
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 2:
+        raise DesignError(f"--n {quote(groups, 40)}: expected a whole number of {what} >= 2")
+    names, cols = _sensitivity_columns(model, params)
+    return Design(kind, tuple(names), tuple(cols), tuple(model.parameters[j].low for j in cols),
+                  tuple(model.parameters[j].high for j in cols),
+                  groups * GROUP[kind](len(names)), int(seed), (),
+                  tuple(float(v) for v in base), levels)
+
+
+def saltelli_design(model, base: np.ndarray, n_base: int, *, params=None, seed: int = 0) -> Design:
+    """The Saltelli design (kind ``saltelli``) of ``n_base`` base rows over the declared
+    ranges of ``params`` (default: every parameter): ``n_base * (d + 2)`` points."""
+    return _sensitivity("saltelli", model, base, n_base, "base rows", params, seed)
+
+
+def morris_design(model, base: np.ndarray, trajectories: int, *, params=None, seed: int = 0,
+                  levels: int = 4) -> Design:
+    """Morris trajectories (kind ``morris``) over the declared ranges of ``params``:
+    ``trajectories * (d + 1)`` points."""
+    return _sensitivity("morris", model, base, trajectories, "trajectories", params, seed, levels)

@@ -77,6 +77,16 @@ class SweepSpec:
                    doc["solver"], options, doc["store"], int(doc["chunk_size"]),
                    dict(doc.get("scenario", {})))
 
+    @classmethod
+    def of_scenario(cls, s, design: Design, solver: str, options: dict[str, Any], *,
+                    store: str = "full", chunk_size: int = DEFAULT_CHUNK_SIZE,
+                    force: bool = False) -> SweepSpec:
+        """The spec of a sweep of scenario ``s`` (its model text and provenance)."""
+        scenario = {"name": s.name, "path": s.path, "sha256": s.sha256, "source": s.source,
+                    "overrides": s.overrides, "force": force}
+        return cls(s.model.source, Path(s.model.path).name if s.model.path else s.model.name,
+                   design, solver, options, store, chunk_size, scenario)
+
     @property
     def n_chunks(self) -> int:
         return math.ceil(self.design.n / self.chunk_size)
@@ -126,7 +136,7 @@ def context(doc: dict[str, Any]) -> tuple[Any, Design, SweepLayout]:
         concept = get_concept(spec.solver)
         options = concept.resolve(spec.options, model.players)
         reducer = concept.sweep(concept, model, options, spec.store)
-        if spec.design.kind in ("sobol", "halton"):
+        if spec.design.kind in ("sobol", "halton", "saltelli"):
             import scipy.stats.qmc  # noqa: F401  (a slow import: pay it here, not in a chunk)
         _CONTEXTS.clear()      # one sweep at a time per worker; keep memory flat
         _CONTEXTS[key] = (model, spec.design, reducer)

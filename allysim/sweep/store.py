@@ -36,9 +36,10 @@ class ResultsError(AllysimError):
     """A results folder that cannot be used as asked."""
 
 
-def prepare(out: Path, *, overwrite: bool) -> None:
+def prepare(out: Path, *, overwrite: bool, own: tuple[str, ...] = OWN, chunks: bool = True) -> None:
     """Make ``out`` ready for a new sweep: create it, or refuse a non-empty one
-    unless ``overwrite`` (which removes allysim's own files from it)."""
+    unless ``overwrite`` (which removes allysim's own files, ``own``, from it). Other
+    results folders (thresholds, path) pass their own files and ``chunks=False``."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"-o {out}: exists and is not a folder")
@@ -46,7 +47,7 @@ def prepare(out: Path, *, overwrite: bool) -> None:
         if not overwrite:
             raise ResultsError(f"-o {out}: folder is not empty; pass --overwrite to replace its "
                                "results, or --resume to finish an interrupted sweep")
-        for name in OWN:
+        for name in own:
             target = out / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -55,7 +56,8 @@ def prepare(out: Path, *, overwrite: bool) -> None:
     if not out.parent.exists():
         raise ResultsError(f"-o {out}: parent folder {out.parent} does not exist")
     out.mkdir(exist_ok=True)
-    (out / CHUNKS).mkdir(exist_ok=True)
+    if chunks:
+        (out / CHUNKS).mkdir(exist_ok=True)
 
 
 def chunk_path(out: Path, k: int) -> Path:
