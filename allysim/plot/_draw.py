@@ -52,7 +52,8 @@ def _stripes(ax, rects, colours, z=_Z_STRIPE):
     for k, colour in enumerate(colours):
         ax.add_collection(PolyCollection(polys, facecolors="none", edgecolors="none", linewidths=0,
                                          hatch=style.HATCHES[k % len(style.HATCHES)],
-                                         hatchcolor=colour, zorder=z), autolim=False)
+                                         hatchcolor=colour, hatch_linewidth=style.HATCH_WIDTH,
+                                         zorder=z), autolim=False)
 
 
 def category_image(ax, xs: np.ndarray, ys: np.ndarray, codes: np.ndarray, categories,

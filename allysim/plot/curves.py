@@ -49,6 +49,12 @@ def _exact(results: SweepResults, ix: int) -> bool:
     return len(results.names) == 1
 
 
+def _others(results: SweepResults) -> str:
+    """``5 sampled parameters``: the swept parameters a binned view averages over."""
+    n = len(results.names) - 1
+    return f"{n} {'sampled' if results.kind != 'grid' else 'swept'} parameter{'s' * (n != 1)}"
+
+
 def _binned(ax, x, values, valid, lo, hi, bins, *, share: bool, **line):
     """Mean of ``values`` over the ``valid`` points in bins of ``x``, with a 95% band
     (Wilson for 0/1 shares, normal for means); returns the bin counts."""
@@ -109,7 +115,7 @@ def probability_curves(results: SweepResults, x: str | None = None, *, outcomes=
                             **line)
         ax.set_title(results.players[i], fontsize=10)
         ax.set_ylim(-0.02, 1.02)
-        ax.grid(color="0.92", linewidth=0.6)
+        style.light_grid(ax)
         label_axes(ax, results, ix, name=ax is axes[0])
         style.legend(ax, *ax.get_legend_handles_labels(), ncols=min(3, len(ks)),
                      title=f"{results.players[i]}'s strategy")
@@ -122,8 +128,7 @@ def probability_curves(results: SweepResults, x: str | None = None, *, outcomes=
     if gaps:
         title += " (gaps: no certified QRE)"
     if not exact:
-        title += f"\naveraged over the other {len(results.names) - 1} sampled parameter(s), " \
-                 f"{results.n_points:,} points"
+        title += f"\naveraged over the other {_others(results)}, {results.n_points:,} points"
     style.suptitle(fig, title)
     if len(slots) > 1:
         _lambda_legend(fig, results, slots)
@@ -182,15 +187,15 @@ def binned_shares(results: SweepResults, x: str | None = None, *, outcomes=None,
             ax.set_title(results.players[i], fontsize=10)
             title = f"{results.players[i]} plays (in every {one})"
         ax.set_ylim(-0.02, 1.02)
-        ax.grid(color="0.92", linewidth=0.6)
+        style.light_grid(ax)
         label_axes(ax, results, ix, name=ax is axes[0])
         style.legend(ax, *ax.get_legend_handles_labels(), ncols=1, title=title)
     axes[0].set_ylabel("share of points in the bin (95% interval)", fontsize=8.5)
     unknown = int((~valid_all).sum())
-    note = (f"; {unknown:,} points with several {many} not stored are left out" if unknown else "")
+    note = (f"; {unknown:,} points whose {many} were not stored (--store counts) are left out" if unknown else "")
     style.suptitle(axes[0].figure, f"{results.scenario}: {results.title}, {results.n_points:,} sampled "
                    f"points ({results.kind}){note}\nshares in bins, averaged over the other "
-                   f"{len(results.names) - 1} sampled parameter(s)")
+                   f"{_others(results)}")
     return axes
 
 
@@ -215,7 +220,8 @@ def profile_shares(results: SweepResults, x: str | None = None, *, bins: int | N
             for s, colour in enumerate(category.stripes):
                 ax.bar(edges[:-1], share, width=np.diff(edges), bottom=bottom, align="edge",
                        color="none", edgecolor="none", linewidth=0,
-                       hatch=style.HATCHES[s % len(style.HATCHES)], hatchcolor=colour)
+                       hatch=style.HATCHES[s % len(style.HATCHES)], hatchcolor=colour,
+                       hatch_linewidth=style.HATCH_WIDTH)
             bottom += np.nan_to_num(share)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0, 1)

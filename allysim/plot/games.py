@@ -72,7 +72,7 @@ def qre_correspondence(result, players, strategies, *, b: int = 0, scenario: str
         ax.set_title(player, fontsize=10)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlim(lams[0], lams[-1])
-        ax.grid(color="0.92", linewidth=0.6)
+        style.light_grid(ax)
         ax.set_xlabel("precision lambda (logit QRE; inverse payoff units)", fontsize=8.5)
         ax.tick_params(labelsize=8)
         handles, labels = ax.get_legend_handles_labels()
@@ -195,7 +195,7 @@ def time_series(times: np.ndarray, trajectory: np.ndarray, strategies, player: i
                     label=label if start == 0 else None)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlim(times[0], times[-1])
-    ax.grid(color="0.92", linewidth=0.6)
+    style.light_grid(ax)
     ax.tick_params(labelsize=8)
     ax.set_xlabel("time (replicator dynamics)", fontsize=8.5)
     if title:
@@ -228,7 +228,7 @@ def phase_plane(trajectory: np.ndarray, search, strategies, *, b: int = 0, ax=No
     ax.set_xlabel(f"P({players[0]} = {strategies[0][0]})", fontsize=8.5)
     ax.set_ylabel(f"P({players[1]} = {strategies[1][0]})", fontsize=8.5)
     ax.tick_params(labelsize=8)
-    ax.grid(color="0.92", linewidth=0.6)
+    style.light_grid(ax)
     ax.set_title("phase plane", fontsize=10)
     return ax
 
@@ -313,8 +313,12 @@ def plot_game(game, solver: str, options: dict, path, *, scenario: str = "", siz
     check_run_plot(solver, path)
     if solver == "qre":
         from ..solve import logit_qre
-        res = logit_qre(game.payoffs, options["lambda"], residual_tol=options["residual_tol"],
-                        backend=options["backend"])
+        # logit_qre's step cap (1000 per pass) also counts the steps that stop at each requested
+        # lambda, so a dense grid such as 0:20:201 runs out of steps half way along the branch
+        # (singapore-summit: 95 of 201 lambdas not_converged); give the trace room per lambda.
+        lams = options["lambda"]
+        res = logit_qre(game.payoffs, lams, residual_tol=options["residual_tol"],
+                        backend=options["backend"], max_steps=max(1000, 20 * len(lams)))
         fig = qre_correspondence(res, game.players, game.strategies, scenario=scenario,
                                  size=size)[0].figure
     else:

@@ -60,8 +60,9 @@ def label_axes(ax, results: SweepResults, ix: int, iy: int | None = None, *, mar
     if not mark or results.base is None:
         return
     if iy is None:
-        style.mark_x(ax, results.base[ix], results.scenario if name else None, results.lows[ix],
-                     results.highs[ix])
+        # Named in every panel, so that panel titles stay level.
+        style.mark_x(ax, results.base[ix], f"{results.scenario} ({results.base[ix]:g})",
+                     results.lows[ix], results.highs[ix])
     else:
         style.mark_xy(ax, results.base[ix], results.base[iy], results.scenario if name else None,
                       ax.get_xlim(), ax.get_ylim())
@@ -102,6 +103,8 @@ def _category_legend(ax, cat: Categorical, *, below: bool, max_entries: int | No
         from matplotlib.patches import Patch
         handles.append(Patch(facecolor="none", edgecolor="none"))
         labels.append(extra)
+    h, lab = ax.get_legend_handles_labels()     # e.g. the scenario's line
+    handles, labels = handles + h, labels + lab
     long = max(map(len, labels)) > 30
     style.legend(ax, handles, labels, title=cat.title, below=below,
                  ncols=1 if (long or not below) else 2)
@@ -137,9 +140,10 @@ def profile_map(results: SweepResults, x: str | None = None, y: str | None = Non
     at most :data:`MAX_LEGEND_SETS` entries says what it leaves out)."""
     cat = profile_sets(results)
     if ax is None:
-        ax = style.new_figure(None, (11.5, 6.4)).add_subplot()
+        n = min(len(cat.categories), MAX_LEGEND_SETS + 1)
+        ax = style.new_figure(None, (7.6, 6.4 + 0.2 * n)).add_subplot()
     return category_map(results, cat, x, y, ax, title=f"{results.scenario}: the set of "
-                        f"{results.title} at each point", legend="right", max_entries=MAX_LEGEND_SETS)
+                        f"{results.title} at each point", legend="below", max_entries=MAX_LEGEND_SETS)
 
 
 # ----------------------------------------------------------------------------- one parameter
@@ -162,14 +166,18 @@ def switch_points(xs: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return (xs[change] + xs[change + 1]) / 2
 
 
-def _label_switches(ax, switches: np.ndarray, y: float, x_span: float, levels: int = 3) -> None:
-    """Value labels of switch points above height ``y``, stacked where they crowd."""
+def _label_switches(ax, switches: np.ndarray, y: float, edges: np.ndarray, levels: int = 3) -> None:
+    """Value labels of switch points above height ``y``, stacked where they crowd, kept
+    inside the axes at the ends."""
+    span = edges[-1] - edges[0]
     last = [-np.inf] * levels
     for s in switches:
-        level = next((k for k in range(levels) if s - last[k] > 0.07 * x_span), 0)
+        level = next((k for k in range(levels) if s - last[k] > 0.07 * span), 0)
         last[level] = s
+        where = (s - edges[0]) / span
+        ha = "right" if where > 0.97 else "left" if where < 0.03 else "center"
         ax.annotate(f"{s:.3g}", xy=(s, y), xytext=(0, 1 + 8 * level), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=6.5, color="0.1", zorder=7)
+                    ha=ha, va="bottom", fontsize=6.5, color="0.1", zorder=7)
 
 
 def _label_edges(ax, edges: np.ndarray, mask: np.ndarray, row: float) -> None:
@@ -207,7 +215,6 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
     n_rows += bool(none.any()) + bool(unknown.any())
     if ax is None:
         ax = style.new_figure(None, (7.6, 1.5 + 0.32 * n_rows)).add_subplot()
-    span = edges[-1] - edges[0]
     ticks, names, y = [], [], 0.0
     offsets = results.offsets()
     for i, ks in groups.items():
@@ -218,7 +225,7 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
         for s in switch_points(xs, codes):
             ax.plot([s, s], [top, y + len(ks) - 0.5], color="0.1", linewidth=0.8,
                     linestyle=":", zorder=4)
-        _label_switches(ax, switch_points(xs, codes), top, span)
+        _label_switches(ax, switch_points(xs, codes), top, edges)
         for k in ks:
             col = played[:, offsets[i] + k]
             every = (col == stored) & (stored > 0) & known
@@ -232,7 +239,7 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
         if i != list(groups)[-1]:
             ax.axhline(y - 0.5 + 0.05, color="0.8", linewidth=0.6, zorder=0)
     for mask, label, face, stripes in ((none, results.none_label, "0.55", ()),
-                                       (unknown, f"several {many} (not stored)", style.PALE,
+                                       (unknown, f"{many} not stored (--store counts)", style.PALE,
                                         ("#777777",))):
         if mask.any():
             y += 0.4
@@ -244,13 +251,14 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
     ax.set_ylim(y - 0.4, -0.2)
     ax.set_xlim(edges[0], edges[-1])
     label_axes(ax, results, ix)
-    ax.grid(axis="x", color="0.92", linewidth=0.6, zorder=0)
+    style.light_grid(ax, "x")
     handles = [style.swatch("0.35"), style.swatch("white", ("0.35",))]
     labels = [f"played in every {one}", f"played in some {many}, not all"]
     from matplotlib.lines import Line2D
     handles.append(Line2D([], [], color="0.1", linestyle=":", linewidth=0.8))
     labels.append("switch point (value midway between grid points)")
-    style.legend(ax, handles, labels, ncols=3, below=True)
+    h, lab = ax.get_legend_handles_labels()
+    style.legend(ax, handles + h, labels + lab, ncols=2, below=True)
     ax.set_title(f"{results.scenario}: where each strategy is played ({results.title})",
                  fontsize=10, pad=14)
     return ax
@@ -272,7 +280,7 @@ def profile_bands(results: SweepResults, x: str | None = None, ax=None):
     if none.any():
         rows.append((results.none_label, none, "0.55", ()))
     if (~known).any():
-        rows.append((f"several {many} (not stored)", ~known, style.PALE, ("#777777",)))
+        rows.append((f"{many} not stored (--store counts)", ~known, style.PALE, ("#777777",)))
     if ax is None:
         ax = style.new_figure(None, (8.6, 1.6 + 0.34 * len(rows))).add_subplot()
     for r, (name, mask, face, stripes) in enumerate(rows):
@@ -284,6 +292,8 @@ def profile_bands(results: SweepResults, x: str | None = None, ax=None):
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(edges[0], edges[-1])
     label_axes(ax, results, ix)
+    if ax.get_legend_handles_labels()[0]:
+        style.legend(ax, *ax.get_legend_handles_labels())
     ax.set_yticks(range(len(rows)), [f"{n}  ({style.share_text(s)})" for (n, *_), s in zip(rows, shares)],
                   fontsize=8)
     ax.set_ylabel(f"{'/'.join(results.players)}\n(% of points where it holds)", fontsize=8)

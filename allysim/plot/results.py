@@ -282,7 +282,7 @@ def _special_category(results: SweepResults, key: int) -> Category:
     one, many = results.words()
     return {_NONE: Category(("none",), results.none_label, style.BLANK),
             _FAILED: Category(("failed",), "failed (no answer)", "#000000"),
-            _UNKNOWN: Category(("unknown",), f"several {many}, not stored (--store counts)",
+            _UNKNOWN: Category(("unknown",), f"{many} not stored (--store counts)",
                                style.PALE, ("#777777",))}[key]
 
 

@@ -48,7 +48,9 @@ PALE = "#DDDDDD"
 #: Points without any solution are left blank.
 BLANK = "#FFFFFF"
 #: Stripe patterns for the 2nd, 3rd, ... colour of a region (matplotlib hatches).
-HATCHES = ("////", "\\\\\\\\", "||||", "----", "++++")
+HATCHES = ("///", "\\\\\\", "|||", "---", "+++")
+#: Line width of the stripes (points).
+HATCH_WIDTH = 1.5
 #: Line styles of a family of curves (e.g. one per lambda), in order.
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
 #: The mark of the scenario's own parameter point.
@@ -182,7 +184,8 @@ def swatch(face: str, stripes: Sequence[str] = (), *, edge: str = "0.55"):
     if not stripes:
         return base
     return (base, *(Patch(facecolor="none", edgecolor="none", hatch=HATCHES[k % len(HATCHES)],
-                          hatchcolor=c, linewidth=0) for k, c in enumerate(stripes)))
+                          hatchcolor=c, linewidth=0, hatch_linewidth=HATCH_WIDTH)
+                    for k, c in enumerate(stripes)))
 
 
 def legend(ax, handles, labels, *, title: str | None = None, below: bool = True, ncols: int = 1,
@@ -204,6 +207,12 @@ def legend(ax, handles, labels, *, title: str | None = None, below: bool = True,
                      handlelength=1.6, handleheight=1.1, alignment="left", **kw)
 
 
+def light_grid(ax, axis: str = "both") -> None:
+    """Faint grid lines behind everything drawn."""
+    ax.grid(axis=axis, color="0.92", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
 def share_text(share: float) -> str:
     """A share in % for a legend: ``36.0%``, ``<0.1%`` for a small nonzero one.
 
@@ -215,15 +224,16 @@ def share_text(share: float) -> str:
     return "<0.1%" if share < 0.05 else f"{share:.1f}%"
 
 
-def mark_x(ax, x: float, label: str | None, lo: float, hi: float) -> None:
-    """A dashed vertical line at the scenario's value ``x`` (if within [lo, hi]), labelled."""
+def mark_x(ax, x: float, label: str | None, lo: float, hi: float):
+    """A soft grey band at the scenario's value ``x`` (if within [lo, hi]), named by ``label``
+    in a tick above the axes. Returns the line (None if outside)."""
     if not (lo <= x <= hi):
-        return
-    ax.axvline(x, color="0.15", linewidth=0.9, linestyle=(0, (4, 2.5)), zorder=5)
-    if label:
-        ax.annotate(label, xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
-                    textcoords="offset points", ha="left", va="top", fontsize=7, color="0.15", zorder=7,
-                    bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85))
+        return None
+    line = ax.axvline(x, color="0.45", linewidth=5, alpha=0.25, zorder=0, solid_capstyle="butt")
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([x], [label] if label else [""], fontsize=7, color="0.2")
+    top.tick_params(length=3, color="0.3", pad=1)
+    return line
 
 
 def mark_xy(ax, x: float, y: float, label: str | None, xlim, ylim) -> None:
