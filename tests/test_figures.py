@@ -108,7 +108,8 @@ def test_outcome_maps_titles_legends_labels(grid):
     stars = [ln for ax in axes for ln in ax.get_lines() if ln.get_marker() == "*"]
     assert len(stars) == 4 and all(ln.get_xydata().tolist() == [[5.0, 3.0]] for ln in stars)
     assert sum(t.get_text() == "baseline-2018" for ax in axes for t in ax.texts) == 1
-    assert axes[0].figure.get_suptitle() == "baseline-2018: each player's strategy in pure Nash equilibria"
+    assert axes[0].figure.get_suptitle() == \
+        "baseline-2018: each player's strategy in pure Nash equilibria"
     assert _render(axes[0].figure)[:4] == b"\x89PNG"
 
 
@@ -126,7 +127,8 @@ def test_strategy_map_some_every(grid):
 
 def test_bands_switch_points_are_where_the_solution_changes(line):
     ax = outcome_bands(line, players=["China"])
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["China  HOLD", "China  SLICE", "China  SEIZE"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == \
+        ["China  HOLD", "China  SLICE", "China  SEIZE"]
     mask = _direct(line)
     shape = load_model("four-power").shape
     xs = line.params[:, 0]
@@ -135,7 +137,8 @@ def test_bands_switch_points_are_where_the_solution_changes(line):
     labels = [t.get_text() for t in ax.texts if re.fullmatch(r"[\d.]+", t.get_text())]
     assert labels == expected and expected
     assert "played in every equilibrium" in _legend_texts(ax)
-    assert ax.get_xlabel().replace("\n", " ") == "Baseline credibility of the US guarantee (us_credibility)"
+    assert ax.get_xlabel().replace("\n", " ") == \
+        "Baseline credibility of the US guarantee (us_credibility)"
 
 
 def test_profile_view_lists_every_set(grid, line):
@@ -295,7 +298,8 @@ def test_plot_bad_options(grid, tmp_path, args, message):
 def test_run_plot(tmp_path):
     runner = CliRunner()
     qre = tmp_path / "qre.png"
-    res = runner.invoke(main, ["run", "chicken", "--solver", "qre", "--lambda", "0:2:11", "--plot", str(qre)])
+    res = runner.invoke(main, ["run", "chicken", "--solver", "qre", "--lambda", "0:2:11",
+                               "--plot", str(qre)])
     assert res.exit_code == 0, res.stderr
     assert qre.read_bytes()[:4] == b"\x89PNG" and f"wrote {qre}" in res.stderr
     dyn = tmp_path / "dyn.svg"
@@ -352,8 +356,10 @@ def test_examples_name_their_figures():
 def test_make_figures_regenerates_every_figure(tmp_path):
     import subprocess
     import sys
-    res = subprocess.run([sys.executable, str(REPO / "docs" / "make_figures.py"), "--out", str(tmp_path)],
-                         capture_output=True, text=True, cwd=REPO)
+    script = REPO / "docs" / "make_figures.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=REPO, env=env)
     assert res.returncode == 0, res.stderr
     text, _ = _example_commands()
     for s in re.findall(r"!\[[^\]]*\]\((figures/[^)]+)\)", text):

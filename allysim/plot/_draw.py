@@ -43,7 +43,7 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(d[::2].tolist(), d[1::2].tolist()))
 
 
-def _stripes(ax, rects, colours, z=_Z_STRIPE):
+def _stripes(ax, rects, colours, patterns=style.HATCHES, z=_Z_STRIPE):
     """Stripe overlays over rectangles ``(x0, x1, y0, y1)``: one hatch per colour."""
     from matplotlib.collections import PolyCollection
     if not rects or not colours:
@@ -51,7 +51,7 @@ def _stripes(ax, rects, colours, z=_Z_STRIPE):
     polys = [[(x0, y0), (x1, y0), (x1, y1), (x0, y1)] for x0, x1, y0, y1 in rects]
     for k, colour in enumerate(colours):
         ax.add_collection(PolyCollection(polys, facecolors="none", edgecolors="none", linewidths=0,
-                                         hatch=style.HATCHES[k % len(style.HATCHES)],
+                                         hatch=patterns[k % len(patterns)],
                                          hatchcolor=colour, hatch_linewidth=style.HATCH_WIDTH,
                                          zorder=z), autolim=False)
 
@@ -72,7 +72,7 @@ def category_image(ax, xs: np.ndarray, ys: np.ndarray, codes: np.ndarray, catego
         rects = []
         for r in range(codes.shape[0]):
             rects += [(ex[a], ex[b], ey[r], ey[r + 1]) for a, b in runs(codes[r] == c)]
-        _stripes(ax, rects, cat.stripes)
+        _stripes(ax, rects, cat.stripes, cat.patterns)
     ax.set_xlim(ex[0], ex[-1])
     ax.set_ylim(ey[0], ey[-1])
 

@@ -49,6 +49,10 @@ def _exact(results: SweepResults, ix: int) -> bool:
     return len(results.names) == 1
 
 
+def _qre_name(results: SweepResults) -> str:
+    return "agent logit QRE (on the play)" if results.concept == "agent-qre" else "logit QRE"
+
+
 def _others(results: SweepResults) -> str:
     """``5 sampled parameters``: the swept parameters a binned view averages over."""
     n = len(results.names) - 1
@@ -82,7 +86,8 @@ def _lambda_legend(fig, results: SweepResults, slots: list[int]) -> None:
                for k in range(len(slots))]
     fig.legend(handles, [f"lambda = {results.lambdas[s]:g}" for s in slots], loc="outside lower center",
                ncols=len(slots), fontsize=8, frameon=False,
-               title="precision of the logit QRE (one line style per lambda)", title_fontsize=8)
+               title=f"precision of the {_qre_name(results)} (one line style per lambda)",
+               title_fontsize=8)
 
 
 def probability_curves(results: SweepResults, x: str | None = None, *, outcomes=None, players=None,
@@ -119,7 +124,8 @@ def probability_curves(results: SweepResults, x: str | None = None, *, outcomes=
         label_axes(ax, results, ix, name=ax is axes[0])
         style.legend(ax, *ax.get_legend_handles_labels(), ncols=min(3, len(ks)),
                      title=f"{results.players[i]}'s strategy")
-    what = "probability in the logit QRE" if exact else "mean probability in bins (95% interval)"
+    what = (f"probability in the {_qre_name(results)}" if exact
+            else "mean probability in bins (95% interval)")
     axes[0].set_ylabel(what, fontsize=8.5)
     fig = axes[0].figure
     title = f"{results.scenario}: {results.title}"
@@ -192,7 +198,8 @@ def binned_shares(results: SweepResults, x: str | None = None, *, outcomes=None,
         style.legend(ax, *ax.get_legend_handles_labels(), ncols=1, title=title)
     axes[0].set_ylabel("share of points in the bin (95% interval)", fontsize=8.5)
     unknown = int((~valid_all).sum())
-    note = (f"; {unknown:,} points whose {many} were not stored (--store counts) are left out" if unknown else "")
+    note = (f"; {unknown:,} points whose {many} were not stored (--store counts) are left out"
+            if unknown else "")
     style.suptitle(axes[0].figure, f"{results.scenario}: {results.title}, {results.n_points:,} sampled "
                    f"points ({results.kind}){note}\nshares in bins, averaged over the other "
                    f"{_others(results)}")
@@ -220,7 +227,7 @@ def profile_shares(results: SweepResults, x: str | None = None, *, bins: int | N
             for s, colour in enumerate(category.stripes):
                 ax.bar(edges[:-1], share, width=np.diff(edges), bottom=bottom, align="edge",
                        color="none", edgecolor="none", linewidth=0,
-                       hatch=style.HATCHES[s % len(style.HATCHES)], hatchcolor=colour,
+                       hatch=category.patterns[s % len(category.patterns)], hatchcolor=colour,
                        hatch_linewidth=style.HATCH_WIDTH)
             bottom += np.nan_to_num(share)
     ax.set_xlim(edges[0], edges[-1])
@@ -291,7 +298,7 @@ def probability_maps(results: SweepResults, x: str | None = None, y: str | None 
     if results.is_qre:
         slot = results.lambda_slot(lam) if lam is not None else len(results.lambdas) - 1
         prob = probabilities(results, slot)
-        what = f"probability in the logit QRE at lambda = {results.lambdas[slot]:g}"
+        what = f"probability in the {_qre_name(results)} at lambda = {results.lambdas[slot]:g}"
     else:
         slot, prob = None, None
         one, many = results.words()

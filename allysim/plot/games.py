@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import AllysimError
 from ..solve import STATUS
 from . import style
+from .results import solution_name
 
 #: The solvers ``run --plot`` draws.
 RUN_PLOTS = ("qre", "dynamics")
@@ -128,11 +129,6 @@ _STABILITY_MARK = {0: dict(marker="o", markerfacecolor="black", markeredgecolor=
                            fillstyle="left", markerfacecoloralt="white")}
 
 
-def _rest_name(strategies, x) -> str:
-    from .results import solution_name
-    return solution_name(strategies, x)
-
-
 def _end_colours(search, strategies, b: int) -> list[str]:
     """Each start's colour: the profile colour of the rest point it reached, grey if none."""
     out = []
@@ -141,7 +137,8 @@ def _end_colours(search, strategies, b: int) -> list[str]:
         colour = "0.55"
         for m in range(int(search.count[b])):
             if np.abs(search.profiles[b, m] - end).max() <= 1e-4:
-                colour = style.profile_colour(strategies, _rest_name(strategies, search.profiles[b, m]))
+                name = solution_name(strategies, search.profiles[b, m])
+                colour = style.profile_colour(strategies, name)
                 break
         out.append(colour)
     return out
@@ -154,7 +151,8 @@ def simplex_trajectories(trajectory: np.ndarray, search, strategies, player: int
     stable, open: unstable, half: neutral). Returns the axes."""
     ss = strategies[player]
     if len(ss) != 3:
-        raise AllysimError(f"a ternary plot needs a player with three strategies; this one has {len(ss)}")
+        raise AllysimError(f"a ternary plot needs a player with three strategies; this one has "
+                           f"{len(ss)}")
     if ax is None:
         ax = style.new_figure(None, (4.4, 4.0)).add_subplot()
     o = _blocks(strategies)[player]
@@ -270,7 +268,7 @@ def dynamics_figure(payoffs: np.ndarray, players, strategies, *, n_starts: int =
     handles, labels = [], []
     for m in range(int(search.count[0])):
         code = int(search.stability[0, m])
-        name = _rest_name(strategies, search.profiles[0, m])
+        name = solution_name(strategies, search.profiles[0, m])
         handles.append(Line2D([], [], linestyle="-", linewidth=2.5,
                               color=style.profile_colour(strategies, name),
                               markersize=8, **_STABILITY_MARK.get(code, _STABILITY_MARK[2])))

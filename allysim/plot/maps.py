@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import AllysimError
 from . import style
 from ._draw import band, category_image, cell_edges, grid_image
-from .results import (Categorical, SweepResults, _played, player_outcome, profile_sets,
+from .results import (Categorical, SweepResults, played_counts, player_outcome, profile_sets,
                       strategy_outcome)
 
 #: Most set entries a profile map's legend lists; the rest are counted in one last line.
@@ -49,15 +49,14 @@ def _grid(results: SweepResults, ix: int, iy: int):
     return g
 
 
-def label_axes(ax, results: SweepResults, ix: int, iy: int | None = None, *, mark: bool = True,
-               name: bool = True):
-    """Axis labels from the parameters' descriptions; the scenario's point marked (and
-    named, with ``name``)."""
+def label_axes(ax, results: SweepResults, ix: int, iy: int | None = None, *, name: bool = True):
+    """Axis labels from the parameters' descriptions; the scenario's point marked (on a
+    map named only with ``name``, so that panels of one figure name it once)."""
     ax.set_xlabel(results.parameter_label(ix), fontsize=8.5)
     if iy is not None:
         ax.set_ylabel(results.parameter_label(iy), fontsize=8.5)
     ax.tick_params(labelsize=8)
-    if not mark or results.base is None:
+    if results.base is None:
         return
     if iy is None:
         # Named in every panel, so that panel titles stay level.
@@ -97,14 +96,13 @@ def _category_legend(ax, cat: Categorical, *, below: bool, max_entries: int | No
         extra = (f"... and {len(left)} rarer sets ({shares[left].sum():.1f}% of points), "
                  "each drawn in its profiles' colours")
         entries = keep
-    handles = [style.swatch(cat.categories[c].face, cat.categories[c].stripes) for c in entries]
+    handles = [style.swatch(cat.categories[c].face, cat.categories[c].stripes,
+                            patterns=cat.categories[c].patterns) for c in entries]
     labels = [f"{cat.categories[c].label}  ({style.share_text(shares[c])})" for c in entries]
     if extra:
         from matplotlib.patches import Patch
         handles.append(Patch(facecolor="none", edgecolor="none"))
         labels.append(extra)
-    h, lab = ax.get_legend_handles_labels()     # e.g. the scenario's line
-    handles, labels = handles + h, labels + lab
     long = max(map(len, labels)) > 30
     style.legend(ax, handles, labels, title=cat.title, below=below,
                  ncols=1 if (long or not below) else 2)
@@ -199,7 +197,7 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
     outcome labelled; ``outcomes`` (``["China=SEIZE"]``) keeps only those strategies."""
     ix, xs, order = _sorted_x(results, x)
     edges = cell_edges(xs, results.lows[ix], results.highs[ix])
-    played, _, stored = _played(results)
+    played, stored = played_counts(results)
     played, stored = played[order], stored[order]
     known = results.solutions["known"][order]
     if outcomes:
@@ -257,8 +255,7 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
     from matplotlib.lines import Line2D
     handles.append(Line2D([], [], color="0.1", linestyle=":", linewidth=0.8))
     labels.append("switch point (value midway between grid points)")
-    h, lab = ax.get_legend_handles_labels()
-    style.legend(ax, handles + h, labels + lab, ncols=2, below=True)
+    style.legend(ax, handles, labels, ncols=3, below=True)
     ax.set_title(f"{results.scenario}: where each strategy is played ({results.title})",
                  fontsize=10, pad=14)
     return ax
@@ -275,7 +272,7 @@ def profile_bands(results: SweepResults, x: str | None = None, ax=None):
     rows = [(n, results.members[n][order], style.profile_colour(results.strategies, n), ())
             for n in names]
     known = results.solutions["known"][order]
-    one, many = results.words()
+    many = results.words()[1]
     none = (results.count[order] == 0) & known
     if none.any():
         rows.append((results.none_label, none, "0.55", ()))
@@ -283,7 +280,7 @@ def profile_bands(results: SweepResults, x: str | None = None, ax=None):
         rows.append((f"{many} not stored (--store counts)", ~known, style.PALE, ("#777777",)))
     if ax is None:
         ax = style.new_figure(None, (8.6, 1.6 + 0.34 * len(rows))).add_subplot()
-    for r, (name, mask, face, stripes) in enumerate(rows):
+    for r, (_, mask, face, stripes) in enumerate(rows):
         band(ax, edges, mask, r - 0.36, r + 0.36, face, stripes)
         _label_edges(ax, edges, mask, r)
     for s in switch_points(xs, codes):
@@ -292,10 +289,8 @@ def profile_bands(results: SweepResults, x: str | None = None, ax=None):
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(edges[0], edges[-1])
     label_axes(ax, results, ix)
-    if ax.get_legend_handles_labels()[0]:
-        style.legend(ax, *ax.get_legend_handles_labels())
-    ax.set_yticks(range(len(rows)), [f"{n}  ({style.share_text(s)})" for (n, *_), s in zip(rows, shares)],
-                  fontsize=8)
+    ax.set_yticks(range(len(rows)),
+                  [f"{n}  ({style.share_text(s)})" for (n, *_), s in zip(rows, shares)], fontsize=8)
     ax.set_ylabel(f"{'/'.join(results.players)}\n(% of points where it holds)", fontsize=8)
     ax.set_title(f"{results.scenario}: where each profile is one of the {results.title}",
                  fontsize=10, pad=14)

@@ -240,12 +240,14 @@ def load_sweep(folder: str | Path) -> SweepResults:
 
 @dataclass(frozen=True)
 class Category:
-    """One kind of point in a figure: its label, fill colour and stripe colours."""
+    """One kind of point in a figure: its label, fill colour, and the colours drawn over it
+    in ``patterns`` (stripes for several solutions, dots for a mix within one)."""
 
     key: tuple
     label: str
     face: str
     stripes: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = style.HATCHES
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,7 @@ def _special(results: SweepResults, keys: np.ndarray) -> np.ndarray:
 
 
 def _special_category(results: SweepResults, key: int) -> Category:
-    one, many = results.words()
+    many = results.words()[1]
     return {_NONE: Category(("none",), results.none_label, style.BLANK),
             _FAILED: Category(("failed",), "failed (no answer)", "#000000"),
             _UNKNOWN: Category(("unknown",), f"{many} not stored (--store counts)",
@@ -299,17 +301,14 @@ def _finish(results: SweepResults, keys: np.ndarray, order, make, title: str) ->
                                for k in cats], title)
 
 
-def _played(results: SweepResults) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point and strategy column: in how many solutions it is played, and in how many
-    played for sure; and the number of solutions per point (the stored ones)."""
+def played_counts(results: SweepResults) -> tuple[np.ndarray, np.ndarray]:
+    """Per point and strategy column ``(N, K)``: in how many of the point's solutions the
+    strategy is played; and ``(N,)`` how many solutions each point has stored."""
     sol = results.solutions
     n, k = results.n_points, sum(map(len, results.strategies))
     played = np.zeros((n, k), dtype=np.int64)
-    sure = np.zeros((n, k), dtype=np.int64)
     np.add.at(played, sol["point"], (sol["prob"] >= SUPPORT_NAME).astype(np.int64))
-    np.add.at(sure, sol["point"], (sol["prob"] >= 1 - SUPPORT_NAME).astype(np.int64))
-    stored = np.bincount(sol["point"], minlength=n)
-    return played, sure, stored
+    return played, np.bincount(sol["point"], minlength=n)
 
 
 def _needs_sets(results: SweepResults, what: str) -> None:
@@ -333,7 +332,7 @@ def player_outcome(results: SweepResults, player: int | str) -> Categorical:
         raise AllysimError(f"{results.players[i]}: an outcome map draws players with at most 16 "
                            f"strategies; this one has {len(ss)} (use --outcome PLAYER=STRATEGY)")
     o = results.offsets()[i]
-    played, _, stored = _played(results)
+    played, stored = played_counts(results)
     played = played[:, o:o + len(ss)]
     used = played > 0
     bits = (used * (1 << np.arange(len(ss)))).sum(axis=1)
@@ -341,7 +340,7 @@ def player_outcome(results: SweepResults, player: int | str) -> Categorical:
     always = ((played == stored[:, None]) | ~used).all(axis=1)
     kind = np.where(n_used == 1, _PURE, np.where(always, _MIXES, _SEVERAL))
     keys = _special(results, kind * _KIND + bits)
-    one, many = results.words()
+    many = results.words()[1]
 
     def members(key):
         return [k for k in range(len(ss)) if key % _KIND >> k & 1]
@@ -354,7 +353,7 @@ def player_outcome(results: SweepResults, player: int | str) -> Categorical:
             return Category((names[0],), names[0], colours[0])
         if key // _KIND == _MIXES:
             return Category(("mixes", *names), f"mixes {' + '.join(names)}", colours[0],
-                            tuple(colours[1:]))
+                            tuple(colours[1:]), style.DOTS)
         return Category(("several", *names), f"{' or '.join(names)} (several {many})", colours[0],
                         tuple(colours[1:]))
 
@@ -368,7 +367,7 @@ def strategy_outcome(results: SweepResults, outcome: str) -> Categorical:
     some but not all, or in none."""
     _needs_sets(results, "--outcome as a map")
     i, k = results.outcome(outcome)
-    played, _, stored = _played(results)
+    played, stored = played_counts(results)
     hit = played[:, results.offsets()[i] + k]
     keys = _special(results, np.where(hit == stored, 0, np.where(hit > 0, 1, 2)))
     one, many = results.words()
@@ -387,7 +386,7 @@ def profile_sets(results: SweepResults) -> Categorical:
     names, inverse = np.unique(results.labels.astype(str), return_inverse=True)
     keys = _special(results, inverse.reshape(-1))
     sets = [tuple(n.split(" + ")) for n in names.tolist()]
-    one, many = results.words()
+    many = results.words()[1]
 
     def make(key):
         colours = [style.profile_colour(results.strategies, name) for name in sets[key]]
@@ -411,7 +410,7 @@ def played_share(results: SweepResults, outcome: str) -> tuple[np.ndarray, np.nd
     solution (bool), and whether the point counts (it has solutions, all stored)."""
     _needs_sets(results, "a share of points")
     i, k = results.outcome(outcome)
-    played, _, stored = _played(results)
+    played, stored = played_counts(results)
     col = played[:, results.offsets()[i] + k]
     valid = results.solutions["known"] & (results.count > 0)
     return (col > 0) & valid, (col == stored) & valid, valid

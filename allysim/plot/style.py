@@ -49,6 +49,8 @@ PALE = "#DDDDDD"
 BLANK = "#FFFFFF"
 #: Stripe patterns for the 2nd, 3rd, ... colour of a region (matplotlib hatches).
 HATCHES = ("///", "\\\\\\", "|||", "---", "+++")
+#: Patterns for a player that mixes (its strategies blended in one equilibrium), not stripes.
+DOTS = ("..", "oo", "**")
 #: Line width of the stripes (points).
 HATCH_WIDTH = 1.5
 #: Line styles of a family of curves (e.g. one per lambda), in order.
@@ -177,13 +179,15 @@ def check_dpi(dpi) -> float | None:
     return float(dpi)
 
 
-def swatch(face: str, stripes: Sequence[str] = (), *, edge: str = "0.55"):
-    """A legend handle: a patch filled with ``face`` and striped with ``stripes``."""
+def swatch(face: str, stripes: Sequence[str] = (), *, edge: str = "0.55",
+           patterns: Sequence[str] = HATCHES):
+    """A legend handle: a patch filled with ``face`` and striped with ``stripes`` (in
+    ``patterns``)."""
     from matplotlib.patches import Patch
     base = Patch(facecolor=face, edgecolor=edge, linewidth=0.6)
     if not stripes:
         return base
-    return (base, *(Patch(facecolor="none", edgecolor="none", hatch=HATCHES[k % len(HATCHES)],
+    return (base, *(Patch(facecolor="none", edgecolor="none", hatch=patterns[k % len(patterns)],
                           hatchcolor=c, linewidth=0, hatch_linewidth=HATCH_WIDTH)
                     for k, c in enumerate(stripes)))
 
