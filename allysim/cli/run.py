@@ -133,18 +133,30 @@ def solve_game(game: Game, solver: str, given: dict) -> list[dict]:
               help="Fix a player's strategy, solving the subgame of the others (repeatable).")
 @concept_options()
 @json_option
-def run(name, sets, force, solver, fix, as_json, **kwargs):
+@click.option("--plot", "plot_file", type=click.Path(), default=None, metavar="FILE",
+              help="Also draw the game to FILE (.png, .pdf, .svg): with --solver qre its QRE "
+                   "correspondence over --lambda (e.g. 0:20:201), with --solver dynamics the "
+                   "trajectories on each player's simplex and in time.")
+def run(name, sets, force, solver, fix, as_json, plot_file, **kwargs):
     """Solve a scenario (or a model at its defaults) and print its equilibria."""
     import warnings
 
     from ..errors import DegenerateGameWarning
     given = given_options(kwargs)
+    if plot_file:
+        from ..plot.games import check_run_plot
+        check_run_plot(solver, plot_file)
     s = scenario_with_sets(name, sets, force)
     fixed = parse_fix(fix)
     game = Game.from_model(s.model, s.point).restrict(fixed, where="--fix")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateGameWarning)   # the status says it
         reports = solve_game(game, solver, given)
+        if plot_file:
+            from ..plot.games import plot_game
+            plot_game(game, solver, get_concept(solver).resolve(given, game.players), plot_file,
+                      scenario=s.name)
+            click.echo(f"wrote {plot_file}", err=True)
     if as_json:
         click.echo(json.dumps({"scenario": s.name, "model": s.model.name, "overrides": s.overrides,
                                "fix": fixed, "results": reports}, indent=2))

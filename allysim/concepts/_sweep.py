@@ -237,6 +237,11 @@ class SweepLayout:
             point = np.repeat(np.arange(n_points), lanes)[keep]
             slot = np.tile(np.arange(lanes), n_points)[keep]
             prob = flat[keep]
+        elif "outcome" not in data:      # --store counts of a concept without a unique outcome
+            point = np.zeros(0, dtype=np.int64)
+            prob = np.zeros((0, self.size))
+            slot = np.zeros(0, dtype=np.int64)
+            known = data["count"] == 0
         else:
             outcome = data["outcome"].astype(np.int64)
             point = np.flatnonzero(outcome >= 0)
