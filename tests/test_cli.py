@@ -295,7 +295,7 @@ BAD_RUN = [
     ("unknown-solver", ["run", "baseline-2018", "--solver", "magic"],
      r"--solver 'magic': no solution concept of that name; expected one of agent-qre, dominance"),
     ("unknown-command", ["frobnicate"], r"No such command 'frobnicate'"),
-    ("missing-argument", ["run"], r"Missing argument 'NAME'"),
+    ("missing-argument", ["run"], r"run: expected a scenario NAME, a model or scenario file, or a Gambit"),
     ("validate-missing-file", ["validate", "no/such/file.toml"], r"no/such/file\.toml: no such file"),
     ("scenario-path-missing", ["run", "no/such/scenario.toml"], r"no/such/scenario\.toml: no such scenario file"),
 ]

@@ -12,9 +12,9 @@ from ..errors import AllysimError
 from ..game import Game
 from ..io.nfg import to_nfg
 from ..model import is_model_file, load_model
-from ..scenario import list_scenarios, load_scenario
-from . import main
+from ..scenario import load_scenario, scenario_files
 from ..inputs import parse_fix
+from . import main
 from ._common import (concept_options, force_option, given_options, json_option,
                       scenario_with_sets, set_option, solver_option, write_output)
 
@@ -22,15 +22,17 @@ from ._common import (concept_options, force_option, given_options, json_option,
 @main.command()
 @json_option
 def scenarios(as_json):
-    """List the scenarios: name, model, description."""
+    """List the scenarios: name, model, description, and where each is found
+    (./scenarios, ALLYSIM_PATH or shipped; the first match of a name wins)."""
     rows = []
-    for name in list_scenarios():
-        s = load_scenario(name)
-        rows.append([name, s.model.name, s.description])
+    for entry in scenario_files():
+        s = load_scenario(entry.name)
+        rows.append([entry.name, s.model.name, entry.origin, s.description, str(entry.path)])
     if as_json:
-        click.echo(json.dumps([dict(zip(["name", "model", "description"], r)) for r in rows], indent=2))
+        click.echo(json.dumps([dict(zip(["name", "model", "origin", "description", "path"], r))
+                               for r in rows], indent=2))
     else:
-        click.echo(table(["scenario", "model", "description"], rows))
+        click.echo(table(["scenario", "model", "from", "description"], [r[:4] for r in rows]))
 
 
 def _parameters_table(s) -> str:
@@ -71,13 +73,14 @@ def show(name, sets, force, payoffs, fix, long_, expressions, as_json):
         click.echo(json.dumps({
             "scenario": s.name, "model": s.model.name, "description": s.description,
             "question": s.question, "overrides": s.overrides,
+            "source": {"path": s.path, "origin": s.origin},
             "players": {p: list(st) for p, st in zip(s.model.players, s.model.strategies)},
             "parameters": {p.name: {"default": p.default, "value": float(v), "range": [p.low, p.high],
                                     "description": p.description}
                            for p, v in zip(s.model.parameters, s.point)},
         }, indent=2))
         return
-    click.echo(f"{s.name}  (model {s.model.name})")
+    click.echo(f"{s.name}  (model {s.model.name}; {s.origin}: {s.path})")
     if s.description:
         click.echo(s.description)
     if s.question:
@@ -110,6 +113,28 @@ def validate(files):
                        f"{len(s.overrides)} override(s))")
 
 
+class _FileScenario:
+    """What ``run`` prints about a game read from a Gambit file."""
+
+    def __init__(self, name, game):
+        self.name, self.overrides, self.path, self.origin = name, {}, game.path, "file"
+        self.model = type("GameFileModel", (), {"name": f"Gambit {game.format} file"})()
+
+
+def _game_file(name: str | None, game_file: str | None, sets) -> str | None:
+    """The Gambit game file ``run`` reads (``--nfg FILE`` or a NAME ending in .nfg/.efg)."""
+    if game_file is not None and name is not None:
+        raise AllysimError(f"--nfg {game_file}: give a scenario NAME or --nfg FILE, not both")
+    if game_file is None and name is not None and Path(name).suffix.lower() in (".nfg", ".efg"):
+        game_file = name
+    if game_file is None and name is None:
+        raise AllysimError("run: expected a scenario NAME, a model or scenario file, or a Gambit "
+                           "game file (FILE.nfg, or --nfg FILE)")
+    if game_file is not None and sets:
+        raise AllysimError(f"--set: a Gambit game file ({game_file}) has no parameters to set")
+    return game_file
+
+
 def solve_game(game: Game, solver: str, given: dict) -> list[dict]:
     """Reports of ``solver`` (and the concepts ``run`` prints with it) on one game."""
     concept = get_concept(solver)
@@ -125,7 +150,7 @@ def solve_game(game: Game, solver: str, given: dict) -> list[dict]:
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", required=False)
 @set_option
 @force_option
 @solver_option("pure")
@@ -133,12 +158,16 @@ def solve_game(game: Game, solver: str, given: dict) -> list[dict]:
               help="Fix a player's strategy, solving the subgame of the others (repeatable).")
 @concept_options()
 @json_option
+@click.option("--nfg", "game_file", type=click.Path(), default=None, metavar="FILE",
+              help="Solve a Gambit game file (.nfg; .efg through pygambit) instead of NAME "
+                   "(a NAME ending in .nfg or .efg is read the same way).")
 @click.option("--plot", "plot_file", type=click.Path(), default=None, metavar="FILE",
               help="Also draw the game to FILE (.png, .pdf, .svg): with --solver qre its QRE "
                    "correspondence over --lambda (e.g. 0:20:201), with --solver dynamics the "
                    "trajectories on each player's simplex and in time.")
-def run(name, sets, force, solver, fix, as_json, plot_file, **kwargs):
-    """Solve a scenario (or a model at its defaults) and print its equilibria."""
+def run(name, sets, force, solver, fix, as_json, game_file, plot_file, **kwargs):
+    """Solve a scenario (or a model at its defaults, or a Gambit game file) and print its
+    equilibria."""
     import warnings
 
     from ..errors import DegenerateGameWarning
@@ -146,9 +175,16 @@ def run(name, sets, force, solver, fix, as_json, plot_file, **kwargs):
     if plot_file:
         from ..plot.games import check_run_plot
         check_run_plot(solver, plot_file)
-    s = scenario_with_sets(name, sets, force)
+    game_file = _game_file(name, game_file, sets)
     fixed = parse_fix(fix)
-    game = Game.from_model(s.model, s.point).restrict(fixed, where="--fix")
+    if game_file is not None:
+        from ..io.nfg import load_game
+        loaded = load_game(game_file)
+        s = _FileScenario(Path(game_file).name, loaded)
+        game = loaded.restrict(fixed, where="--fix")
+    else:
+        s = scenario_with_sets(name, sets, force)
+        game = Game.from_model(s.model, s.point).restrict(fixed, where="--fix")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateGameWarning)   # the status says it
         reports = solve_game(game, solver, given)
@@ -158,12 +194,15 @@ def run(name, sets, force, solver, fix, as_json, plot_file, **kwargs):
                       scenario=s.name)
             click.echo(f"wrote {plot_file}", err=True)
     if as_json:
-        click.echo(json.dumps({"scenario": s.name, "model": s.model.name, "overrides": s.overrides,
-                               "fix": fixed, "results": reports}, indent=2))
+        doc = {"scenario": s.name, "model": s.model.name, "overrides": s.overrides,
+               "source": {"path": s.path, "origin": s.origin}, "fix": fixed, "results": reports}
+        if game_file is not None:
+            doc["game"] = {"path": loaded.path, "title": loaded.title, "format": loaded.format}
+        click.echo(json.dumps(doc, indent=2))
         return
     click.echo(f"{s.name}  (model {s.model.name}"
                + (", " + ", ".join(f"{k}={v:g}" for k, v in s.overrides.items()) if s.overrides else "")
-               + ")")
+               + f"; {s.origin}: {s.path})")
     if fixed:
         click.echo("subgame with " + ", ".join(f"{p} fixed at {v}" for p, v in fixed.items()))
     for rep in reports:
