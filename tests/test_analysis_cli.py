@@ -89,7 +89,9 @@ def test_sensitivity_cli_folder_table_and_reproduce(tmp_path):
             "--resamples", "100")
     text = assert_ok(invoke(*args, "-o", out))
     assert text.splitlines()[1].split()[:3] == ["rank", "parameter", "first-order"]
-    recs = json.loads(assert_ok(invoke(*args, "--json")))
+    doc = json.loads(assert_ok(invoke(*args, "--json")))
+    assert doc["schema_version"] == 1 and doc["command"] == "sensitivity" and doc["method"] == "sobol"
+    recs = doc["indices"]
     assert [set(r) for r in recs] == [{"parameter", "first", "total", "first_ci", "total_ci"}] * 3
     assert {r["parameter"] for r in recs} == {"us_credibility", "seize_gain",
                                               "strike_support_multiplier"}
@@ -103,7 +105,7 @@ def test_sensitivity_cli_folder_table_and_reproduce(tmp_path):
     morris = json.loads(assert_ok(invoke("sensitivity", "baseline-2018", "--outcome",
                                          "China=SEIZE", "--method", "morris", "--n", "10",
                                          "--params", "us_credibility,seize_gain", "--json",
-                                         "--resamples", "50")))
+                                         "--resamples", "50")))["indices"]
     assert set(morris[0]) == {"parameter", "mu_star", "mu_star_ci", "mu", "sigma"}
     assert_bad(invoke("sensitivity", "baseline-2018", "--n", "8"), "--outcome")
     assert_bad(invoke("sensitivity", "baseline-2018", "--outcome", "China=SEIZE", "--n", "8",

@@ -108,9 +108,12 @@ def test_scenarios_lists_all_ten():
     out = assert_ok(invoke("scenarios"))
     for name in list_scenarios():
         assert name in out
-    rows = json.loads(assert_ok(invoke("scenarios", "--json")))
+    doc = json.loads(assert_ok(invoke("scenarios", "--json")))
+    assert doc["schema_version"] == 1 and doc["command"] == "scenarios"
+    rows = doc["scenarios"]
     assert [r["name"] for r in rows] == list_scenarios()
-    assert all(r["model"] == "four-power" and r["description"] for r in rows)
+    assert all(r["model"] == "four-power" and r["description"] and r["origin"] == "shipped"
+               for r in rows)
 
 
 def test_show_marks_overrides():

@@ -11,6 +11,18 @@ from ..inputs import parse_sets
 from ..io.atomic import atomic_write
 from ..scenario import load_scenario
 
+#: Version of every command's ``--json`` document (README, "JSON output"). Raised only when
+#: a key is removed or changes meaning; new keys may appear without it.
+JSON_SCHEMA_VERSION = 1
+
+
+def json_document(command: str, doc: dict) -> str:
+    """``doc`` as the JSON a command prints: an object starting with ``schema_version``
+    and ``command``."""
+    import json
+    return json.dumps({"schema_version": JSON_SCHEMA_VERSION, "command": command, **doc}, indent=2)
+
+
 set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                           help="Override a parameter (repeatable).")
 force_option = click.option("--force", is_flag=True,

@@ -16,7 +16,7 @@ from ..errors import AllysimError, InputError
 from ..inputs import check_set_vs_design, parse_fix, parse_range, parse_sets
 from ..io.tables import FORMATS, Table, render
 from . import main
-from ._common import (concept_options, force_option, given_options, json_option,
+from ._common import (concept_options, force_option, given_options, json_document, json_option,
                       scenario_with_sets, set_option, solver_option, write_output)
 
 output_option = click.option("-o", "--output", default=None, type=click.Path(),
@@ -124,7 +124,7 @@ def thresholds(name, along, by, outcome, solver, scan, xtol, sets, force, as_jso
         write_folder(out, "thresholds", {"thresholds.json": _json_bytes(doc)}, scenario=s,
                      request=request, command=list(sys.argv), started=started)
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json_document("thresholds", doc))
     else:
         click.echo(_text(_thresholds_text(doc, s.name)))
     if out is not None:
@@ -258,7 +258,7 @@ def path(name, from_, to, steps, back, solver, start, sets, force, as_json, outp
         _figure(out / "path.png", lambda: _path_plot(res, model))
     doc = json.loads(files["path.json"])
     if as_json:
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json_document("path", doc))
         return
     from ..analysis.tables import path_table
     t = path_table(doc, s.name)
@@ -435,7 +435,8 @@ def _finish_sensitivity(out: Path, request: dict, swept: str, as_json: bool, t0:
         st.write_json(out / RESULT, doc)
         _figure(out / "sensitivity.png", lambda: _bars(res))
     if as_json:
-        click.echo(json.dumps(doc["indices"], indent=2))
+        click.echo(json_document("sensitivity", {"method": doc.get("method"),
+                                                 "indices": doc["indices"]}))
     else:
         manifest = json.loads((out / st.MANIFEST).read_text())
         t = sensitivity_table(doc, manifest.get("scenario", {}).get("name", ""))

@@ -15,7 +15,7 @@ from ..model import is_model_file, load_model
 from ..scenario import load_scenario, scenario_files
 from ..inputs import parse_fix
 from . import main
-from ._common import (concept_options, force_option, given_options, json_option,
+from ._common import (concept_options, force_option, given_options, json_document, json_option,
                       scenario_with_sets, set_option, solver_option, write_output)
 
 
@@ -29,8 +29,8 @@ def scenarios(as_json):
         s = load_scenario(entry.name)
         rows.append([entry.name, s.model.name, entry.origin, s.description, str(entry.path)])
     if as_json:
-        click.echo(json.dumps([dict(zip(["name", "model", "origin", "description", "path"], r))
-                               for r in rows], indent=2))
+        click.echo(json_document("scenarios", {"scenarios": [
+            dict(zip(["name", "model", "origin", "description", "path"], r)) for r in rows]}))
     else:
         click.echo(table(["scenario", "model", "from", "description"], [r[:4] for r in rows]))
 
@@ -70,7 +70,7 @@ def show(name, sets, force, payoffs, fix, long_, expressions, as_json):
                                              expressions=expressions, as_json=as_json))
         return
     if as_json:
-        click.echo(json.dumps({
+        click.echo(json_document("show", {
             "scenario": s.name, "model": s.model.name, "description": s.description,
             "question": s.question, "overrides": s.overrides,
             "source": {"path": s.path, "origin": s.origin},
@@ -78,7 +78,7 @@ def show(name, sets, force, payoffs, fix, long_, expressions, as_json):
             "parameters": {p.name: {"default": p.default, "value": float(v), "range": [p.low, p.high],
                                     "description": p.description}
                            for p, v in zip(s.model.parameters, s.point)},
-        }, indent=2))
+        }))
         return
     click.echo(f"{s.name}  (model {s.model.name}; {s.origin}: {s.path})")
     if s.description:
@@ -198,7 +198,7 @@ def run(name, sets, force, solver, fix, as_json, game_file, plot_file, **kwargs)
                "source": {"path": s.path, "origin": s.origin}, "fix": fixed, "results": reports}
         if game_file is not None:
             doc["game"] = {"path": loaded.path, "title": loaded.title, "format": loaded.format}
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json_document("run", doc))
         return
     click.echo(f"{s.name}  (model {s.model.name}"
                + (", " + ", ".join(f"{k}={v:g}" for k, v in s.overrides.items()) if s.overrides else "")

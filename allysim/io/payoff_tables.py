@@ -8,7 +8,6 @@ payoffs of every player, in player order. ``long=True``: one row per profile.
 from __future__ import annotations
 
 import itertools
-import json
 
 import numpy as np
 
@@ -109,7 +108,8 @@ def show_payoffs_and_formulas(s, fixed: dict, *, payoffs: bool, long: bool, expr
             doc["payoffs"] = [{"profile": p, "payoff": u} for p, u in long_rows(game)]
         if expressions:
             doc["expressions"] = formulas(s.model, s.point)
-        return json.dumps(doc, indent=2)
+        from ..cli._common import json_document
+        return json_document("show", doc)
     out = [f"{s.name}  (model {s.model.name}" + (f", {values}" if values else "") + ")"]
     if payoffs:
         out += ["", payoff_text(game, long=long)]
