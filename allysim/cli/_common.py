@@ -55,7 +55,7 @@ def concept_options(names: tuple[str, ...] = tuple(OPTIONS)):
     def decorate(fn):
         for name in reversed(names):
             opt = OPTIONS[name]
-            takers = ", ".join(c.name for c in CONCEPTS.values() if name in c.options)
+            takers = ", ".join(sorted(c.name for c in CONCEPTS.values() if name in c.options))
             fn = click.option(opt.flag, f"opt_{name}", default=None, metavar=opt.metavar,
                               help=f"{opt.help[0].upper()}{opt.help[1:]} [default: "
                                    f"{_default_text(name)}; for --solver {takers}].")(fn)

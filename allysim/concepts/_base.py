@@ -208,7 +208,7 @@ class Concept:
                                   f"of {', '.join(OPTIONS)}")
             flag = flags.get(name, OPTIONS[name].flag)
             if name not in self.options:
-                takers = [c.name for c in CONCEPTS.values() if name in c.options]
+                takers = sorted(c.name for c in CONCEPTS.values() if name in c.options)
                 raise OptionError(f"{flag}: does not apply to --solver {self.name}; it applies to "
                                   f"--solver {', '.join(takers)}")
             out[name] = OPTIONS[name].parse(value, flag)
