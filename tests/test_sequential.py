@@ -595,4 +595,4 @@ def test_sweep_cli_stages_flag(tmp_path):
     bad = runner.invoke(main, args + ["--stages", "Japn>US>China,NorthKorea"])
     assert bad.exit_code == 2 and "did you mean 'Japan'" in bad.stderr
     misuse = runner.invoke(main, args[:4] + ["--stages", "US>Japan"])
-    assert misuse.exit_code == 2 and "applies to --solver spe" in misuse.stderr
+    assert misuse.exit_code == 2 and "applies to --solver agent-qre, spe" in misuse.stderr

@@ -252,8 +252,30 @@ class SweepLayout:
         return {"point": point, "prob": prob, "slot": slot, "known": known}
 
     # -- output --------------------------------------------------------------------------
+    #: Layouts with one CSV row per solution name the row array holding each solution:
+    #: strategy indices (``row_pure``, e.g. ``"eq_profile"``) or probabilities
+    #: (``row_prob``, ``"eq_prob"``); ``row_payoff`` whether ``eq_payoff`` is kept.
+    row_pure: str | None = None
+    row_prob: str | None = None
+    row_payoff: bool = True
+
+    def row_extra(self, arrays: dict[str, np.ndarray]) -> dict[str, list[str]]:
+        """Extra CSV columns of a one-row-per-solution layout, by header."""
+        return {}
+
     def csv_header(self, varied: tuple[str, ...]) -> list[str]:
-        return []
+        if self.row_pure is None and self.row_prob is None:
+            return []
+        return self.solution_header(varied, pure=self.row_pure is not None,
+                                    payoff=self.row_payoff, extra=tuple(self.row_extra({})))
+
+    def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
+        """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
+        if self.row_pure is None and self.row_prob is None:
+            return ""
+        return self.solution_csv(arrays, varied, start, pure_key=self.row_pure,
+                                 prob_key=self.row_prob, payoff=self.row_payoff,
+                                 extra=tuple(self.row_extra(arrays).values()))
 
     def solution_header(self, varied, *, pure: bool, payoff: bool = True, extra=()) -> list[str]:
         """Header of a CSV with one row per solution: point, concept, status, the number of
@@ -280,10 +302,6 @@ class SweepLayout:
         columns += list(extra)
         return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
                                start, varied, columns)
-
-    def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
-        """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
-        return ""
 
     def summary(self, totals: dict[str, np.ndarray], n_points: int) -> list[str]:
         """Summary lines; ``totals`` also holds ``status_counts`` (per status code)."""

@@ -89,6 +89,10 @@ class DynamicsLayout(SweepLayout):
     still moving, and the status; with ``--store full`` one row per rest point with its
     probabilities, regret, stability and basin (starts that reached it)."""
 
+    row_prob = "eq_prob"
+    row_payoff = False
+
+
     def note(self) -> str:
         return (f"replicator dynamics from {self.options['starts']} starts (seed "
                 f"{self.options['seed']}), rest points polished and classified")
@@ -124,13 +128,11 @@ class DynamicsLayout(SweepLayout):
                 "stable_sum": np.asarray(out.get("stable_sum", np.zeros(self.size)), dtype=float),
                 "stable_points": np.int64(out.get("stable_points", 0))}
 
-    def csv_header(self, varied):
-        return self.solution_header(varied, pure=False, payoff=False, extra=("stability", "basin"))
-
-    def csv_text(self, arrays, varied, start):
-        extra = ([STABILITY_NAMES[int(c)] for c in arrays["eq_stability"].tolist()],
-                 [str(int(c)) for c in arrays["eq_basin"].tolist()])
-        return self.solution_csv(arrays, varied, start, prob_key="eq_prob", payoff=False, extra=extra)
+    def row_extra(self, arrays):
+        if not arrays:
+            return {"stability": [], "basin": []}
+        return {"stability": [STABILITY_NAMES[int(c)] for c in arrays["eq_stability"].tolist()],
+                "basin": [str(int(c)) for c in arrays["eq_basin"].tolist()]}
 
     def summary(self, totals, n_points):
         if n_points == 0:

@@ -94,6 +94,9 @@ class MixedLayout(SweepLayout):
     come from ``seed`` alone and are the same for every point, so the answers do not
     depend on chunking, workers or executor."""
 
+    row_prob = "eq_prob"
+
+
     def note(self) -> str:
         active = sum(s > 1 for s in self.model.shape)
         return ("support enumeration, batched (every equilibrium)" if active <= 2 else
@@ -138,12 +141,6 @@ class MixedLayout(SweepLayout):
                                                minlength=_BINS).astype(np.int64),
                 "pure_only": np.int64(out.get("pure_only", 0)),
                 "mixed_points": np.int64(out.get("mixed_points", 0))}
-
-    def csv_header(self, varied):
-        return self.solution_header(varied, pure=False)
-
-    def csv_text(self, arrays, varied, start):
-        return self.solution_csv(arrays, varied, start, prob_key="eq_prob")
 
     def summary(self, totals, n_points):
         if n_points == 0:

@@ -37,6 +37,9 @@ class PureLayout(SweepLayout):
     With numba (the ``fast`` extra) ``--store counts`` runs a kernel generated from the
     model (:mod:`allysim.model._numba`), which applies the same comparisons."""
 
+    row_pure = "eq_profile"
+
+
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)
         self.tol = options["tol"]
@@ -124,12 +127,6 @@ class PureLayout(SweepLayout):
                     eq_profile=profile.astype(np.int16),
                     eq_payoff=np.ascontiguousarray(payoff, dtype=np.float64),
                     eq_regret=res.regret[local, slot])
-
-    def csv_header(self, varied):
-        return self.solution_header(varied, pure=True)
-
-    def csv_text(self, arrays, varied, start):
-        return self.solution_csv(arrays, varied, start, pure_key="eq_profile")
 
     def summary(self, totals, n_points):
         if n_points == 0:

@@ -119,6 +119,9 @@ class SPELayout(SweepLayout):
     (flat profile; -1 none, -2 several paths) and its payoffs; with ``--store full``
     one row per SPE with its path, payoffs, certificate and moves at every history."""
 
+    row_pure = "eq_path"
+
+
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)
         self.index = _index(options, model.players)
@@ -170,12 +173,6 @@ class SPELayout(SweepLayout):
                 "several_paths": np.int64((outcome == -2).sum()),
                 "count_histogram": np.bincount(np.minimum(count, _BINS - 1),
                                                minlength=_BINS).astype(np.int64)}
-
-    def csv_header(self, varied):
-        return self.solution_header(varied, pure=True)
-
-    def csv_text(self, arrays, varied, start):
-        return self.solution_csv(arrays, varied, start, pure_key="eq_path")
 
     def summary(self, totals, n_points):
         if n_points == 0:
