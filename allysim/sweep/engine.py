@@ -337,9 +337,10 @@ def plan_workers(jobs: int, chunks: int, scheduler=None) -> tuple[int, str | Non
     n = max(1, min(jobs, chunks, cpus))
     if n >= jobs:
         return n, None
-    what = "Dask workers" if scheduler == "local" else "worker processes"
-    return n, (f"--jobs {jobs}: starting {n} {what}, not {jobs} ({chunks:,} chunk"
-               f"{'s' if chunks != 1 else ''} to compute, {cpus} CPU{'s' if cpus != 1 else ''})")
+    what = "Dask worker" if scheduler == "local" else "worker process"
+    return n, (f"--jobs {jobs}: {n} {what}{'es' if n > 1 and not scheduler else 's' if n > 1 else ''}"
+               f" at most ({chunks:,} chunk{'s' if chunks != 1 else ''} to compute, {cpus} "
+               f"CPU{'s' if cpus != 1 else ''})")
 
 
 def check_run_options(jobs, chunk_timeout, retries) -> None:
