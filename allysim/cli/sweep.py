@@ -340,7 +340,7 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         seconds = time.perf_counter() - t0
         diffs += st.compare_folders(out, fresh)
         fresh_manifest = json.loads((fresh / st.MANIFEST).read_text())
-        diffs += integrity.compare_manifests(manifest, fresh_manifest, sealed=check.sealed)
+        diffs += integrity.compare_manifests(manifest, fresh_manifest, legacy=check.legacy)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if diffs:

@@ -51,11 +51,13 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
 
 @dataclass
 class FolderCheck:
-    """What :func:`check_folder` found: ``differences`` make a folder fail; ``notes`` do not."""
+    """What :func:`check_folder` found: ``differences`` make a folder fail; ``notes`` do not.
+    ``legacy``: a manifest without a seal, written by allysim 0.1.0."""
 
     differences: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sealed: bool = False
+    legacy: bool = False
 
 
 def seal_differences(folder: Path) -> tuple[list[str], bool, bool]:
@@ -93,6 +95,7 @@ def check_folder(folder: Path, manifest: dict[str, Any], spec) -> FolderCheck:
         if INTEGRITY_KEY in manifest:
             out.differences.append(f"{SEAL}: missing, though {st.MANIFEST} says it was sealed")
         else:
+            out.legacy = True
             out.notes.append(f"no manifest hash (written by allysim "
                              f"{manifest.get('allysim', '0.1.0')}): the manifest's own values are "
                              "checked against a fresh run only where a run reproduces them")
@@ -158,11 +161,11 @@ def check_folder(folder: Path, manifest: dict[str, Any], spec) -> FolderCheck:
     return out
 
 
-def compare_manifests(old: dict[str, Any], fresh: dict[str, Any], *, sealed: bool) -> list[str]:
+def compare_manifests(old: dict[str, Any], fresh: dict[str, Any], *, legacy: bool) -> list[str]:
     """Differences between a folder's manifest and a fresh run's, on the entries a run
-    reproduces. A 0.1.0 manifest (not ``sealed``) is compared on its status counts and
+    reproduces. A 0.1.0 manifest (``legacy``) is compared on its status counts and
     failed chunks only (its summary lines were worded differently)."""
-    keys = DETERMINISTIC if sealed else ("status_counts",)
+    keys = ("status_counts",) if legacy else DETERMINISTIC
     diffs = []
     for key in keys:
         if key not in old and key not in fresh:
