@@ -57,6 +57,6 @@ def main():
     """
 
 
-from . import plot, run, sweep  # noqa: E402,F401  (each adds its commands to ``main``)
+from . import plot, run, sweep, verify  # noqa: E402,F401  (each adds its commands to ``main``)
 
 __all__ = ["main"]

@@ -119,6 +119,8 @@ class SPELayout(SweepLayout):
     (flat profile; -1 none, -2 several paths) and its payoffs; with ``--store full``
     one row per SPE with its path, payoffs, certificate and moves at every history."""
 
+    certificate = "resolve"     # an SPE's certificate needs the whole tree
+
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)
         self.index = _index(options, model.players)
@@ -272,6 +274,7 @@ class AQRELayout(LambdaLayout):
     regret."""
 
     payoff = True
+    certificate = "resolve"     # stored: marginals on the play; the behaviour is not kept
 
     def note(self) -> str:
         return (f"agent logit QRE by backward induction, stages {stage_text(self.options['stages'])}, "
