@@ -11,10 +11,17 @@ solve, reduce — which returns plain arrays, so any executor can run it:
 
 A chunk's result depends only on the spec and its slice of points, and the
 design generates any slice bitwise identically (see :mod:`.design`), so results
-do not depend on the number of workers, the chunk size or the executor. A chunk
-that raises is stored with every point ``failed`` (and the error in the
-manifest); the sweep goes on. Only a bounded number of chunks is in flight, so
-memory stays flat however many points there are.
+do not depend on the number of workers, the chunk size or the executor. Chunks
+are generated lazily (:meth:`SweepSpec.chunks`) and only a bounded number is in
+flight, so memory stays flat however many points there are.
+
+A chunk that fails — raises, loses its worker, runs past ``chunk_timeout`` — is
+computed again up to ``retries`` times (:mod:`.executors`); one that still fails
+is stored with every point ``failed`` (or ``timeout``) and listed in the
+manifest, and the sweep goes on (the CLI then exits 3). The folder is locked
+while a sweep writes it (:mod:`.lock`); the plan and every chunk carry the spec's
+sha256, and a resume checks each stored chunk before using it (:mod:`.resume`);
+the manifest is sealed by ``manifest.sha256`` (:mod:`.integrity`).
 """
 from __future__ import annotations
 
