@@ -97,22 +97,32 @@ sweep_args = hs.tuples(
         lambda pairs: hs.sampled_from([pairs, [("--vary", "hawk_weight=0:1:3"), *pairs],
                                        [("--vary", "abandonment_fear=0:10:5"), *pairs]])),
     hs.lists(hs.sampled_from(SWITCHES), max_size=2),
-    hs.sampled_from(["none", "new", "new", "file", "empty", "nonempty"]),
+    hs.sampled_from(["none", "missing", "missing", "file", "empty", "nonempty"]),
 )
 
 
-def _output(kind: str, tmp: Path) -> list[str]:
-    target = tmp / "out"
-    if kind == "none":
-        return []
+def _place(kind: str, tmp: Path, finished: Path | None = None) -> Path:
+    """``tmp/f`` as a folder argument of the given kind: ``missing`` (nothing there), a
+    ``file``, an ``empty`` or ``nonempty`` folder, a copy of a ``finished`` sweep, or a
+    folder with a junk or incomplete plan (``plan-junk``, ``plan-only``)."""
+    target = tmp / "f"
     if kind == "file":
-        target.write_text("x")
-    elif kind == "empty":
+        target.write_text("{}")
+    elif kind == "finished":
+        shutil.copytree(finished, target)
+    elif kind != "missing":
         target.mkdir()
-    elif kind == "nonempty":
-        target.mkdir()
-        (target / "notes.txt").write_text("mine")
-    return ["-o", str(target)]
+        plans = {"plan-junk": '{"spec": [1, 2], "spec_sha256": 3}',
+                 "plan-only": json.dumps({"spec": {"model_source": "x"}})}
+        if kind == "nonempty":
+            (target / "notes.txt").write_text("mine")
+        elif kind in plans:
+            (target / "plan.json").write_text(plans[kind])
+    return target
+
+
+def _output(kind: str, tmp: Path) -> list[str]:
+    return [] if kind == "none" else ["-o", str(_place(kind, tmp))]
 
 
 def _listing(tmp: Path) -> list[str]:
@@ -157,23 +167,6 @@ def finished(tmp_path_factory):
 FOLDERS = ["finished", "missing", "file", "empty", "plan-junk", "plan-only"]
 
 
-def _folder(kind: str, tmp: Path, finished: Path) -> Path:
-    target = tmp / "f"
-    if kind == "finished":
-        shutil.copytree(finished, target)
-    elif kind == "file":
-        target.write_text("{}")
-    elif kind == "empty":
-        target.mkdir()
-    elif kind == "plan-junk":
-        target.mkdir()
-        (target / "plan.json").write_text('{"spec": [1, 2], "spec_sha256": 3}')
-    elif kind == "plan-only":
-        target.mkdir()
-        (target / "plan.json").write_text(json.dumps({"spec": {"model_source": "x"}}))
-    return target
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(command=hs.sampled_from(["--resume", "--retry-failed", "reproduce", "verify"]),
        kind=hs.sampled_from(FOLDERS),
@@ -182,7 +175,7 @@ def _folder(kind: str, tmp: Path, finished: Path) -> Path:
                       max_size=2))
 def test_folder_commands_run_or_are_refused_in_one_line(finished, command, kind, extra):
     with tempfile.TemporaryDirectory() as d:
-        folder = _folder(kind, Path(d), finished)
+        folder = _place(kind, Path(d), finished)
         flags = [x for pair in extra for x in pair]
         args = (["sweep", command, folder] if command.startswith("--") else [command, folder]) + flags
         res = cli(args)

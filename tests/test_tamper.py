@@ -82,6 +82,10 @@ def _files(m):
     del m["files"]
 
 
+def _outside(m):
+    m["files"]["../../etc/passwd"] = {"sha256": "0" * 64, "bytes": 1}
+
+
 def _failed(m):
     m["failed_chunks"] = [{"chunk": 1, "start": 4, "stop": 8, "status": "failed", "error": "x"}]
 
@@ -92,6 +96,7 @@ def _failed(m):
     (_seed, "manifest.json: 'seed' is 99, but the spec the sweep re-runs says 0"),
     (_scenario_source, "manifest.json: spec.scenario.sha256 is not the sha256 of spec.scenario.source"),
     (_files, "manifest.json: 'files' is missing or not a table"),
+    (_outside, "manifest.json: files lists '../../etc/passwd', which is not a file of the folder"),
     (_failed, "manifest.json: failed_chunks lists [(1, 'failed')], a fresh run none"),
 ])
 @pytest.mark.parametrize("reseal", [False, True])

@@ -309,19 +309,13 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
     out = Path(folder)
     check_run_options(jobs, None, 0)
     check_scheduler(scheduler, connect=True)
-    manifest_path = out / st.MANIFEST
-    if not manifest_path.is_file():
-        hint = (f"; finish it first with: allysim sweep --resume {folder}"
-                if (out / st.PLAN).exists() else "")
-        raise st.ResultsError(f"{folder}: no manifest.json; not a finished sweep folder{hint}")
     seal_diffs, _, _ = integrity.seal_differences(out)
     try:
-        manifest = json.loads(manifest_path.read_text())
-        spec = SweepSpec.from_json(manifest["spec"])
-    except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        manifest, spec = integrity.read_manifest(out)
+    except st.ResultsError as exc:
         if seal_diffs:      # an edited manifest that no longer even reads: a difference
             _not_reproduced(folder, seal_diffs + [f"{st.MANIFEST}: cannot be read ({exc})"], [])
-        raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
+        raise
     check = integrity.check_folder(out, manifest, spec)
     try:
         check_points(spec.design.n, f"reproduce {folder}", yes=yes)

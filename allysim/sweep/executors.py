@@ -193,14 +193,20 @@ def processes(run: Callable, doc: dict, tasks: TaskQueue, workers: int,
     try:
         while True:
             for i in range(workers):
+                if pool[i] is not None and not pool[i].tasks and not pool[i].proc.is_alive():
+                    pool[i].kill()          # died while idle: nothing to charge
+                    pool[i] = None
                 while pool[i] is None or len(pool[i].tasks) < DEPTH:
                     task = tasks.pop()
                     if task is None:
                         break
                     if pool[i] is None:
                         pool[i] = _Worker(ctx, run, doc)
-                    pool[i].conn.send(task)
                     pool[i].tasks.append(task)
+                    try:
+                        pool[i].conn.send(task)
+                    except OSError:         # it died: the loop below sees it and reassigns
+                        break
             busy = [w for w in pool if w is not None and w.tasks]
             if not busy:
                 return

@@ -60,12 +60,30 @@ class FolderCheck:
     legacy: bool = False
 
 
+def read_manifest(folder: Path):
+    """``(manifest, spec)`` of a finished results folder, or a one-line
+    :class:`~allysim.sweep.store.ResultsError`."""
+    from .engine import SweepSpec
+
+    folder = Path(folder)
+    if not (folder / st.MANIFEST).is_file():
+        hint = (f"; finish it first with: allysim sweep --resume {folder}"
+                if (folder / st.PLAN).exists() else "")
+        raise st.ResultsError(f"{folder}: no manifest.json; not a finished sweep folder{hint}")
+    try:
+        manifest = json.loads((folder / st.MANIFEST).read_text())
+        spec = SweepSpec.from_json(manifest["spec"])
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
+    return manifest, spec
+
+
 def seal_differences(folder: Path) -> tuple[list[str], bool, bool]:
     """Check ``manifest.json`` against ``manifest.sha256``: (differences, sealed, seal_present)."""
     folder = Path(folder)
     seal = folder / SEAL
-    if not seal.is_file():
-        return [], False, False
+    if not seal.is_file() or not (folder / st.MANIFEST).is_file():
+        return [], False, seal.is_file()
     try:
         want = seal.read_text(errors="replace").split()[0].lower()
     except (OSError, IndexError):
@@ -112,7 +130,10 @@ def check_folder(folder: Path, manifest: dict[str, Any], spec) -> FolderCheck:
                 out.differences.append(f"{st.MANIFEST}: 'files' does not list {name}")
     for name, info in files.items():
         path = folder / str(name)
-        if not isinstance(info, dict):
+        if Path(str(name)).name != name or name in (".", ".."):
+            out.differences.append(f"{st.MANIFEST}: files lists {_short(name)}, which is not a "
+                                   "file of the folder")
+        elif not isinstance(info, dict):
             out.differences.append(f"{st.MANIFEST}: files.{name} is not a table")
         elif not path.is_file():
             out.differences.append(f"{name}: listed in the manifest but missing")

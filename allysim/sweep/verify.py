@@ -67,21 +67,6 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
 
 
-def read_manifest(folder: Path, what: str):
-    """``(manifest, spec)`` of a finished results folder, or a one-line error."""
-    from .engine import SweepSpec
-
-    folder = Path(folder)
-    if not (folder / st.MANIFEST).is_file():
-        raise st.ResultsError(f"{what} {folder}: no manifest.json; not a finished sweep folder")
-    try:
-        manifest = json.loads((folder / st.MANIFEST).read_text())
-        spec = SweepSpec.from_json(manifest["spec"])
-    except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise st.ResultsError(f"{what} {folder}/manifest.json: unreadable ({exc})") from None
-    return manifest, spec
-
-
 def _layout(spec):
     model = compile_model(spec.model_source, where=spec.model_where)
     concept = get_concept(spec.solver)
@@ -123,7 +108,7 @@ def verify_folder(folder: str | Path, *, sample: int = 1000, seed: int = 0) -> V
     ``seed`` (module docstring). Raises :class:`~allysim.errors.AllysimError` only for a
     folder that is not a finished sweep; everything else is in the report."""
     folder = Path(folder)
-    manifest, spec = read_manifest(folder, "verify")
+    manifest, spec = integrity.read_manifest(folder)
     model, layout = _layout(spec)
     rep = VerifyReport(str(folder), layout.label, certificate=getattr(layout, "certificate", "nash"))
     rep.mismatches += integrity.seal_differences(folder)[0]
@@ -290,7 +275,7 @@ def export_nfg(folder: str | Path, k: int, out: str | Path, *, seed: int = 0) ->
     folder ``out`` (``point-<index>.nfg``), each with its parameters and the stored solutions
     in the comment; all files or none."""
     folder, out = Path(folder), Path(out)
-    manifest, spec = read_manifest(folder, "verify")
+    manifest, spec = integrity.read_manifest(folder)
     model, layout = _layout(spec)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise AllysimError(f"-o {out}: exists and is not an empty folder")
@@ -336,4 +321,4 @@ def export_nfg(folder: str | Path, k: int, out: str | Path, *, seed: int = 0) ->
     return written
 
 
-__all__ = ["VerifyReport", "verify_folder", "export_nfg", "points_at", "read_manifest"]
+__all__ = ["VerifyReport", "verify_folder", "export_nfg", "points_at"]
