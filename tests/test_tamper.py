@@ -196,3 +196,18 @@ def test_qre_totals_are_the_same_bits_for_any_run_and_jobs(tmp_path):
         res = cli("reproduce", tmp_path / f"c{chunk}-0", "--jobs", 2, "--quiet")
         assert res.exit_code == 0 and "bit-for-bit identical" in res.output, res.output
     assert len(summaries) == 1
+
+
+@pytest.mark.parametrize("key, value", [("model_source", None), ("chunk_size", "7"),
+                                        ("options", [1]), ("design", 3)])
+@pytest.mark.parametrize("reseal, code", [(False, 1), (True, 2)])
+def test_a_spec_of_the_wrong_type_is_refused_in_one_line(folder, key, value, reseal, code):
+    """Found by the manifest fuzz: spec.model_source = null reached compile_model."""
+    m = load(folder)
+    m["spec"][key] = value
+    save(folder, m, reseal=reseal)
+    res = cli("reproduce", folder, "--quiet")
+    assert res.exit_code == code, res.output
+    assert f"spec {key}" in res.output + res.stderr and "Traceback" not in res.output + res.stderr
+    res = cli("verify", folder)
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1 and f"spec {key}" in res.stderr

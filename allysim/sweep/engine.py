@@ -41,7 +41,7 @@ import numpy as np
 
 from .. import __version__
 from ..concepts import STORES, SweepLayout, get_concept
-from ..errors import AllysimError
+from ..errors import AllysimError, quote
 from ..limits import max_batch
 from ..model import compile_model
 from ..solve import STATUS, STATUS_NAMES
@@ -79,6 +79,9 @@ class SweepSpec:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SweepSpec:
+        """The spec written by :meth:`to_json`; anything else (a plan or manifest edited by
+        hand) is an :class:`~allysim.errors.AllysimError` naming the key."""
+        _check_spec_doc(doc)
         options = _upgrade_options(doc["solver"], dict(doc["options"]), doc.get("backend"))
         return cls(doc["model_source"], doc["model_where"], Design.from_json(doc["design"]),
                    doc["solver"], options, doc["store"], int(doc["chunk_size"]),
@@ -108,6 +111,21 @@ class SweepSpec:
             raise AllysimError(f"--store {self.store!r}: expected one of {', '.join(STORES)}")
         if isinstance(self.chunk_size, bool) or self.chunk_size < 1:
             raise AllysimError(f"--chunk-size {self.chunk_size}: expected a whole number >= 1")
+
+
+def _check_spec_doc(doc) -> None:
+    if not isinstance(doc, dict):
+        raise AllysimError(f"spec {quote(doc, 40)}: expected a table")
+    for key, kind, what in (("model_source", str, "text"), ("model_where", str, "text"),
+                            ("solver", str, "text"), ("store", str, "text"),
+                            ("options", dict, "a table"), ("design", dict, "a table")):
+        if not isinstance(doc.get(key), kind):
+            raise AllysimError(f"spec {key} {quote(doc.get(key), 40)}: expected {what}")
+    size = doc.get("chunk_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise AllysimError(f"spec chunk_size {quote(size, 40)}: expected a whole number >= 1")
+    if not isinstance(doc.get("scenario", {}), dict):
+        raise AllysimError(f"spec scenario {quote(doc.get('scenario'), 40)}: expected a table")
 
 
 def _upgrade_options(solver: str, options: dict[str, Any], backend: str | None) -> dict[str, Any]:
