@@ -211,3 +211,15 @@ def test_a_spec_of_the_wrong_type_is_refused_in_one_line(folder, key, value, res
     assert f"spec {key}" in res.output + res.stderr and "Traceback" not in res.output + res.stderr
     res = cli("verify", folder)
     assert res.exit_code == 2 and res.stderr.count("\n") == 1 and f"spec {key}" in res.stderr
+
+
+def test_an_edited_spec_that_cannot_run_is_a_difference(folder):
+    m = load(folder)
+    m["spec"]["options"]["tol"] = -5
+    save(folder, m, reseal=False)
+    lines = not_reproduced(cli("reproduce", folder, "--quiet"))
+    assert lines == ["manifest.json: its sha256 is not the one in manifest.sha256: the manifest was "
+                     "edited after it was written", "not re-run: --tol -5.0: expected a finite number >= 0"]
+    save(folder, m, reseal=True)
+    res = cli("reproduce", folder, "--quiet")
+    assert res.exit_code == 2 and "--tol" in res.stderr

@@ -329,8 +329,13 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         fresh = tmp / "rerun"
         st.prepare(fresh, overwrite=False)
         t0 = time.perf_counter()
-        run = _run(spec, fresh, jobs, scheduler, quiet, resume=False,
-                   command=manifest.get("command"), started=None)
+        try:
+            run = _run(spec, fresh, jobs, scheduler, quiet, resume=False,
+                       command=manifest.get("command"), started=None)
+        except AllysimError as exc:
+            if diffs:       # an edited manifest whose spec cannot even run: say both
+                _not_reproduced(folder, diffs + [f"not re-run: {exc}"], check.notes)
+            raise
         seconds = time.perf_counter() - t0
         diffs += st.compare_folders(out, fresh)
         fresh_manifest = json.loads((fresh / st.MANIFEST).read_text())
