@@ -300,6 +300,14 @@ def test_resume_refuses_a_plan_changed_after_the_start(tmp_path, faults, edit, m
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
 
 
+@pytest.mark.parametrize("flag", [["--seed", "0"], ["--chunk-size", "100"], ["--store", "full"],
+                                  ["--overwrite"], ["--force"]])
+def test_resume_refuses_flags_it_would_ignore(tmp_path, faults, flag):
+    out = _interrupted(tmp_path, faults)
+    res = cli("sweep", "--resume", out, *flag)
+    assert res.exit_code == 2 and f"drop {flag[0]}" in res.stderr
+
+
 def _truncate(path: Path):
     path.write_bytes(path.read_bytes()[:300])
 

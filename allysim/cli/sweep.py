@@ -205,7 +205,8 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
                                 ("--set", sets), ("--force", force), ("--solver", solver),
                                 ("--store", store), ("--chunk-size", chunk_size), ("-o", output),
                                 ("--overwrite", overwrite),
-                                *((OPTIONS[k].flag, v) for k, v in given.items())) if v]
+                                *((OPTIONS[k].flag, v) for k, v in given.items()))
+                 if v is not None and v is not False and v != ()]       # --seed 0 is typed too
         if typed:
             raise AllysimError(f"{flag} {folder}: takes everything from {folder}/plan.json; "
                                f"drop {', '.join(typed)}")

@@ -362,10 +362,12 @@ def plan_workers(jobs: int, chunks: int, scheduler=None) -> tuple[int, str | Non
     n = max(1, min(jobs, chunks, cpus))
     if n >= jobs:
         return n, None
-    what = "Dask worker" if scheduler == "local" else "worker process"
-    return n, (f"--jobs {jobs}: {n} {what}{'es' if n > 1 and not scheduler else 's' if n > 1 else ''}"
-               f" at most ({chunks:,} chunk{'s' if chunks != 1 else ''} to compute, {cpus} "
-               f"CPU{'s' if cpus != 1 else ''})")
+    if scheduler == "local":
+        what = "Dask workers" if n > 1 else "Dask worker"
+    else:
+        what = "worker processes" if n > 1 else "worker process"
+    return n, (f"--jobs {jobs}: {n} {what} at most ({chunks:,} chunk{'s' if chunks != 1 else ''} "
+               f"to compute, {cpus} CPU{'s' if cpus != 1 else ''})")
 
 
 def check_run_options(jobs, chunk_timeout, retries) -> None:
