@@ -193,8 +193,10 @@ def test_sensitivity_resume_after_an_interruption(tmp_path):
     write_plan(out, spec, [])
     st.write_json(out / REQUEST, {"method": "sobol", "outcome": "China=SEIZE", "resamples": 50,
                                   "confidence": 0.95, "seed": 0})
-    k, start, stop = spec.chunks()[0]
-    st.write_chunk(out, k, run_chunk(spec.to_json(), k, start, stop))
+    k, start, stop = next(iter(spec.chunks()))
+    from allysim.sweep.resume import with_meta   # a chunk as the engine stores it
+    st.write_chunk(out, k, with_meta(run_chunk(spec.to_json(), k, start, stop), spec.sha256(),
+                                     k, start, stop))
     text = assert_ok(invoke("sensitivity", "--resume", out))
     assert "finished 44 points" in text                    # 64 points, 20 already stored
     whole = tmp_path / "whole"

@@ -70,7 +70,8 @@ def test_same_results_on_a_dask_local_cluster(tmp_path, reference):
 
 def test_results_folder_contents(tmp_path):
     out = sweep_to(tmp_path / "out", spec(n=500, chunk=200))
-    assert sorted(p.name for p in out.iterdir()) == ["equilibria.csv", "manifest.json", "results.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["equilibria.csv", "manifest.json",
+                                                     "manifest.sha256", "results.npz"]
     m = json.loads((out / "manifest.json").read_text())
     for key in ("model", "scenario", "design", "seed", "solver", "chunking", "environment",
                 "started", "finished", "points_per_second", "command", "files", "git_commit"):

@@ -1,8 +1,12 @@
 """The ``allysim`` command line: parse, call the library, print.
 
 Bad input of any kind prints one line ``error: ...`` on stderr and exits with
-code 2; no traceback, no output file. The commands live in one module per group
-(:mod:`.run`, :mod:`.sweep`, :mod:`.plot`, :mod:`.analysis`); their shared options are defined once
+code 2; no traceback, no output file. Exit codes (:data:`EXIT_CODES`): 0 ok,
+1 differences found (``reproduce``, ``verify``), 2 bad input, 3 a sweep finished
+but some of its chunks failed (their points are stored ``failed`` or ``timeout``),
+130 interrupted. The commands live in one module per group
+(:mod:`.run`, :mod:`.sweep`, :mod:`.verify`, :mod:`.plot`, :mod:`.analysis`); their shared
+options are defined once
 in :mod:`._common`.
 """
 from __future__ import annotations
@@ -13,6 +17,14 @@ import click
 
 from .. import __version__
 from ..errors import AllysimError
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_FAILED_POINTS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: What each exit code of ``allysim`` means (the README lists them too).
+EXIT_CODES = {EXIT_OK: "ok", EXIT_DIFFERENT: "differences found (reproduce, verify)",
+              EXIT_BAD_INPUT: "bad input (one line on stderr)",
+              EXIT_FAILED_POINTS: "a sweep finished, but some chunks failed: their points are "
+                                  "stored failed or timeout (allysim sweep --retry-failed DIR)",
+              EXIT_INTERRUPTED: "interrupted"}
 
 
 class _Group(click.Group):
@@ -25,15 +37,15 @@ class _Group(click.Group):
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("error: aborted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except click.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
             where = f"{ctx.command_path}: " if ctx is not None else ""
             click.echo(f"error: {where}{exc.format_message()}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
         except AllysimError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +58,6 @@ def main():
     """
 
 
-from . import analysis, plot, run, sweep  # noqa: E402,F401  (each adds its commands to ``main``)
+from . import analysis, plot, run, sweep, verify  # noqa: E402,F401  (each adds its commands to ``main``)
 
 __all__ = ["main"]

@@ -6,9 +6,8 @@ from pathlib import Path
 import click
 
 from ..concepts import CONCEPTS, OPTIONS
-from ..errors import AllysimError
 from ..inputs import parse_sets
-from ..io.atomic import atomic_write
+from ..io.atomic import write_file
 from ..scenario import load_scenario
 
 #: Version of every command's ``--json`` document (README, "JSON output"). Raised only when
@@ -75,13 +74,5 @@ def scenario_with_sets(name: str, sets: tuple[str, ...], force: bool):
 
 def write_output(path: str | Path, write) -> None:
     """Call ``write(fh)`` on a binary temporary file, then rename it to ``path``;
-    any failure leaves no file behind and is reported as one line."""
-    target = Path(path)
-    if not target.parent.exists():
-        raise AllysimError(f"-o {path}: folder {target.parent} does not exist")
-    if target.is_dir():
-        raise AllysimError(f"-o {path}: is a folder; expected a file name")
-    try:
-        atomic_write(target, write)
-    except OSError as exc:
-        raise AllysimError(f"-o {path}: cannot write: {exc.strerror or exc}") from None
+    any failure leaves no file behind and is reported as one line naming ``-o``."""
+    write_file(path, write, where=f"-o {path}")

@@ -13,13 +13,14 @@ import click
 from ..concepts import OPTIONS, STORES, get_concept
 from ..errors import AllysimError
 from ..inputs import check_set_vs_design, parse_params
-from ..limits import check_points
+from ..limits import check_points, format_bytes, max_batch, max_memory
 from ..solve import STATUS_NAMES
 from ..sweep import store as st
 from ..sweep.design import SAMPLE_KINDS, DesignError, grid_design, sample_design, sobol_warning
-from ..sweep.engine import (DEFAULT_CHUNK_SIZE, SweepSpec, check_scheduler, context, read_plan,
-                            run_sweep, write_plan)
-from . import main
+from ..sweep import integrity, lock
+from ..sweep.engine import (DEFAULT_CHUNK_SIZE, DEFAULT_RETRIES, SweepSpec, check_run_options,
+                            check_scheduler, context, read_plan, run_sweep, write_plan)
+from . import EXIT_DIFFERENT, EXIT_FAILED_POINTS, main
 from ._common import (concept_options, force_option, given_options, parse_sets, set_option,
                       solver_option)
 
@@ -40,8 +41,12 @@ def _format_run(run) -> list[str]:
     lines.append(f"status: {status}")
     if run.failed_chunks:
         first = run.failed_chunks[0]
-        lines.append(f"failed: {len(run.failed_chunks)} chunk(s), points marked failed; first: "
-                     f"chunk {first['chunk']}: {first['error']}")
+        points = sum(f["stop"] - f["start"] for f in run.failed_chunks)
+        again = (f"; compute them again with: allysim sweep --retry-failed {run.out}"
+                 if run.out is not None else "")
+        lines.append(f"failed: {len(run.failed_chunks)} chunk(s), {points:,} points marked "
+                     f"failed or timeout after {first.get('attempts', 1)} attempt(s); first: chunk "
+                     f"{first['chunk']}: {first['error']}{again}")
     if run.out is not None:
         files = ", ".join(p for p in (st.MANIFEST, st.RESULTS, st.CSV) if (run.out / p).exists())
         lines.append(f"wrote {run.out}/ ({files}) in {run.finalize_seconds:.2f} s; "
@@ -49,16 +54,37 @@ def _format_run(run) -> list[str]:
     return lines
 
 
-def _run(spec, out, jobs, scheduler, quiet, *, resume, command, started):
+def _note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _run(spec, out, jobs, scheduler, quiet, *, resume, command, started, chunk_timeout=None,
+         retries=DEFAULT_RETRIES):
     progress = not quiet and sys.stderr.isatty()
     try:
         return run_sweep(spec, out=out, jobs=jobs, scheduler=scheduler, progress=progress,
-                         resume=resume, command=command, started=started)
+                         resume=resume, command=command, started=started,
+                         chunk_timeout=chunk_timeout, retries=retries, log=_note)
     except KeyboardInterrupt:
-        if out is not None:
-            click.echo(f"interrupted: {len(st.done_chunks(out))} of {spec.n_chunks} chunks are "
+        stored = len(st.done_chunks(out)) if out is not None else 0
+        if stored:
+            click.echo(f"interrupted: {stored} of {spec.n_chunks} chunks are "
                        f"stored; finish with: allysim sweep --resume {out}", err=True)
         raise
+    except OSError as exc:     # a full disk, a folder made read-only under us...
+        if out is None:
+            raise
+        stored = len(st.done_chunks(out))
+        hint = (f"; {stored} of {spec.n_chunks} chunks are stored: free space and finish with "
+                f"allysim sweep --resume {out}" if stored else "")
+        raise st.ResultsError(f"-o {out}: cannot write: {exc.strerror or exc}{hint}") from None
+
+
+def _finish(run) -> None:
+    """Print a run's summary; exit 3 when some chunks could not be computed."""
+    click.echo("\n".join(_format_run(run)))
+    if run.failed_chunks:
+        sys.exit(EXIT_FAILED_POINTS)
 
 
 def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, given, store,
@@ -106,6 +132,11 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
     chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size", DEFAULT_CHUNK_SIZE)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise AllysimError(f"--chunk-size {chunk_size!r}: expected a whole number >= 1")
+    most = max_batch(s.model.shape)
+    if chunk_size > most:
+        click.echo(f"--chunk-size {chunk_size}: using {most:,} points per chunk: the payoffs of "
+                   f"more would pass ALLYSIM_MAX_MEMORY ({format_bytes(max_memory())})", err=True)
+        chunk_size = most
     return SweepSpec.of_scenario(s, design, concept.name, options, store=store,
                                  chunk_size=chunk_size, force=force)
 
@@ -127,43 +158,57 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
 @click.option("--store", type=click.Choice(STORES), default=None,
               help="counts: per-point counts/status/outcome; full (default): also "
                    "parameters, one row per equilibrium and equilibria.csv.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--jobs", type=int, default=1, show_default=True,
+              help="Worker processes (at most one per chunk and per CPU).")
 @click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
               help="Run on Dask distributed (needs allysim[dask]).")
 @click.option("--chunk-size", type=int, default=None, help=f"Points per chunk [default: {DEFAULT_CHUNK_SIZE}].")
+@click.option("--chunk-timeout", type=float, default=None, metavar="SECONDS",
+              help="Stop a chunk that runs longer (its points get status timeout after the "
+                   "retries) [default: no limit].")
+@click.option("--retries", type=int, default=DEFAULT_RETRIES, show_default=True,
+              help="Times a failed chunk is computed again before its points are stored failed.")
 @click.option("-o", "--output", default=None, type=click.Path(), help="Results folder.")
 @click.option("--overwrite", is_flag=True, help="Replace the results in a non-empty -o folder.")
 @click.option("--resume", default=None, type=click.Path(), metavar="DIR",
               help="Finish an interrupted sweep from its folder.")
+@click.option("--retry-failed", "retry_failed", default=None, type=click.Path(), metavar="DIR",
+              help="Compute the failed chunks of a finished sweep again.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--yes", is_flag=True, help="Run a design larger than ALLYSIM_MAX_POINTS.")
 def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, store, jobs,
-          scheduler, chunk_size, output, overwrite, resume, quiet, yes, **kwargs):
+          scheduler, chunk_size, chunk_timeout, retries, output, overwrite, resume, retry_failed,
+          quiet, yes, **kwargs):
     """Sweep a scenario over a grid (--vary) or a sample (--sample) of parameter points.
 
     \b
     allysim sweep baseline-2018 --vary abandonment_fear=0:10:101 --vary entrapment_fear=0:10:101 -o out/
     allysim sweep baseline-2018 --sample sobol --n 1048576 --jobs 2 --store counts -o big/
     allysim sweep --resume big/
+    allysim sweep --retry-failed big/
+
+    Exit codes: 0 done, 2 bad input, 3 done but some chunks failed (their points are
+    stored failed or timeout and listed in manifest.json; --retry-failed computes them
+    again), 130 interrupted (--resume finishes).
     """
     given = given_options(kwargs)
     command = list(sys.argv)
-    if resume is not None:
-        typed = [flag for flag, v in (("NAME", name), ("--vary", vary), ("--sample", sample_kind),
-                                      ("--n", n_points), ("--params", params), ("--seed", seed),
-                                      ("--set", sets), ("--solver", solver), ("--store", store),
-                                      ("--chunk-size", chunk_size), ("-o", output),
-                                      *((OPTIONS[k].flag, v) for k, v in given.items())) if v]
+    check_run_options(jobs, chunk_timeout, retries)
+    if resume is not None or retry_failed is not None:
+        if resume is not None and retry_failed is not None:
+            raise AllysimError("--resume and --retry-failed: give one")
+        folder, flag = (resume, "--resume") if resume is not None else (retry_failed, "--retry-failed")
+        typed = [f for f, v in (("NAME", name), ("--vary", vary), ("--sample", sample_kind),
+                                ("--n", n_points), ("--params", params), ("--seed", seed),
+                                ("--set", sets), ("--force", force), ("--solver", solver),
+                                ("--store", store), ("--chunk-size", chunk_size), ("-o", output),
+                                ("--overwrite", overwrite),
+                                *((OPTIONS[k].flag, v) for k, v in given.items()))
+                 if v is not None and v is not False and v != ()]       # --seed 0 is typed too
         if typed:
-            raise AllysimError(f"--resume {resume}: takes everything from {resume}/plan.json; "
+            raise AllysimError(f"{flag} {folder}: takes everything from {folder}/plan.json; "
                                f"drop {', '.join(typed)}")
-        spec, plan = read_plan(Path(resume))
-        check_points(spec.design.n, f"--resume {resume}", yes=yes)
-        done = len(st.done_chunks(resume))
-        click.echo(f"resuming {resume}: {done} of {spec.n_chunks} chunks already done", err=True)
-        run = _run(spec, Path(resume), jobs, scheduler, quiet, resume=True,
-                   command=plan.get("command"), started=plan.get("started"))
-        click.echo("\n".join(_format_run(run)))
+        _finish(_continue(Path(folder), flag, jobs, scheduler, quiet, yes, chunk_timeout, retries))
         return
     if name is None:
         raise AllysimError("sweep: expected a scenario NAME (or --resume DIR)")
@@ -181,18 +226,70 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
         click.echo(f"design: {size}", err=True)
     if overwrite and output is None:
         raise AllysimError("--overwrite: only with -o DIR")
-    out = Path(output) if output is not None else None
-    if out is not None:
-        # Validate everything that can be validated before touching the folder.
-        spec.validate()
-        check_scheduler(scheduler)
-        if isinstance(jobs, bool) or jobs < 1:
-            raise AllysimError(f"--jobs {jobs}: expected a whole number >= 1")
-        context(spec.to_json())
-        st.prepare(out, overwrite=overwrite)
-        write_plan(out, spec, command)
-    run = _run(spec, out, jobs, scheduler, quiet, resume=False, command=command, started=None)
-    click.echo("\n".join(_format_run(run)))
+    # Validate everything that can be validated before touching a folder.
+    spec.validate()
+    check_scheduler(scheduler, connect=True)
+    context(spec.to_json())
+    if output is None:
+        _finish(_run(spec, None, jobs, scheduler, quiet, resume=False, command=command,
+                     started=None, chunk_timeout=chunk_timeout, retries=retries))
+        return
+    _finish(_new_folder(spec, Path(output), overwrite, command, jobs, scheduler, quiet,
+                        chunk_timeout, retries))
+
+
+def _new_folder(spec, out, overwrite, command, jobs, scheduler, quiet, chunk_timeout, retries):
+    """Run a new sweep into ``out``; if it stops before its first chunk is stored, leave
+    nothing it created (the folder, plan.json, chunks/)."""
+    created = st.make_folder(out)
+    prepared = False
+    try:
+        with lock.locked(out, "-o"):
+            try:
+                st.prepare(out, overwrite=overwrite)
+                prepared = True
+                try:
+                    write_plan(out, spec, command)
+                except OSError as exc:
+                    raise st.ResultsError(f"-o {out}: cannot write: {exc.strerror or exc}") from None
+                return _run(spec, out, jobs, scheduler, quiet, resume=False, command=command,
+                            started=None, chunk_timeout=chunk_timeout, retries=retries)
+            except BaseException:
+                if prepared:
+                    st.forget(out)
+                raise
+    finally:
+        if created:
+            try:
+                out.rmdir()          # only if nothing is left in it
+            except OSError:
+                pass
+
+
+def _continue(out, flag, jobs, scheduler, quiet, yes, chunk_timeout, retries):
+    """``--resume`` (an unfinished folder) or ``--retry-failed`` (a finished one whose
+    manifest lists failed chunks): check the plan, then compute what is missing, invalid
+    or failed."""
+    check_scheduler(scheduler, connect=True)
+    if not out.is_dir():
+        raise st.ResultsError(f"{flag} {out}: no such folder")
+    with lock.locked(out, flag):
+        if flag == "--retry-failed" and (out / st.MANIFEST).is_file():
+            try:
+                failed = json.loads((out / st.MANIFEST).read_text()).get("failed_chunks")
+            except (OSError, ValueError, AttributeError) as exc:
+                raise st.ResultsError(f"{flag} {out}: manifest.json is unreadable ({exc})") from None
+            if not failed:
+                click.echo(f"{out}: no failed chunks; nothing to compute again", err=True)
+                sys.exit(0)
+        spec, plan = read_plan(out, flag)
+        check_points(spec.design.n, f"{flag} {out}", yes=yes)
+        if flag == "--retry-failed":
+            # From here the folder is unfinished again: an interruption leaves it for --resume.
+            (out / st.MANIFEST).unlink()
+            (out / integrity.SEAL).unlink(missing_ok=True)
+        return _run(spec, out, jobs, scheduler, quiet, resume=True, command=plan.get("command"),
+                    started=plan.get("started"), chunk_timeout=chunk_timeout, retries=retries)
 
 
 @main.command()
@@ -202,38 +299,60 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--yes", is_flag=True, help="Re-run a design larger than ALLYSIM_MAX_POINTS.")
 def reproduce(folder, jobs, scheduler, quiet, yes):
-    """Re-run a results folder from its manifest and check it bit for bit (exit 1 if not equal).
+    """Re-run a results folder from its manifest and check it bit for bit.
 
-    A sweep or sensitivity folder is swept again; a thresholds or path folder is
-    recomputed from the request its manifest records.
+    A sweep or sensitivity folder is swept again, and the manifest itself is checked (its
+    seal manifest.sha256, the data files' hashes, its copies of the spec) and compared with
+    the fresh run (summary, status counts, failed chunks); a thresholds or path folder is
+    recomputed from the request its manifest records. Exit 0 reproduced, 1 differences
+    found, 2 bad input.
     """
     out = Path(folder)
-    manifest_path = out / st.MANIFEST
-    if not manifest_path.is_file():
-        hint = (f"; finish it first with: allysim sweep --resume {folder}"
-                if (out / st.PLAN).exists() else "")
-        raise st.ResultsError(f"{folder}: no manifest.json; not a finished sweep folder{hint}")
+    check_run_options(jobs, None, 0)
+    check_scheduler(scheduler, connect=True)
+    seal_diffs, _, _ = integrity.seal_differences(out)
     try:
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("kind") in ("thresholds", "path"):
-            return _reproduce_analysis(out, manifest)
-        spec = SweepSpec.from_json(manifest["spec"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise st.ResultsError(f"{folder}/manifest.json: unreadable ({exc})") from None
-    check_points(spec.design.n, f"reproduce {folder}", yes=yes)
-    diffs = _listed_file_diffs(out, manifest)
+        kind = json.loads((out / st.MANIFEST).read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind in ("thresholds", "path"):
+        return _reproduce_analysis(out, json.loads((out / st.MANIFEST).read_text()))
+    try:
+        manifest, spec = integrity.read_manifest(out)
+    except st.ResultsError as exc:
+        if seal_diffs:      # an edited manifest that no longer even reads: a difference
+            _not_reproduced(folder, seal_diffs + [f"{st.MANIFEST}: cannot be read ({exc})"], [])
+        raise
+    check = integrity.check_folder(out, manifest, spec)
+    try:
+        check_points(spec.design.n, f"reproduce {folder}", yes=yes)
+    except AllysimError as exc:
+        if check.differences:   # e.g. a manifest edited to 1e15 points: say so, do not run it
+            _not_reproduced(folder, check.differences + [f"not re-run: {exc}"], check.notes)
+        raise
+    diffs = list(check.differences)
     tmp = Path(tempfile.mkdtemp(prefix="allysim-reproduce-"))
     try:
         fresh = tmp / "rerun"
         st.prepare(fresh, overwrite=False)
         t0 = time.perf_counter()
-        run = _run(spec, fresh, jobs, scheduler, quiet, resume=False,
-                   command=manifest.get("command"), started=None)
+        try:
+            run = _run(spec, fresh, jobs, scheduler, quiet, resume=False,
+                       command=manifest.get("command"), started=None)
+        except AllysimError as exc:
+            if diffs:       # an edited manifest whose spec cannot even run: say both
+                _not_reproduced(folder, diffs + [f"not re-run: {exc}"], check.notes)
+            raise
         seconds = time.perf_counter() - t0
         diffs += st.compare_folders(out, fresh)
+        fresh_manifest = json.loads((fresh / st.MANIFEST).read_text())
+        diffs += integrity.compare_manifests(manifest, fresh_manifest, legacy=check.legacy)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _exit_on_diffs(out, diffs)
+    if diffs:
+        _not_reproduced(folder, diffs, check.notes)
+    for note in check.notes:
+        click.echo(f"note: {note}")
     files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
     click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
                f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
@@ -254,11 +373,7 @@ def _listed_file_diffs(out: Path, manifest: dict) -> list[str]:
 def _exit_on_diffs(out: Path, diffs: list[str]) -> None:
     """Print the differences and exit 1, if there are any."""
     if diffs:
-        click.echo(f"NOT reproduced: {out} differs from a fresh run of its manifest "
-                   f"({len(diffs)} difference(s)):")
-        for d in diffs:
-            click.echo(f"  {d}")
-        sys.exit(1)   # SystemExit passes through the group (click returns Exit codes instead)
+        _not_reproduced(out, diffs, [])
 
 
 def _reproduce_analysis(out: Path, manifest: dict) -> None:
@@ -279,3 +394,13 @@ def _reproduce_analysis(out: Path, manifest: dict) -> None:
     _exit_on_diffs(out, diffs)
     click.echo(f"reproduced: {', '.join(manifest['files'])} in {out} are byte-for-byte identical "
                f"to a fresh {manifest['kind']} run ({time.perf_counter() - t0:.2f} s)")
+
+
+def _not_reproduced(folder, diffs: list[str], notes: list[str]):
+    click.echo(f"NOT reproduced: {folder} differs from a fresh run of its manifest "
+               f"({len(diffs)} difference(s)):")
+    for d in diffs:
+        click.echo(f"  {d}")
+    for note in notes:
+        click.echo(f"note: {note}")
+    sys.exit(EXIT_DIFFERENT)   # SystemExit passes through the group (click returns Exit codes instead)

@@ -147,7 +147,15 @@ def count_lines(totals: dict, n_points: int, width: int = 34, bins: int | None =
 
 
 class SweepLayout:
-    """The arrays a concept's sweep keeps; subclass per concept (module docstring)."""
+    """The arrays a concept's sweep keeps; subclass per concept (module docstring).
+
+    ``certificate`` says how ``allysim verify`` rechecks a stored solution from the
+    payoffs alone: ``nash`` (max regret <= tol x payoff scale), ``qre`` (logit residual
+    <= residual_tol), ``rest`` (a rest point of the replicator), or ``resolve`` (the
+    sampled points are solved again and must give the stored arrays bit for bit).
+    """
+
+    certificate = "nash"
 
     def __init__(self, concept, model, options: dict, store: str):
         self.concept, self.model, self.options, self.store = concept, model, options, store
@@ -323,6 +331,7 @@ class LambdaLayout(SweepLayout):
     """
 
     payoff = False
+    certificate = "qre"
 
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)

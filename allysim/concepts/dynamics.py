@@ -91,6 +91,7 @@ class DynamicsLayout(SweepLayout):
 
     row_prob = "eq_prob"
     row_payoff = False
+    certificate = "rest"        # rest points of the replicator, Nash or not
 
 
     def note(self) -> str:

@@ -120,6 +120,7 @@ class SPELayout(SweepLayout):
     one row per SPE with its path, payoffs, certificate and moves at every history."""
 
     row_pure = "eq_path"
+    certificate = "resolve"     # an SPE's certificate needs the whole tree
 
 
     def __init__(self, concept, model, options, store):
@@ -269,6 +270,7 @@ class AQRELayout(LambdaLayout):
     regret."""
 
     payoff = True
+    certificate = "resolve"     # stored: marginals on the play; the behaviour is not kept
 
     def note(self) -> str:
         return (f"agent logit QRE by backward induction, stages {stage_text(self.options['stages'])}, "

@@ -41,6 +41,28 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], *, sync: b
         raise
 
 
+def write_file(path: str | Path, write: Callable[[BinaryIO], None], *, where: str | None = None,
+               sync: bool = True) -> None:
+    """:func:`atomic_write` to a file a user named, every failure one
+    :class:`~allysim.errors.AllysimError` line starting with ``where`` (default the path;
+    the CLI passes ``-o PATH``): the folder missing, a file where a folder should be, a
+    folder where the file should be, no permission, a read-only or full file system."""
+    from ..errors import AllysimError
+    target = Path(path)
+    where = str(path) if where is None else where
+    parent = target.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() or any(
+            p.exists() and not p.is_dir() for p in parent.parents) else "does not exist"
+        raise AllysimError(f"{where}: folder {parent} {what}")
+    if target.is_dir():
+        raise AllysimError(f"{where}: is a folder; expected a file name")
+    try:
+        atomic_write(target, write, sync=sync)
+    except OSError as exc:
+        raise AllysimError(f"{where}: cannot write: {exc.strerror or exc}") from None
+
+
 def write_json(path: str | Path, doc: Any) -> None:
     """``doc`` as indented JSON, written atomically."""
     atomic_write(path, lambda fh: fh.write((json.dumps(doc, indent=2) + "\n").encode()))

@@ -135,22 +135,15 @@ def save_figure(fig, path: str | Path, *, dpi: float | None = None) -> None:
     """Write ``fig`` to ``path`` (.png, .pdf or .svg, by its suffix) atomically: an
     interrupted or failed write leaves no file. Metadata that would change from run to
     run (dates, versions) is left out, so the same figure gives the same bytes."""
-    from ..io.atomic import atomic_write
+    from ..io.atomic import write_file
     target = Path(path)
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise AllysimError(f"{target}: expected a .png, .pdf or .svg file name")
-    if not target.parent.is_dir():
-        raise AllysimError(f"{target}: folder {target.parent} does not exist")
-    if target.is_dir():
-        raise AllysimError(f"{target}: is a folder; expected a file name")
     meta = {"png": {"Software": None}, "svg": {"Date": None},
             "pdf": {"CreationDate": None, "Producer": None}}[fmt]
-    try:
-        atomic_write(target, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi or DPI, metadata=meta),
-                     sync=False)
-    except OSError as exc:
-        raise AllysimError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    write_file(target, lambda fh: fig.savefig(fh, format=fmt, dpi=dpi or DPI, metadata=meta),
+               sync=False)
 
 
 def parse_size(text: str | None) -> tuple[float, float] | None:

@@ -11,18 +11,22 @@ solve, reduce — which returns plain arrays, so any executor can run it:
 
 A chunk's result depends only on the spec and its slice of points, and the
 design generates any slice bitwise identically (see :mod:`.design`), so results
-do not depend on the number of workers, the chunk size or the executor. A chunk
-that raises is stored with every point ``failed`` (and the error in the
-manifest); the sweep goes on. Only a bounded number of chunks is in flight, so
-memory stays flat however many points there are.
+do not depend on the number of workers, the chunk size or the executor. Chunks
+are generated lazily (:meth:`SweepSpec.chunks`) and only a bounded number is in
+flight, so memory stays flat however many points there are.
+
+A chunk that fails — raises, loses its worker, runs past ``chunk_timeout`` — is
+computed again up to ``retries`` times (:mod:`.executors`); one that still fails
+is stored with every point ``failed`` (or ``timeout``) and listed in the
+manifest, and the sweep goes on (the CLI then exits 3). The folder is locked
+while a sweep writes it (:mod:`.lock`); the plan and every chunk carry the spec's
+sha256, and a resume checks each stored chunk before using it (:mod:`.resume`);
+the manifest is sealed by ``manifest.sha256`` (:mod:`.integrity`).
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
-import math
-import multiprocessing
 import platform
 import subprocess
 import sys
@@ -37,9 +41,12 @@ import numpy as np
 
 from .. import __version__
 from ..concepts import STORES, SweepLayout, get_concept
-from ..errors import AllysimError
+from ..errors import AllysimError, quote
+from ..limits import max_batch
 from ..model import compile_model
 from ..solve import STATUS, STATUS_NAMES
+from . import executors, integrity, lock
+from . import resume as resume_mod
 from . import store as st
 from .design import Design
 
@@ -72,6 +79,9 @@ class SweepSpec:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SweepSpec:
+        """The spec written by :meth:`to_json`; anything else (a plan or manifest edited by
+        hand) is an :class:`~allysim.errors.AllysimError` naming the key."""
+        _check_spec_doc(doc)
         options = _upgrade_options(doc["solver"], dict(doc["options"]), doc.get("backend"))
         return cls(doc["model_source"], doc["model_where"], Design.from_json(doc["design"]),
                    doc["solver"], options, doc["store"], int(doc["chunk_size"]),
@@ -89,18 +99,43 @@ class SweepSpec:
 
     @property
     def n_chunks(self) -> int:
-        return math.ceil(self.design.n / self.chunk_size)
+        return -(-self.design.n // self.chunk_size)
 
-    def chunks(self) -> list[tuple[int, int, int]]:
-        """``(k, start, stop)`` of every chunk."""
-        n, size = self.design.n, self.chunk_size
-        return [(k, k * size, min(n, (k + 1) * size)) for k in range(self.n_chunks)]
+    def chunk(self, k: int) -> tuple[int, int, int]:
+        """``(k, start, stop)`` of chunk ``k``."""
+        start = k * self.chunk_size
+        return k, start, min(self.design.n, start + self.chunk_size)
+
+    def chunks(self, first: int = 0) -> Iterator[tuple[int, int, int]]:
+        """``(k, start, stop)`` of every chunk from ``first`` on, generated lazily (a design
+        of 2^53 points has 2^39 chunks of the default size: they are never listed)."""
+        return (self.chunk(k) for k in range(first, self.n_chunks))
+
+    def sha256(self) -> str:
+        """Digest of everything that determines the results (the plan and every stored chunk
+        carry it, so ``--resume`` can tell chunks of another spec)."""
+        return _key(self.to_json())
 
     def validate(self) -> None:
         if self.store not in STORES:
             raise AllysimError(f"--store {self.store!r}: expected one of {', '.join(STORES)}")
         if isinstance(self.chunk_size, bool) or self.chunk_size < 1:
             raise AllysimError(f"--chunk-size {self.chunk_size}: expected a whole number >= 1")
+
+
+def _check_spec_doc(doc) -> None:
+    if not isinstance(doc, dict):
+        raise AllysimError(f"spec {quote(doc, 40)}: expected a table")
+    for key, kind, what in (("model_source", str, "text"), ("model_where", str, "text"),
+                            ("solver", str, "text"), ("store", str, "text"),
+                            ("options", dict, "a table"), ("design", dict, "a table")):
+        if not isinstance(doc.get(key), kind):
+            raise AllysimError(f"spec {key} {quote(doc.get(key), 40)}: expected {what}")
+    size = doc.get("chunk_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise AllysimError(f"spec chunk_size {quote(size, 40)}: expected a whole number >= 1")
+    if not isinstance(doc.get("scenario", {}), dict):
+        raise AllysimError(f"spec scenario {quote(doc.get('scenario'), 40)}: expected a table")
 
 
 def _upgrade_options(solver: str, options: dict[str, Any], backend: str | None) -> dict[str, Any]:
@@ -160,10 +195,11 @@ def _pack(reducer: SweepLayout, arrays: dict[str, np.ndarray], m: int) -> dict[s
     return out
 
 
-def failed_chunk(reducer: SweepLayout, m: int, error: str) -> dict[str, np.ndarray]:
-    """The arrays of a chunk whose computation failed: every point ``failed``."""
+def failed_chunk(reducer: SweepLayout, m: int, error: str, status: str = "failed") -> dict[str, np.ndarray]:
+    """The arrays of a chunk whose computation failed: every point ``status`` (``failed``,
+    or ``timeout`` for a chunk stopped by ``--chunk-timeout``)."""
     arrays = {f.name: np.full((m, *f.shape), f.fill, dtype=f.dtype) for f in reducer.point_fields()}
-    arrays["status"] = np.full(m, STATUS["failed"], dtype=np.int8)
+    arrays["status"] = np.full(m, STATUS[status], dtype=np.int8)
     arrays.update({f.name: np.zeros((0, *f.shape), dtype=f.dtype) for f in reducer.row_fields()})
     arrays.update({f.name: np.zeros(f.shape, dtype=f.dtype) for f in reducer.total_fields()})
     out = _pack(reducer, arrays, m)
@@ -183,7 +219,7 @@ def run_chunk(doc: dict[str, Any], k: int, start: int, stop: int) -> dict[str, n
     m = stop - start
     params = design.points(start, stop)
     try:
-        packed = _pack(reducer, reducer.reduce(params, start), m)
+        packed = _pack(reducer, reduce_in_batches(reducer, params, start), m)
     except Exception as exc:  # the sweep goes on; these points are marked failed
         packed = failed_chunk(reducer, m, f"{type(exc).__name__}: {exc}")
     if reducer.store == "full":
@@ -198,50 +234,28 @@ def run_chunk(doc: dict[str, Any], k: int, start: int, stop: int) -> dict[str, n
     return packed
 
 
-# -- executors -----------------------------------------------------------------------------
-Task = tuple[int, int, int]
+def reduce_in_batches(reducer: SweepLayout, params: np.ndarray, start: int) -> dict[str, np.ndarray]:
+    """``reducer.reduce`` over a chunk's points in batches of at most
+    :func:`allysim.limits.max_batch` points, so the payoffs of a large model stay within
+    ``ALLYSIM_MAX_MEMORY`` whatever the chunk size; per-point and per-row arrays are the
+    batches' concatenated (a game's answer does not depend on its batch), totals their
+    sum in batch order."""
+    batch = max_batch(reducer.model.shape)
+    if len(params) <= batch:
+        return reducer.reduce(params, start)
+    parts = [reducer.reduce(params[i:i + batch], start + i) for i in range(0, len(params), batch)]
+    out = {}
+    for f in (*reducer.point_fields(), *reducer.row_fields()):
+        out[f.name] = np.concatenate([np.asarray(p[f.name]).reshape(-1, *f.shape) for p in parts])
+    for f in reducer.total_fields():
+        total = np.asarray(parts[0][f.name]).copy()
+        for p in parts[1:]:
+            total = total + p[f.name]
+        out[f.name] = total
+    return out
 
 
-def _in_process(doc, tasks: list[Task]) -> Iterator[tuple[Task, dict]]:
-    for task in tasks:
-        try:
-            result = run_chunk(doc, *task)
-        except Exception as exc:    # as a pool worker's exception: the chunk is marked failed
-            result = exc
-        yield task, result
-
-
-def _processes(doc, tasks: list[Task], jobs: int) -> Iterator[tuple[Task, Any]]:
-    methods = multiprocessing.get_all_start_methods()
-    # fork lets workers inherit the compiled kernel; elsewhere each worker compiles once.
-    ctx = multiprocessing.get_context("fork") if "fork" in methods and sys.platform != "darwin" else None
-    queue = list(reversed(tasks))
-    while queue:
-        pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
-        pending: dict[cf.Future, Task] = {}
-        broken = False
-        try:
-            while (queue or pending) and not broken:
-                while queue and len(pending) < 2 * jobs:
-                    task = queue.pop()
-                    pending[pool.submit(run_chunk, doc, *task)] = task
-                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    task = pending.pop(fut)
-                    try:
-                        yield task, fut.result()
-                    except cf.process.BrokenProcessPool as exc:
-                        broken = True
-                        yield task, exc
-                    except Exception as exc:
-                        yield task, exc
-            # A dead worker breaks the pool: mark what it held failed and start a new pool.
-            for fut, task in pending.items():
-                yield task, RuntimeError("worker process died")
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
+# -- executors (allysim.sweep.executors; Dask's client here) -----------------------------------
 def _require_dask(scheduler) -> None:
     try:
         import dask.distributed  # noqa: F401
@@ -265,45 +279,26 @@ def _dask_client(scheduler, jobs: int):
         raise AllysimError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
 
-def _dask(doc, tasks: list[Task], scheduler, jobs: int) -> Iterator[tuple[Task, Any]]:
-    client, cluster = _dask_client(scheduler, jobs)
-    from dask.distributed import as_completed
-
-    try:
-        workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
-        queue = list(reversed(tasks))
-        pending = {}
-
-        def submit():
-            task = queue.pop()
-            fut = client.submit(run_chunk, doc, *task, pure=False)
-            pending[fut.key] = task
-            return fut
-
-        ac = as_completed([submit() for _ in range(min(len(queue), 2 * workers))])
-        for fut in ac:
-            task = pending.pop(fut.key)
-            try:
-                result = fut.result()
-            except Exception as exc:
-                result = exc
-            fut.release()
-            yield task, result
-            if queue:
-                ac.add(submit())
-    finally:
-        if cluster is not None:
-            client.close()
-            cluster.close()
-
-
-def check_scheduler(scheduler: str | None) -> None:
+def check_scheduler(scheduler, *, connect: bool = False) -> None:
+    """Refuse a ``--scheduler`` that is not ``local`` or an address, or Dask missing; with
+    ``connect``, also an address nothing listens on (checked before a folder is touched)."""
     if scheduler is None or not isinstance(scheduler, str):
         return
     if scheduler != "local" and "://" not in scheduler:
         raise AllysimError(f"--scheduler {scheduler!r}: expected 'local' or an address such as "
                            "tcp://host:8786")
     _require_dask(scheduler)
+    if connect and scheduler.startswith("tcp://"):
+        import socket
+        host, _, port = scheduler[len("tcp://"):].rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=10):
+                pass
+        except ValueError:
+            raise AllysimError(f"--scheduler {scheduler}: expected tcp://HOST:PORT") from None
+        except OSError as exc:
+            raise AllysimError(f"--scheduler {scheduler}: cannot connect "
+                               f"({exc.strerror or exc})") from None
 
 
 # -- progress --------------------------------------------------------------------------------
@@ -357,79 +352,159 @@ class SweepRun:
         return self.n_points / self.seconds if self.seconds > 0 else float("inf")
 
 
-def executor_name(jobs: int, scheduler) -> str:
+#: Times a chunk that fails (raises, loses its worker, times out) is computed again
+#: before its points are stored as failed (``--retries``).
+DEFAULT_RETRIES = 2
+
+
+def executor_name(workers: int, scheduler) -> str:
     if scheduler is not None:
         return f"dask ({scheduler if isinstance(scheduler, str) else 'client'})"
-    return "in-process" if jobs == 1 else f"{jobs} processes"
+    return "in-process" if workers == 0 else f"{workers} process{'es' if workers > 1 else ''}"
+
+
+def plan_workers(jobs: int, chunks: int, scheduler=None) -> tuple[int, str | None]:
+    """Workers for ``--jobs`` with ``chunks`` chunks to compute: at most one per chunk and
+    one per CPU; and a note when that is fewer than asked."""
+    if scheduler is not None and scheduler != "local":
+        return jobs, None            # a running cluster has the workers it has
+    cpus = executors.available_cpus()
+    n = max(1, min(jobs, chunks, cpus))
+    if n >= jobs:
+        return n, None
+    if scheduler == "local":
+        what = "Dask workers" if n > 1 else "Dask worker"
+    else:
+        what = "worker processes" if n > 1 else "worker process"
+    return n, (f"--jobs {jobs}: {n} {what} at most ({chunks:,} chunk{'s' if chunks != 1 else ''} "
+               f"to compute, {cpus} CPU{'s' if cpus != 1 else ''})")
+
+
+def check_run_options(jobs, chunk_timeout, retries) -> None:
+    """Refuse ``--jobs``, ``--chunk-timeout`` or ``--retries`` values that cannot be used."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise AllysimError(f"--jobs {jobs}: expected a whole number >= 1")
+    if chunk_timeout is not None and (isinstance(chunk_timeout, bool) or not isinstance(
+            chunk_timeout, (int, float)) or not 0 < chunk_timeout < 1e9):
+        raise AllysimError(f"--chunk-timeout {chunk_timeout}: expected a number of seconds > 0")
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+        raise AllysimError(f"--retries {retries}: expected a whole number from 0 to 100")
+
+
+def _failure(reducer: SweepLayout, design: Design, spec: SweepSpec, start: int, stop: int,
+             result) -> dict[str, np.ndarray]:
+    """The arrays stored for a chunk that failed every attempt (its points ``failed`` or
+    ``timeout``)."""
+    if not isinstance(result, BaseException):
+        return result                # run_chunk caught it: already a failed chunk
+    status = getattr(result, "status", "failed")
+    message = str(result) if isinstance(result, executors.ChunkFailure) else \
+        f"{type(result).__name__}: {result}"
+    out = failed_chunk(reducer, stop - start, message, status)
+    if spec.store == "full":
+        out["varied"] = np.ascontiguousarray(design.points(start, stop)[:, list(design.columns)])
+        out["csv"] = _csv_bytes(reducer, out, out["varied"], start)
+    return out
 
 
 def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, scheduler=None,
               progress: bool = False, resume: bool = False, command: list[str] | None = None,
-              started: str | None = None) -> SweepRun:
+              started: str | None = None, chunk_timeout: float | None = None,
+              retries: int = DEFAULT_RETRIES, log=None) -> SweepRun:
     """Run (or, with ``resume``, finish) a sweep; with ``out``, store and finalize its folder.
 
     The folder must already be prepared (:func:`allysim.sweep.store.prepare`) and its
-    ``plan.json`` written (:func:`write_plan`).
+    ``plan.json`` written (:func:`write_plan`); the sweep holds its lock
+    (:mod:`allysim.sweep.lock`) while it runs. With ``resume`` the stored chunks are
+    checked (:mod:`allysim.sweep.resume`) and the missing, invalid and failed ones
+    computed. A chunk that fails is computed again up to ``retries`` times; one that
+    still fails has its points stored ``failed`` (``timeout`` if it ran past
+    ``chunk_timeout`` seconds) and is listed in ``SweepRun.failed_chunks``.
+    ``log(message)`` receives one-line notes (workers capped, chunks recomputed).
     """
     spec.validate()
-    if isinstance(jobs, bool) or jobs < 1:
-        raise AllysimError(f"--jobs {jobs}: expected a whole number >= 1")
+    check_run_options(jobs, chunk_timeout, retries)
     check_scheduler(scheduler)
+    if out is None:
+        return _run_sweep(spec, None, jobs, scheduler, progress, False, command, started,
+                          chunk_timeout, retries, log or (lambda message: None))
+    with lock.locked(out, "--resume" if resume else "-o"):
+        return _run_sweep(spec, Path(out), jobs, scheduler, progress, resume, command, started,
+                          chunk_timeout, retries, log or (lambda message: None))
+
+
+def _run_sweep(spec, out, jobs, scheduler, progress, resume, command, started, chunk_timeout,
+               retries, log) -> SweepRun:
     doc = spec.to_json()
     model, design, reducer = context(doc)   # validates options
     reducer.prepare()                        # compiles kernels once, before workers fork
-    tasks = spec.chunks()
+    digest = spec.sha256()
     keys = [f"t/{f.name}" for f in reducer.total_fields()] + ["t/status_counts"]
-    # Totals are summed in chunk order at the end, whatever order chunks finish in, so
-    # floating-point totals are the same bits for any executor.
-    chunk_totals: dict[int, dict[str, np.ndarray]] = {}
-    failed: list[dict[str, Any]] = []
+    stored: set[int] = set()
     if out is not None and resume:
-        done = st.done_chunks(out)
-        for k in sorted(done):
-            chunk = st.load_chunk(out, k)
-            chunk_totals[k] = {key: chunk[key] for key in keys}
-            if "error" in chunk:
-                failed.append({"chunk": k, "error": chunk["error"].tobytes().decode(errors="replace")})
-        tasks = [t for t in tasks if t[0] not in done]
-    bar = Progress(sum(t[2] - t[1] for t in tasks), progress)
+        stored, redo = resume_mod.stored_chunks(out, spec, reducer, digest)
+        log(f"resuming {out}: {len(stored):,} of {spec.n_chunks:,} chunks already done")
+        if redo:
+            k, why = redo[0]
+            log(f"computing {len(redo):,} stored chunk(s) again: chunk {k} {why}"
+                + (f" (and {len(redo) - 1:,} more)" if len(redo) > 1 else ""))
+    todo_chunks = spec.n_chunks - len(stored)
+    todo_points = design.n - sum(spec.chunk(k)[2] - spec.chunk(k)[1] for k in stored)
+    zeros = {f"t/{f.name}": np.zeros(f.shape, dtype=f.dtype) for f in reducer.total_fields()}
+    zeros["t/status_counts"] = np.zeros(len(STATUS_NAMES), np.int64)
+    totals = resume_mod.OrderedTotals(
+        zeros, stored, lambda k: {key: st.load_chunk_key(out, k, key) for key in keys})
+    tasks = executors.TaskQueue(t for t in spec.chunks() if t[0] not in stored)
+    workers, note = plan_workers(jobs, todo_chunks, scheduler)
+    if note:
+        log(note)
+    bar = Progress(todo_points, progress)
     started = started or datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
+    cluster = None
     if scheduler is not None:
-        stream = _dask(doc, tasks, scheduler, jobs)
-    elif jobs > 1 and len(tasks) > 1:
-        stream = _processes(doc, tasks, jobs)
+        client, cluster = _dask_client(scheduler, workers)
+        stream = executors.dask(run_chunk, doc, tasks, client, chunk_timeout)
+        used = 0
+    elif workers > 1 or chunk_timeout is not None:
+        # a chunk can only be stopped in a process of its own: a timeout takes a pool
+        stream = executors.processes(run_chunk, doc, tasks, workers, chunk_timeout)
+        used = workers
     else:
-        stream = _in_process(doc, tasks)
+        stream = executors.in_process(run_chunk, doc, tasks)
+        used = 0
+    attempts: dict[int, int] = {}
+    failed: list[dict[str, Any]] = []
     try:
         for (k, start, stop), result in stream:
-            if isinstance(result, BaseException):
-                result = failed_chunk(reducer, stop - start, f"{type(result).__name__}: {result}")
-                if spec.store == "full":
-                    result["varied"] = np.ascontiguousarray(
-                        design.points(start, stop)[:, list(design.columns)])
-                    result["csv"] = _csv_bytes(reducer, result, result["varied"], start)
-            if "error" in result:
+            if isinstance(result, BaseException) or "error" in result:
+                attempts[k] = attempts.get(k, 0) + 1
+                if attempts[k] <= retries:
+                    tasks.retry((k, start, stop))
+                    continue
+                result = _failure(reducer, design, spec, start, stop, result)
                 failed.append({"chunk": k, "start": start, "stop": stop,
+                               "status": STATUS_NAMES[int(result["p/status"][0])] if stop > start
+                               else "failed", "attempts": attempts[k],
                                "error": result["error"].tobytes().decode(errors="replace")})
-            chunk_totals[k] = {key: result[key] for key in keys}
             if out is not None:
-                st.write_chunk(out, k, result)
+                st.write_chunk(out, k, resume_mod.with_meta(result, digest, k, start, stop))
+            totals.add(k, {key: result[key] for key in keys})
             bar.update(stop - start)
     finally:
         bar.close()
         stream.close()
+        if cluster is not None:
+            client.close()
+            cluster.close()
     seconds = time.perf_counter() - t0
-    totals = {f"t/{f.name}": np.zeros(f.shape, dtype=f.dtype) for f in reducer.total_fields()}
-    totals["t/status_counts"] = np.zeros(len(STATUS_NAMES), np.int64)
-    for k in sorted(chunk_totals):
-        for key in keys:
-            totals[key] += chunk_totals[k][key]
+    if totals.next != spec.n_chunks:     # every chunk is added exactly once
+        raise RuntimeError(f"run_sweep(): {totals.next} of {spec.n_chunks} chunks were summed")
     failed.sort(key=lambda f: f["chunk"])
-    named = {k[2:]: v for k, v in totals.items()}
+    named = {k[2:]: v for k, v in totals.totals.items()}
     summary = reducer.summary(named, design.n)
-    run = SweepRun(spec, sum(t[2] - t[1] for t in tasks), seconds, named, failed,
-                   executor_name(jobs, scheduler), reducer.note(), summary)
+    run = SweepRun(spec, todo_points, seconds, named, failed,
+                   executor_name(used, scheduler), reducer.note(), summary)
     if out is not None:
         t1 = time.perf_counter()
         finalize(Path(out), spec, reducer, run, command=command, started=started, resumed=resume)
@@ -440,23 +515,53 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
 
 def write_plan(out: Path, spec: SweepSpec, command: list[str] | None) -> None:
     st.write_json(Path(out) / st.PLAN, {"allysim": __version__, "spec": spec.to_json(),
+                                        "spec_sha256": spec.sha256(),
                                         "command": command or [],
                                         "started": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
 
-def read_plan(out: Path) -> tuple[SweepSpec, dict[str, Any]]:
+def read_plan(out: Path, flag: str = "--resume") -> tuple[SweepSpec, dict[str, Any]]:
+    """The spec of an unfinished sweep folder (``flag`` is ``--resume``) or of a finished one
+    with failed chunks (``--retry-failed``), checked against the plan's own hash."""
     out = Path(out)
+    failed = []
     if (out / st.MANIFEST).exists():
-        raise st.ResultsError(f"--resume {out}: this sweep is already complete (manifest.json "
-                              f"exists); check it with allysim reproduce {out}")
+        try:
+            failed = json.loads((out / st.MANIFEST).read_text()).get("failed_chunks") or []
+        except (OSError, ValueError, AttributeError):
+            failed = []
+        kept = (out / st.PLAN).exists() and (out / st.CHUNKS).is_dir()
+        if flag == "--resume":
+            hint = (f"; {len(failed)} chunk(s) failed: compute them again with allysim sweep "
+                    f"--retry-failed {out}" if failed and kept else
+                    f"; check it with allysim reproduce {out}")
+            raise st.ResultsError(f"--resume {out}: this sweep is already complete (manifest.json "
+                                  f"exists){hint}")
+        if failed and not kept:
+            raise st.ResultsError(f"{flag} {out}: its chunks were not kept (plan.json and chunks/ "
+                                  "are gone); run the sweep again")
+    elif flag == "--retry-failed":
+        hint = (f"; finish it with allysim sweep --resume {out}" if (out / st.PLAN).exists()
+                else "")
+        raise st.ResultsError(f"{flag} {out}: no manifest.json; not a finished sweep folder{hint}")
     if not (out / st.PLAN).exists():
-        raise st.ResultsError(f"--resume {out}: no plan.json; not a sweep folder "
+        raise st.ResultsError(f"{flag} {out}: no plan.json; not a sweep folder "
                               "(start a sweep with -o DIR)")
     try:
         doc = json.loads((out / st.PLAN).read_text())
-        return SweepSpec.from_json(doc["spec"]), doc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise st.ResultsError(f"--resume {out}: plan.json is unreadable ({exc})") from None
+        spec = SweepSpec.from_json(doc["spec"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise st.ResultsError(f"{flag} {out}: plan.json is unreadable ({exc})") from None
+    digest = doc.get("spec_sha256")
+    if not isinstance(digest, str):
+        raise st.ResultsError(f"{flag} {out}: plan.json has no spec_sha256, so its chunks cannot be "
+                              f"checked against it; start again with -o {out} --overwrite")
+    if _key(doc["spec"]) != digest or spec.sha256() != digest:
+        raise st.ResultsError(f"{flag} {out}: plan.json was changed after the sweep started (its "
+                              "spec no longer matches its spec_sha256: a changed chunk_size, seed "
+                              f"or design would mix chunks of two sweeps); start again with -o {out} "
+                              "--overwrite")
+    return spec, doc
 
 
 def _versions() -> dict[str, str]:
@@ -541,14 +646,17 @@ def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
         "environment": _versions(),
         "git_commit": _git_commit(),
         "failed_chunks": run.failed_chunks,
+        "failed_points": sum(f["stop"] - f["start"] for f in run.failed_chunks),
         "status_counts": {name: int(c) for name, c in zip(STATUS_NAMES, run.totals["status_counts"])},
         "summary": run.summary,
         "spec": spec.to_json(),
         "files": {name: {"sha256": st.sha256_file(p), "bytes": p.stat().st_size}
                   for name, p in files.items()},
     }
-    st.write_json(out / st.MANIFEST, manifest)
-    # The manifest is down: the folder is complete; drop the resume state.
-    import shutil
-    shutil.rmtree(out / st.CHUNKS, ignore_errors=True)
-    (out / st.PLAN).unlink(missing_ok=True)
+    integrity.write_manifest(out, manifest)
+    # The manifest is down: the folder is complete; drop the resume state, unless some
+    # chunks failed: then --retry-failed computes just those from it.
+    if not run.failed_chunks:
+        import shutil
+        shutil.rmtree(out / st.CHUNKS, ignore_errors=True)
+        (out / st.PLAN).unlink(missing_ok=True)

@@ -29,35 +29,74 @@ from ..errors import AllysimError
 from ..io.atomic import atomic_write, write_json  # noqa: F401  (re-exported for the engine)
 
 PLAN, MANIFEST, RESULTS, CSV, CHUNKS = "plan.json", "manifest.json", "results.npz", "equilibria.csv", "chunks"
-OWN = (PLAN, MANIFEST, RESULTS, CSV, CHUNKS)
+SEAL, LOCK = "manifest.sha256", ".allysim.lock"
+OWN = (PLAN, MANIFEST, SEAL, RESULTS, CSV, CHUNKS)
 
 
 class ResultsError(AllysimError):
     """A results folder that cannot be used as asked."""
 
 
-def prepare(out: Path, *, overwrite: bool, own: tuple[str, ...] = OWN, chunks: bool = True) -> None:
-    """Make ``out`` ready for a new sweep: create it, or refuse a non-empty one
-    unless ``overwrite`` (which removes allysim's own files, ``own``, from it). Other
-    results folders (thresholds, path) pass their own files and ``chunks=False``."""
+def make_folder(out: Path) -> bool:
+    """Create the folder ``out`` if it does not exist; True if this call created it.
+
+    Every way this can fail (the parent missing or a file, no permission, a read-only
+    or full file system) is one :class:`ResultsError` line."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"-o {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise ResultsError(f"-o {out}: folder is not empty; pass --overwrite to replace its "
-                               "results, or --resume to finish an interrupted sweep")
-        for name in own:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
-    if not out.parent.exists():
-        raise ResultsError(f"-o {out}: parent folder {out.parent} does not exist")
-    out.mkdir(exist_ok=True)
-    if chunks:
-        (out / CHUNKS).mkdir(exist_ok=True)
+    parent = out.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() or _is_file_above(parent) else "does not exist"
+        raise ResultsError(f"-o {out}: parent folder {parent} {what}")
+    try:
+        out.mkdir()
+    except FileExistsError:
+        if not out.is_dir():
+            raise ResultsError(f"-o {out}: exists and is not a folder") from None
+        return False
+    except OSError as exc:
+        raise ResultsError(f"-o {out}: cannot create the folder: {exc.strerror or exc}") from None
+    return True
+
+
+def _is_file_above(path: Path) -> bool:
+    return any(p.exists() and not p.is_dir() for p in Path(path).parents)
+
+
+def prepare(out: Path, *, overwrite: bool, own: tuple[str, ...] = OWN, chunks: bool = True) -> None:
+    """Make ``out`` ready for a new sweep: create it, or refuse a non-empty one
+    unless ``overwrite`` (which removes allysim's own files, ``own``, from it). Other
+    results folders (thresholds, path) pass their own files and ``chunks=False``. The
+    folder's lock file (:mod:`.lock`) does not count."""
+    out = Path(out)
+    make_folder(out)
+    try:
+        if any(p.name != LOCK for p in out.iterdir()):
+            if not overwrite:
+                raise ResultsError(f"-o {out}: folder is not empty; pass --overwrite to replace its "
+                                   "results, or --resume to finish an interrupted sweep")
+            for name in own:
+                target = out / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink(missing_ok=True)
+        if chunks:
+            (out / CHUNKS).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(f"-o {out}: cannot write: {exc.strerror or exc}") from None
+
+
+def forget(out: Path) -> None:
+    """Remove what a new sweep wrote into ``out`` before its first chunk (plan.json and an
+    empty chunks/), so a sweep that fails that early leaves nothing behind."""
+    out = Path(out)
+    chunks = out / CHUNKS
+    if chunks.is_dir() and not any(chunks.iterdir()):
+        chunks.rmdir()
+    if not chunks.exists():
+        (out / PLAN).unlink(missing_ok=True)
 
 
 def chunk_path(out: Path, k: int) -> Path:
@@ -140,7 +179,12 @@ def compare_folders(expected: Path, actual: Path) -> list[str]:
             if name not in b.files:
                 diffs.append(f"{RESULTS}: array '{name}' is not produced by the re-run")
                 continue
-            x, y = a[name], b[name]
+            try:
+                x = a[name]
+            except Exception as exc:   # a flipped byte fails the zip's CRC check
+                diffs.append(f"{RESULTS}: array '{name}' cannot be read ({type(exc).__name__}: {exc})")
+                continue
+            y = b[name]
             if x.dtype != y.dtype or x.shape != y.shape:
                 diffs.append(f"{RESULTS}: '{name}' is {x.dtype}{list(x.shape)}, the re-run gives "
                              f"{y.dtype}{list(y.shape)}")
