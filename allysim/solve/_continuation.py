@@ -14,7 +14,33 @@ Predictor-corrector continuation (Allgower & Georg 1990, ch. 2) of the curve
   changes sign (a jump onto a leg of the curve run the other way); otherwise the
   next step aims at a set first Newton step, contraction and turn, growing by at
   most ``max_accel`` (see :class:`_Settings`);
-* a determinant sign change that persists down to tiny steps is a branch point.
+* a determinant sign change that persists down to tiny steps is a branch point
+  (:func:`_begin_switch`), and so is the first singular point of a *uniform ray*:
+  in a game whose uniform profile is a Nash equilibrium (every player indifferent,
+  as in symmetric anti-coordination games), that profile is the QRE at every
+  lambda, and the ray bifurcates where ``lam * mu = 1`` for the largest real
+  eigenvalue ``mu`` of ``d(v_odds - v_ref)/dr`` there (found in :func:`_start`,
+  whatever the multiplicity, which a determinant's sign cannot see when even).
+
+Branch points. Past a branch point the curve through it goes on "straight"
+(the symmetric continuation), but no perturbation of the payoffs, however
+small, selects that continuation: a perturbed game's principal branch turns
+onto one of the branches that leave the point (an imperfect bifurcation).
+allysim follows that *generic* branch, chosen deterministically: it backs up a
+little before the branch point, follows the branch of ``F + eps * d = 0``
+(``eps`` = :data:`_EPS`, a perturbation of the payoffs by a constant per
+strategy) through it, and switches the perturbation off once past (the corrector
+lands on the unperturbed branch the perturbed one runs beside). Only the part
+of ``d`` in the left null space of ``F_r`` at the point selects the branch, so
+``d`` is the projection there of the first of these that has one (of norm
+above :data:`_UNFOLD`): (1) a slightly higher precision for the first player,
+which selects what Gambit's tracer selects (it perturbs the first player's
+sum-to-one equation, i.e. lowers every other player's precision by 1e-7; the
+two differ by a rescaling of lambda, which moves along the curve); (2) a small
+bonus to one strategy, the strategies taken in profile order (for points where
+(1) leaves the symmetry intact, e.g. every player indifferent). The choice
+depends only on the game, so it is the same in any batch. A branch point met
+while the perturbation is on is handled in the same way, from there.
 
 Only the loop over continuation steps is in Python; each step does the same
 array work for every game still tracing, and finished games drop out. Used by
@@ -38,6 +64,12 @@ _MIN_STEP = 1e-10    # a step below this means the curve cannot be followed here
 _BRANCH_STEP = 1e-5  # a determinant sign change on a step this short is a branch point
 _POLISH_ITERS = 25   # Newton iterations of the polish at a requested lambda
 _JUMP = 0.25         # the polish may move a path point at most this far (else another branch)
+_EPS = 1e-6          # the perturbation of F that unfolds a branch point (log-odds units)
+_UNFOLD = 1e-8       # ... taken from the first candidate whose null-space part is longer than this
+_KERNEL = 1e-3       # F_r's left null space: singular vectors below this x the largest
+_BACKUP = 1e-2       # the perturbed trace starts this far (in :func:`_metric`) before the point
+_RELEASE = 5e-2      # ... and is switched off once this far past it
+_RAY_IMAG = 1e-8     # an eigenvalue is real if its imaginary part is below this x its modulus
 
 @dataclass(frozen=True)
 class _Settings:
@@ -71,14 +103,35 @@ class _Trace:
     h: np.ndarray         # (B,) next step length
     steps: np.ndarray     # (B,) steps tried (accepted and rejected)
     det_sign: np.ndarray  # (B,) sign of the bordered Jacobian's determinant at y
-    branch: np.ndarray    # (B,) True once a branch point was passed
+    branch: np.ndarray    # (B,) int: branch points passed (switches begun)
     active: np.ndarray    # (B,) still tracing
     stuck: np.ndarray     # (B,) the step collapsed: the curve could not be followed
     scale: np.ndarray     # (B,) payoff range (max - min payoff, 1 if 0)
+    # Branch points (see the module docstring):
+    ray_lam: np.ndarray   # (B,) lambda of a uniform ray's first branch point (inf: none)
+    pending: np.ndarray   # (B,) a branch point was just passed: switch at the next step
+    back: np.ndarray      # (B, R+1) the point before it (the branch point itself on a ray)
+    back_t: np.ndarray    # (B, R+1) ... its tangent
+    back_det: np.ndarray  # (B,) ... and determinant sign
+    perturbed: np.ndarray  # (B,) following the perturbed curve F + pert = 0
+    pert: np.ndarray      # (B, R) the perturbation (0 when off)
+    origin: np.ndarray    # (B, R+1) the branch point being passed
+    phase_s: np.ndarray   # (B,) arclength followed with the perturbation on
+    phase_min: np.ndarray  # (B,) ... before it may be switched off
+
+
+def _numpy_batch(batch: _Batch, games: np.ndarray) -> _Batch:
+    """The games ``games: (A,)`` of ``batch`` in the NumPy layout (for the rare work done
+    by NumPy on either backend: branch points)."""
+    sub = batch.take(games)
+    if sub.kern is None:
+        return sub
+    return _Batch(sub.lay, np.ascontiguousarray(sub.upairs.transpose(0, 1, 3, 2)), None)
 
 
 def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
-    """The uniform profile at lam = 0 and the principal branch's tangent there."""
+    """The uniform profile at lam = 0 and the principal branch's tangent there; with
+    ``scale: (B,)`` (payoff ranges), the first branch point of uniform rays."""
     lay = batch.lay
     y = np.zeros((b, lay.r + 1))
     if batch.kern is not None:
@@ -90,18 +143,36 @@ def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
     # At lam = 0, F_r = I, so the tangent is proportional to (-F_lam, 1).
     t = np.concatenate([-f_lam, np.ones((b, 1))], axis=1)
     t /= np.sqrt(_dot_last(t, t))[:, None]
-    return _Trace(y=y, t=t, h=np.full(b, float(first_step)), steps=np.zeros(b, dtype=np.int64),
-                  det_sign=np.ones(b), branch=np.zeros(b, dtype=bool),
-                  active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool),
-                  scale=np.ones(b) if scale is None else scale)
+    scale = np.ones(b) if scale is None else scale
+    tr = _Trace(y=y, t=t, h=np.full(b, float(first_step)), steps=np.zeros(b, dtype=np.int64),
+                det_sign=np.ones(b), branch=np.zeros(b, dtype=np.int64),
+                active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool), scale=scale,
+                ray_lam=np.full(b, np.inf), pending=np.zeros(b, dtype=bool),
+                back=np.zeros_like(y), back_t=np.zeros_like(y), back_det=np.ones(b),
+                perturbed=np.zeros(b, dtype=bool), pert=np.zeros((b, lay.r)),
+                origin=np.zeros_like(y), phase_s=np.zeros(b), phase_min=np.zeros(b))
+    # Every player indifferent at the uniform profile: it is the QRE at every lambda (a
+    # ray r = 0), until F_r = I - lam * J turns singular, at lam = 1 / (largest real
+    # eigenvalue of J = d(v_odds - v_ref)/dr at r = 0).
+    ray = np.abs(f_lam).max(axis=1, initial=0.0) <= 1e-12 * scale
+    if lay.r and batch.single is None and ray.any():
+        games = np.flatnonzero(ray)
+        _, f_r, _ = _equations(_numpy_batch(batch, games), y[games, :-1], np.ones(games.size))
+        mu = np.linalg.eigvals(np.eye(lay.r) - f_r)
+        real = (np.abs(mu.imag) <= _RAY_IMAG * np.abs(mu)) & (mu.real > 0)
+        top = np.where(real, mu.real, 0.0).max(axis=1)
+        with np.errstate(divide="ignore"):
+            tr.ray_lam[games] = np.where(top > 0, 1.0 / top, np.inf)
+    return tr
 
 
-def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
+def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None):
     """One predictor-corrector step for the A games of ``batch``.
 
     y, t : (A, R+1) points and unit tangents; h : (A,) step lengths;
     det_sign : (A,) bordered determinant signs at y; unit : (A,) or None, the
-    length in which the first correction is measured (default 1).
+    length in which the first correction is measured (default 1); pert : (A, R) or
+    None, a perturbation added to F (the curve followed is ``F + pert = 0``).
     Returns ``accepted (A,)``, new points ``(A, R+1)``, tangents ``(A, R+1)``,
     step growth factors ``(A,)`` (0.5 where rejected), determinant signs ``(A,)``.
     """
@@ -128,6 +199,8 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
         live = going[idx]
         uu = u[idx]
         f, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r])
+        if pert is not None:
+            f += pert[idx]
         m = np.empty((idx.size, r1, r1))
         m[:, :r, :r] = f_r
         m[:, :r, r] = f_lam
@@ -172,7 +245,7 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None):
     return accepted, u, t_new, np.where(accepted, grow, 0.5), sign
 
 
-def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=None):
+def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=None, pert=None):
     """:func:`_step` by the compiled kernel, for the games ``idx: (A,)`` of ``batch``
     (no payoffs are copied); same arguments otherwise, same outputs."""
     a = idx.size
@@ -183,9 +256,32 @@ def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=No
     sign = np.empty(a)
     batch.kern.step(batch.upairs, idx.astype(np.intp, copy=False), y, t, h, det_sign,
                     np.ones(a) if unit is None else np.ascontiguousarray(unit, dtype=float),
+                    np.zeros((1, 1)) if pert is None else np.ascontiguousarray(pert, dtype=float),
+                    pert is not None,
                     st.aim, st.max_dist, st.max_turn, st.corr_tol, st.max_accel, _CORR_ITERS,
                     *batch.lay_args(), accepted, u, t_new, grow, sign)
     return accepted, u, t_new, grow, sign
+
+
+def _step_games(batch: _Batch, tr: _Trace, idx, h, st: _Settings, unit=None, pert=None):
+    """:func:`_step` (or its compiled twin) for the games ``idx: (A,)`` of the trace."""
+    if batch.kern is not None:
+        return _step_compiled(batch, idx, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit, pert)
+    sub = batch if idx.size == tr.y.shape[0] else batch.take(idx)
+    return _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit, pert)
+
+
+def _metric(d: np.ndarray, lam: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Length ``(A,)`` of moves ``d: (A, R+1)`` made near lambda ``lam: (A,)``, the same
+    for a game and its payoffs rescaled: the largest change of a log-odds, or of lambda
+    relative to ``max(lam, 1 / scale)``."""
+    dr = np.abs(d[:, :-1]).max(axis=1, initial=0.0)
+    return np.maximum(dr, np.abs(d[:, -1]) * scale / np.maximum(1.0, lam * scale))
+
+
+def _phase_settings(st: _Settings) -> _Settings:
+    """Step control while a branch point is passed with the perturbation on."""
+    return st.careful()
 
 
 def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
@@ -193,41 +289,154 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
 
     cap : (B,) largest step allowed (to land just past the next target lambda).
     Returns the games that moved ``(M,)`` and their previous points ``(M, R+1)``.
+    Games that passed a branch point in the previous call first begin their switch
+    (:func:`_begin_switch`), so the caller has seen the point just past it.
     """
+    begin = np.flatnonzero(tr.pending & tr.active)
+    if begin.size:
+        _begin_switch(batch, tr, begin)
     idx = np.flatnonzero(tr.active)
     h = np.minimum(tr.h[idx], cap[idx])
+    ray = tr.ray_lam[idx] - tr.y[idx, -1] <= h   # (on a ray, where the tangent is (0, 1))
+    if ray.any():
+        # The step reaches a uniform ray's branch point: go there exactly (just past, so
+        # that a target at it is polished on the ray), then switch (see :func:`_start`).
+        g, at = idx[ray], tr.ray_lam[idx[ray]]
+        old_ray = tr.y[g].copy()
+        tr.y[g] = 0.0
+        tr.y[g, -1] = at * (1 + 1e-12)
+        tr.pending[g] = True
+        tr.back[g], tr.back[g, -1] = 0.0, at
+        tr.back_t[g], tr.back_t[g, -1] = 0.0, 1.0
+        tr.back_det[g] = tr.det_sign[g]
+        tr.ray_lam[g] = np.inf
+        tr.steps[g] += 1
+        idx, h = idx[~ray], h[~ray]
+        if not idx.size:
+            return g, old_ray
     unit = None
     if st.relative > 0:
         unit = np.maximum(1.0, tr.y[idx, -1] * tr.scale[idx] / st.relative)
-    if batch.kern is not None:
-        accepted, u, t_new, grow, sign = _step_compiled(batch, idx, tr.y[idx], tr.t[idx], h,
-                                                        tr.det_sign[idx], st, unit)
-    else:
-        sub = batch if idx.size == tr.y.shape[0] else batch.take(idx)
-        accepted, u, t_new, grow, sign = _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx],
-                                               st, unit)
+    phase = tr.perturbed[idx]
+    if not phase.any():
+        accepted, u, t_new, grow, sign = _step_games(batch, tr, idx, h, st, unit)
+    else:   # perturbed games step with their own settings, on F + pert = 0
+        accepted, sign, grow = np.zeros(idx.size, dtype=bool), np.zeros(idx.size), np.zeros(idx.size)
+        u, t_new = np.empty_like(tr.y[idx]), np.empty_like(tr.y[idx])
+        for part, sett in ((~phase, st), (phase, _phase_settings(st))):
+            if part.any():
+                g = idx[part]
+                out = _step_games(batch, tr, g, h[part], sett, None if unit is None else unit[part],
+                                  tr.pert[g] if sett is not st else None)
+                for full, piece in zip((accepted, u, t_new, grow, sign), out):
+                    full[part] = piece
     tr.steps[idx] += 1
     # A step shortened to land on a target does not shrink the next one.
     tr.h[idx] = np.where(accepted, np.maximum(h * grow, np.minimum(tr.h[idx], h * st.max_accel)),
                          h * grow)
     moved = idx[accepted]
-    old = tr.y[moved].copy()
+    old, old_t, old_det = tr.y[moved].copy(), tr.t[moved].copy(), tr.det_sign[moved].copy()
     tr.y[moved] = u[accepted]
     tr.t[moved] = t_new[accepted]
-    tr.branch[moved[sign[accepted] * tr.det_sign[moved] < 0]] = True
     tr.det_sign[moved] = sign[accepted]
+    # Branch points: a determinant sign change that persisted down to a tiny step (the
+    # step went straight through), or the first branch point of a uniform ray.
+    flip = sign[accepted] * old_det < 0
+    if flip.any():
+        g = moved[flip]
+        tr.pending[g] = True
+        tr.back[g], tr.back_t[g], tr.back_det[g] = old[flip], old_t[flip], old_det[flip]
+        tr.perturbed[g] = False
+    # With the perturbation on: switch it off once well past the branch point.
+    in_phase = tr.perturbed[moved]
+    if in_phase.any():
+        g = moved[in_phase]
+        tr.phase_s[g] += h[accepted][in_phase]
+        far = _metric(tr.y[g] - tr.origin[g], tr.origin[g, -1], tr.scale[g]) >= _RELEASE
+        ready = g[far & (tr.phase_s[g] >= tr.phase_min[g])]
+        if ready.size:
+            _release(batch, tr, ready, st)
     collapsed = idx[tr.h[idx] < _MIN_STEP]
     tr.stuck[collapsed] = True
     tr.active[collapsed] = False
     tr.active[idx[tr.steps[idx] >= st.max_steps]] = False
+    if ray.any():
+        return np.concatenate([g, moved]), np.concatenate([old_ray, old])
     return moved, old
+
+
+def _switch_candidates(lay, lam: np.ndarray, dv: np.ndarray) -> np.ndarray:
+    """The perturbations tried at a branch point, in order, ``(A, 1 + K, R)``: a higher
+    precision for the first player (``-lam * dv`` on its rows; the same choice as
+    Gambit's lower precision for all others, up to a move along the curve), then a
+    bonus to each strategy in profile order (unit vectors: a bonus to a player's first
+    strategy lowers all its log-odds, to another raises that one's)."""
+    a, r, k = dv.shape[0], lay.r, lay.k
+    out = np.zeros((a, 1 + k, r))
+    first = lay.ref == lay.offsets[0]   # the log-odds of player 0
+    out[:, 0, first] = -lam[:, None] * dv[:, first]
+    for c in range(k):
+        rows = np.flatnonzero(lay.ref == c) if c in lay.offsets[:-1] else np.flatnonzero(lay.odds == c)
+        if rows.size:
+            out[:, 1 + c, rows] = (1.0 if c in lay.offsets[:-1] else -1.0) / np.sqrt(rows.size)
+    return out
+
+
+def _begin_switch(batch: _Batch, tr: _Trace, games: np.ndarray) -> None:
+    """Begin passing the branch point just behind each of ``games: (A,)`` on its generic
+    branch (module docstring): back up to just before it and turn the perturbation on."""
+    lay, r = batch.lay, batch.lay.r
+    y1 = tr.y[games]
+    _, f_r, f_lam = _equations(_numpy_batch(batch, games), y1[:, :r], y1[:, r])
+    left, sv, _ = np.linalg.svd(f_r)                          # (A, R, R), (A, R) descending
+    null = sv <= np.maximum(_KERNEL * sv[:, :1], (1 + 1e-6) * sv[:, -1:])
+    basis = left * null[:, None, :]                           # the left null space's columns
+    cand = _switch_candidates(lay, y1[:, r], -f_lam)          # (A, C, R)
+    coef = np.matmul(cand, basis)                             # (A, C, R): parts in the null space
+    size = np.sqrt(_dot_last(coef, coef))
+    pick = np.argmax(size > _UNFOLD, axis=1)                  # the first that selects a branch
+    c = coef[np.arange(games.size), pick]
+    d = np.matmul(basis, c[..., None])[..., 0]
+    d /= np.sqrt(_dot_last(d, d))[:, None]
+    # Start on the curve a little before the branch point, perturbed.
+    lam0 = y1[:, r]
+    back_t = tr.back_t[games]
+    delta = _BACKUP / _metric(back_t, lam0, tr.scale[games])
+    tr.y[games] = tr.back[games] - delta[:, None] * back_t
+    tr.t[games] = back_t
+    tr.det_sign[games] = tr.back_det[games]
+    tr.h[games] = 0.5 * delta
+    tr.origin[games] = y1
+    tr.pert[games] = _EPS * d
+    tr.perturbed[games] = True
+    tr.phase_s[games] = 0.0
+    gap = tr.back[games] - y1
+    tr.phase_min[games] = 2.0 * delta + np.sqrt(_dot_last(gap, gap))
+    tr.pending[games] = False
+    tr.branch[games] += 1
+
+
+def _release(batch: _Batch, tr: _Trace, games: np.ndarray, st: _Settings) -> None:
+    """Switch the perturbation off for ``games: (A,)``: correct each point onto the
+    unperturbed curve (a corrector step of length 0). Where that fails, or the
+    determinant's sign changes, the perturbed trace goes on a while longer."""
+    h = np.zeros(games.size)
+    accepted, u, t_new, _, sign = _step_games(batch, tr, games, h, _phase_settings(st))
+    ok = accepted & (sign == tr.det_sign[games])
+    g = games[ok]
+    tr.y[g], tr.t[g] = u[ok], t_new[ok]
+    tr.perturbed[g] = False
+    tr.pert[g] = 0.0
+    tr.phase_min[games[~ok]] *= 1.5
 
 
 def _polish(batch: _Batch, games: np.ndarray, r0: np.ndarray, lam: np.ndarray):
     """Newton on ``F(r, lam) = 0`` at fixed lam for the games ``games: (A,)`` of ``batch``,
     from ``r0: (A, R)``; lam : (A,).
 
-    Returns ``r: (A, R)`` and ``converged: (A,)`` (last step below 1e-12 relative).
+    Returns ``r: (A, R)`` and ``converged: (A,)`` (last step below 1e-12 relative, or
+    ``F`` itself below 1e-14 relative where the Newton step cannot be taken: at a
+    branch point, where ``F_r`` is singular).
     """
     r = np.array(r0, dtype=float, order="C")
     if batch.kern is not None:
@@ -247,23 +456,26 @@ def _polish(batch: _Batch, games: np.ndarray, r0: np.ndarray, lam: np.ndarray):
         f, f_r, _ = _equations(sub, r[idx], lam[idx])
         dr = _solve(f_r, -f[..., None])[..., 0]
         finite = np.isfinite(dr).all(axis=1)
+        big = 1.0 + np.abs(r[idx]).max(axis=1, initial=0.0)
+        exact = ~finite & (np.abs(f).max(axis=1, initial=0.0) <= 1e-14 * big)
         r[idx[finite]] += dr[finite]
         size = np.where(finite, np.abs(dr).max(axis=1, initial=0.0), np.inf)
         small = size <= 1e-12 * (1.0 + np.abs(r[idx]).max(axis=1, initial=0.0))
-        converged[idx[small]] = True
+        converged[idx[small | exact]] = True
         going[idx[small | ~finite]] = False
     return r, converged
 
 
-def _run_targets(batch: _Batch, b: int, targets: np.ndarray, st: _Settings):
-    """Follow the branch of ``b`` games and polish its first crossing of each of the
-    sorted ``targets (T,)``. Returns log-odds ``(b, T, R)`` (NaN where not found),
-    ``reached (b, T)``, ``via_branch (b, T)``, ``stuck (b,)``, ``steps (b,)``."""
+def _run_targets(batch: _Batch, b: int, targets: np.ndarray, st: _Settings, scale: np.ndarray):
+    """Follow the branch of ``b`` games (payoff ranges ``scale: (b,)``) and polish its
+    first crossing of each of the sorted ``targets (T,)``. Returns log-odds ``(b, T,
+    R)`` (NaN where not found), ``reached (b, T)``, ``branch_points (b, T)`` (passed
+    before each crossing), ``stuck (b,)``, ``steps (b,)``."""
     rr, n_t = batch.lay.r, targets.size
     r_found = np.full((b, n_t, rr), np.nan)
     reached = np.zeros((b, n_t), dtype=bool)
-    via_branch = np.zeros((b, n_t), dtype=bool)
-    tr = _start(batch, b, st.first_step)
+    via_branch = np.zeros((b, n_t), dtype=np.int64)
+    tr = _start(batch, b, st.first_step, scale)
     nxt = np.zeros(b, dtype=np.intp)  # index of the next target, per game
 
     def collect(games, old):

@@ -167,13 +167,14 @@ def _lu_solve(a, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol, max_accel,
-         n_iters, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
+def step(upairs, idx, y, t, h, det_sign, unit, pert, use_pert, aim, max_dist, max_turn, corr_tol,
+         max_accel, n_iters, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
          accepted, u, t_new, grow, sign):
     """One predictor-corrector step of the games ``idx: (A,)`` of the batch (see
     ``_continuation._step``, whose outputs ``accepted, u, t_new, grow, sign`` it fills).
 
-    y, t : (A, R+1); h, det_sign, unit : (A,) (``unit`` all 1 when not relative).
+    y, t : (A, R+1); h, det_sign, unit : (A,) (``unit`` all 1 when not relative);
+    pert : (A, R), added to F when ``use_pert`` (else not read).
     """
     nr = odds.size
     r1 = nr + 1
@@ -202,6 +203,9 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
         for it in range(n_iters):
             _equations(up, u[a, :nr], u[a, nr], odds, ref, offsets, cross, w_index, v_src, v_col,
                        d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac)
+            if use_pert:
+                for x in range(nr):
+                    f[x] += pert[a, x]
             for x in range(nr):
                 for c in range(nr):
                     m[x, c] = jac[x, c]
@@ -298,6 +302,14 @@ def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_s
                 if not np.isfinite(rhs[x, 0]):
                     finite = False
             if not finite:
+                # No Newton step (F_r singular, at a branch point): converged if F is ~0.
+                big = 0.0
+                fmax = 0.0
+                for x in range(nr):
+                    big = max(big, abs(r[a, x]))
+                    fmax = max(fmax, abs(f[x]))
+                if fmax <= 1e-14 * (1.0 + big):
+                    converged[a] = True
                 break
             size = 0.0
             for x in range(nr):

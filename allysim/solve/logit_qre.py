@@ -105,6 +105,7 @@ class LogitQREResult(Result):
     count: np.ndarray
     lambda_status: np.ndarray
     status: np.ndarray
+    branch_points: np.ndarray
     residual: np.ndarray
     regret: np.ndarray
     steps: np.ndarray
@@ -126,11 +127,13 @@ def _check_settings(where, tol, max_steps, first_step, max_accel, name="residual
 
 def _qre_pass(payoffs, batch, targets, st, tol):
     """One pass of :func:`logit_qre` over sorted targets: probabilities ``(b, T, K)``,
-    residual, regret, status ``(b, T)`` and steps ``(b,)``."""
+    residual, regret, status, branch points ``(b, T)`` and steps ``(b,)``."""
     b = payoffs.shape[0]
     lay = batch.lay
     n_t = targets.size
-    r_found, reached, via_branch, stuck, steps = _run_targets(batch, b, targets, st)
+    scale = np.ptp(payoffs.reshape(b, -1), axis=1)
+    scale = np.where(scale > 0, scale, 1.0)
+    r_found, reached, via_branch, stuck, steps = _run_targets(batch, b, targets, st, scale)
     flat = r_found.reshape(b * n_t, lay.r)
     good = np.isfinite(flat).all(axis=1)
     probs = np.full((b * n_t, lay.k), np.nan)
@@ -145,9 +148,8 @@ def _qre_pass(payoffs, batch, targets, st, tol):
     probs[~certified] = np.nan
     status = np.full((b, n_t), STATUS["not_converged"], dtype=np.int8)
     status[certified] = STATUS["ok"]
-    status[certified & via_branch] = STATUS["bifurcation"]
-    status[~reached & stuck[:, None]] = STATUS["bifurcation"]
-    return probs, resid, reg, status, steps
+    status[certified & (via_branch > 0)] = STATUS["bifurcation"]
+    return probs, resid, reg, status, np.where(certified, via_branch, 0), steps
 
 
 def logit_qre(payoffs: np.ndarray, lambdas, *, residual_tol: float = DEFAULT_QRE_TOL,
@@ -225,25 +227,36 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, residual_tol: float = DEFAULT_QRE
                               count=np.zeros(0, dtype=np.int64),
                               lambda_status=np.zeros((0, lams.size), dtype=np.int8),
                               status=np.zeros(0, dtype=np.int8),
+                              branch_points=np.zeros((0, lams.size), dtype=np.int64),
                               residual=np.zeros((0, lams.size)), regret=np.zeros((0, lams.size)),
                               steps=np.zeros(0, dtype=np.int64), backend=used,
                               parameters=parameters)
     order = np.argsort(lams, kind="stable")
     targets = lams[order]
     batch = _Batch.of(payoffs, kern)
-    probs, resid, reg, status, steps = _qre_pass(payoffs, batch, targets, st, tol)
-    retry = np.flatnonzero((status != STATUS["ok"]).any(axis=1))
+    probs, resid, reg, status, branch, steps = _qre_pass(payoffs, batch, targets, st, tol)
+    missing = STATUS["not_converged"]
+    retry = np.flatnonzero((status == missing).any(axis=1))
     if retry.size:
         again = _qre_pass(payoffs[retry], batch.take(retry), targets, st.careful(), tol)
-        better = (again[3] == STATUS["ok"]).sum(axis=1) > (status[retry] == STATUS["ok"]).sum(axis=1)
+        better = (again[3] != missing).sum(axis=1) > (status[retry] != missing).sum(axis=1)
         take = retry[better]
-        for full, part in zip((probs, resid, reg, status), again[:4]):
+        for full, part in zip((probs, resid, reg, status, branch), again[:5]):
             full[take] = part[better]
-        steps[retry] += again[4]
+        steps[retry] += again[5]
     back = np.argsort(order)
     lambda_status = status[:, back]
     return LogitQREResult(lambdas=lams, profiles=probs[:, back],
                           count=np.full(b, lams.size, dtype=np.int64),
-                          lambda_status=lambda_status, status=lambda_status.max(axis=1),
-                          residual=resid[:, back], regret=reg[:, back], steps=steps, backend=used,
-                          parameters=parameters)
+                          lambda_status=lambda_status, status=worst_status(lambda_status),
+                          branch_points=branch[:, back], residual=resid[:, back],
+                          regret=reg[:, back], steps=steps, backend=used, parameters=parameters)
+
+
+def worst_status(codes: np.ndarray) -> np.ndarray:
+    """Per game ``(B,)``, the worst of its statuses ``codes: (B, L)``: ``not_converged``
+    (some lambda has no QRE), else ``bifurcation`` (some QRE is past a branch point),
+    else ``ok``."""
+    out = codes.max(axis=1, initial=STATUS["ok"]).astype(np.int8)
+    out[(codes == STATUS["not_converged"]).any(axis=1)] = STATUS["not_converged"]
+    return out

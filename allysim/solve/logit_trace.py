@@ -143,6 +143,7 @@ class LogitTraceResult(Result):
     lambda_reached: np.ndarray
     qre_profiles: np.ndarray
     refined: np.ndarray
+    branch_points: np.ndarray
     steps: np.ndarray
     backend: str
     parameters: dict
@@ -173,7 +174,10 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
         qre[games] = p
         r_qre = _max_regret(_values(batch, p, games), p, lay)
         limit[games], reg[games] = p, r_qre
-        finished = r_qre <= slack[games]
+        # Not while passing a branch point, nor on a uniform ray before its branch point
+        # (the uniform profile is an equilibrium there, but the branch leaves it).
+        may = ~(tr.pending[games] | tr.perturbed[games] | np.isfinite(tr.ray_lam[games]))
+        finished = (r_qre <= slack[games]) & may
         if refine:
             # Solve each new support once the QRE is near equilibrium ...
             near = r_qre <= _REFINE_FROM * scale[games]
@@ -199,7 +203,7 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
             # ... and take its equilibrium once the branch has come close to it.
             dist = np.abs(cand[:, games] - p).max(axis=2)           # (len(_SUPPORTS), M)
             best = np.argmin(np.where(np.isnan(dist), np.inf, dist), axis=0)
-            ok = np.take_along_axis(dist, best[None], axis=0)[0] <= _REFINE_DIST
+            ok = (np.take_along_axis(dist, best[None], axis=0)[0] <= _REFINE_DIST) & may
             if ok.any():
                 g = games[ok]
                 limit[g] = cand[best[ok], g]
@@ -218,8 +222,9 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
     reg = regret(payoffs, limit).max(axis=1)
     status = np.full(b, STATUS["not_converged"], dtype=np.int8)
     status[certified] = STATUS["ok"]
-    status[(certified & tr.branch) | tr.stuck] = STATUS["bifurcation"]
-    return limit, reg, status, tr.y[:, rr].copy(), qre, refined, tr.steps.copy()
+    status[certified & (tr.branch > 0)] = STATUS["bifurcation"]
+    return (limit, reg, status, tr.y[:, rr].copy(), qre, refined, np.where(certified, tr.branch, 0),
+            tr.steps.copy(), tr.stuck)
 
 
 def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: float = 1e10,
@@ -291,18 +296,21 @@ def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: fl
         return LogitTraceResult(profiles=np.zeros((0, 1, k)), count=np.zeros(0, dtype=np.int64),
                                 regret=np.zeros((0, 1)), status=np.zeros(0, dtype=np.int8),
                                 lambda_reached=empty, qre_profiles=np.zeros((0, k)),
-                                refined=np.zeros(0, dtype=bool), steps=np.zeros(0, dtype=np.int64),
+                                refined=np.zeros(0, dtype=bool),
+                                branch_points=np.zeros(0, dtype=np.int64),
+                                steps=np.zeros(0, dtype=np.int64),
                                 backend=used, parameters=parameters)
     batch = _Batch.of(payoffs, kern)
     out = list(_trace_pass(payoffs, batch, st, tol, max_lambda, refine))
-    retry = np.flatnonzero(out[2] == STATUS["bifurcation"])
+    # Games whose trace collapsed are traced again with small, careful steps.
+    retry = np.flatnonzero(out[8] & (out[2] == STATUS["not_converged"]))
     if retry.size:
         again = _trace_pass(payoffs[retry], batch.take(retry), st.careful(), tol, max_lambda, refine)
-        better = again[2] == STATUS["ok"]
-        for full, part in zip(out[:6], again[:6]):
+        better = again[2] != STATUS["not_converged"]
+        for full, part in zip(out[:7], again[:7]):
             full[retry[better]] = part[better]
-        out[6][retry] += again[6]
+        out[7][retry] += again[7]
     return LogitTraceResult(profiles=out[0][:, None, :], count=np.ones(b, dtype=np.int64),
                             regret=out[1][:, None], status=out[2], lambda_reached=out[3],
-                            qre_profiles=out[4], refined=out[5], steps=out[6], backend=used,
-                            parameters=parameters)
+                            qre_profiles=out[4], refined=out[5], branch_points=out[6],
+                            steps=out[7], backend=used, parameters=parameters)
