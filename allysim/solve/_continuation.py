@@ -54,7 +54,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._logit_pairs import _Batch, _dot_last, _equations, _probs, _rowsum, _solve, _values
+from ._logit_pairs import (_Batch, _dot_last, _equations, _pair_derivs, _probs, _rowsum, _solve,
+                           _values)
 from ._profile import strategy_values
 
 _MAX_CONTR = 0.5     # reject a step whose Newton iterates contract slower
@@ -64,11 +65,15 @@ _MIN_STEP = 1e-10    # a step below this means the curve cannot be followed here
 _BRANCH_STEP = 1e-5  # a determinant sign change on a step this short is a branch point
 _POLISH_ITERS = 25   # Newton iterations of the polish at a requested lambda
 _JUMP = 0.25         # the polish may move a path point at most this far (else another branch)
-_EPS = 1e-6          # the perturbation of F that unfolds a branch point (log-odds units)
-_UNFOLD = 1e-8       # ... taken from the first candidate whose null-space part is longer than this
+_EPS = 1e-6          # the perturbation that unfolds a branch point (relative precision, log-odds)
+_UNFOLD = 1e-8       # a perturbation selects a branch if its null-space part is longer than this
 _KERNEL = 1e-3       # F_r's left null space: singular vectors below this x the largest
 _BACKUP = 1e-2       # the perturbed trace starts this far (in :func:`_metric`) before the point
-_RELEASE = 5e-2      # ... and is switched off once this far past it
+_SETTLE = 5e-2       # ... and switches it off (after careful steps) this far past it
+_NEAR_SING = 1e-3    # near a branch point: F_r's smallest singular value below this x largest
+_NEAR_LAM = 1e-2     # ... and its null vector's part of F_lam below this x |F_lam|
+_PHASE_CORR = 1e-9   # corrector tolerance of those steps
+_LAND_TRIES = 4      # backing up 4 times farther each time the perturbed curve is out of reach
 _RAY_IMAG = 1e-8     # an eigenvalue is real if its imaginary part is below this x its modulus
 
 @dataclass(frozen=True)
@@ -107,17 +112,23 @@ class _Trace:
     active: np.ndarray    # (B,) still tracing
     stuck: np.ndarray     # (B,) the step collapsed: the curve could not be followed
     scale: np.ndarray     # (B,) payoff range (max - min payoff, 1 if 0)
-    # Branch points (see the module docstring):
+    # Branch points (module docstring):
     ray_lam: np.ndarray   # (B,) lambda of a uniform ray's first branch point (inf: none)
     pending: np.ndarray   # (B,) a branch point was just passed: switch at the next step
     back: np.ndarray      # (B, R+1) the point before it (the branch point itself on a ray)
     back_t: np.ndarray    # (B, R+1) ... its tangent
     back_det: np.ndarray  # (B,) ... and determinant sign
-    perturbed: np.ndarray  # (B,) following the perturbed curve F + pert = 0
-    pert: np.ndarray      # (B, R) the perturbation (0 when off)
+    perturbed: np.ndarray  # (B,) passing a branch point: careful steps on the curve
+                           # r - lam * prec * dv + add = 0 of a perturbed game
+    prec: np.ndarray      # (B, R) the relative precision of each log-odds (1 unperturbed)
+    add: np.ndarray       # (B, R) the constant added to F (0 unperturbed)
     origin: np.ndarray    # (B, R+1) the branch point being passed
-    phase_s: np.ndarray   # (B,) arclength followed with the perturbation on
-    phase_min: np.ndarray  # (B,) ... before it may be switched off
+    phase_s: np.ndarray   # (B,) arclength followed since
+    phase_min: np.ndarray  # (B,) ... at least this before the perturbation is switched off
+
+    def perturbation(self, idx: np.ndarray):
+        """``(prec, add)`` of the games ``idx`` (for :func:`_step`)."""
+        return self.prec[idx], self.add[idx]
 
 
 def _numpy_batch(batch: _Batch, games: np.ndarray) -> _Batch:
@@ -149,21 +160,42 @@ def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
                 active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool), scale=scale,
                 ray_lam=np.full(b, np.inf), pending=np.zeros(b, dtype=bool),
                 back=np.zeros_like(y), back_t=np.zeros_like(y), back_det=np.ones(b),
-                perturbed=np.zeros(b, dtype=bool), pert=np.zeros((b, lay.r)),
+                perturbed=np.zeros(b, dtype=bool), prec=np.ones((b, lay.r)),
+                add=np.zeros((b, lay.r)),
                 origin=np.zeros_like(y), phase_s=np.zeros(b), phase_min=np.zeros(b))
     # Every player indifferent at the uniform profile: it is the QRE at every lambda (a
-    # ray r = 0), until F_r = I - lam * J turns singular, at lam = 1 / (largest real
-    # eigenvalue of J = d(v_odds - v_ref)/dr at r = 0).
+    # ray r = 0) until the logit response turns singular there.
     ray = np.abs(f_lam).max(axis=1, initial=0.0) <= 1e-12 * scale
     if lay.r and batch.single is None and ray.any():
         games = np.flatnonzero(ray)
-        _, f_r, _ = _equations(_numpy_batch(batch, games), y[games, :-1], np.ones(games.size))
-        mu = np.linalg.eigvals(np.eye(lay.r) - f_r)
-        real = (np.abs(mu.imag) <= _RAY_IMAG * np.abs(mu)) & (mu.real > 0)
-        top = np.where(real, mu.real, 0.0).max(axis=1)
-        with np.errstate(divide="ignore"):
-            tr.ray_lam[games] = np.where(top > 0, 1.0 / top, np.inf)
+        tr.ray_lam[games] = _singular_lams(batch, games, _probs(y[games, :-1], lay))[0]
     return tr
+
+
+def _singular_lams(batch: _Batch, games: np.ndarray, p: np.ndarray):
+    """Where the logit response at the profiles ``p: (A, K)`` of ``games: (A,)`` is
+    singular: ``lam * mu = 1`` for a real eigenvalue ``mu > 0`` of its derivative ``D V``
+    (``D`` block-diagonal ``diag(p_i) - p_i p_i'``, ``V = dv/dp``). Returns the first and
+    the last such lambda ``(A,)`` each (inf where there is none). Strategies with
+    probability 0 drop out (their rows and columns of ``D`` vanish), so at an
+    equilibrium this is about its support."""
+    sub = _numpy_batch(batch, games)
+    lay = sub.lay
+    _, flat = _pair_derivs(sub.upairs, p, lay)
+    deriv = flat[:, lay.d_full] * lay.cross_full                  # (A, K, K): dv_k / dp_l
+    d = np.zeros_like(deriv)
+    for lo, hi in zip(lay.offsets[:-1], lay.offsets[1:]):
+        blk = p[:, lo:hi]
+        d[:, lo:hi, lo:hi] = -blk[:, :, None] * blk[:, None, :]
+        d[:, np.arange(lo, hi), np.arange(lo, hi)] += blk
+    mu = np.linalg.eigvals(np.matmul(d, deriv))
+    big = np.abs(mu).max(axis=1, keepdims=True, initial=0.0)
+    real = (np.abs(mu.imag) <= _RAY_IMAG * np.abs(mu)) & (mu.real > 1e-12 * big)
+    with np.errstate(divide="ignore"):
+        first = 1.0 / np.where(real, mu.real, 0.0).max(axis=1, initial=0.0)
+        last = 1.0 / np.where(real, mu.real, np.inf).min(axis=1, initial=np.inf)
+    last[~real.any(axis=1)] = np.inf
+    return first, last
 
 
 def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None):
@@ -171,8 +203,9 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None)
 
     y, t : (A, R+1) points and unit tangents; h : (A,) step lengths;
     det_sign : (A,) bordered determinant signs at y; unit : (A,) or None, the
-    length in which the first correction is measured (default 1); pert : (A, R) or
-    None, a perturbation added to F (the curve followed is ``F + pert = 0``).
+    length in which the first correction is measured (default 1); pert : None or
+    ``(prec, add)``, each (A, R): the curve followed is then
+    ``r - lam * prec * dv + add = 0`` (a perturbed game, :class:`_Trace`).
     Returns ``accepted (A,)``, new points ``(A, R+1)``, tangents ``(A, R+1)``,
     step growth factors ``(A,)`` (0.5 where rejected), determinant signs ``(A,)``.
     """
@@ -198,9 +231,11 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None)
             sub = batch.take(idx)
         live = going[idx]
         uu = u[idx]
-        f, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r])
-        if pert is not None:
-            f += pert[idx]
+        if pert is None:
+            f, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r])
+        else:
+            f, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r], pert[0][idx])
+            f += pert[1][idx]
         m = np.empty((idx.size, r1, r1))
         m[:, :r, :r] = f_r
         m[:, :r, r] = f_lam
@@ -254,9 +289,10 @@ def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=No
     t_new = np.empty_like(t)
     grow = np.empty(a)
     sign = np.empty(a)
+    prec, add = (np.ones((1, 1)), np.zeros((1, 1))) if pert is None else pert
     batch.kern.step(batch.upairs, idx.astype(np.intp, copy=False), y, t, h, det_sign,
                     np.ones(a) if unit is None else np.ascontiguousarray(unit, dtype=float),
-                    np.zeros((1, 1)) if pert is None else np.ascontiguousarray(pert, dtype=float),
+                    np.ascontiguousarray(prec, dtype=float), np.ascontiguousarray(add, dtype=float),
                     pert is not None,
                     st.aim, st.max_dist, st.max_turn, st.corr_tol, st.max_accel, _CORR_ITERS,
                     *batch.lay_args(), accepted, u, t_new, grow, sign)
@@ -280,8 +316,10 @@ def _metric(d: np.ndarray, lam: np.ndarray, scale: np.ndarray) -> np.ndarray:
 
 
 def _phase_settings(st: _Settings) -> _Settings:
-    """Step control while a branch point is passed with the perturbation on."""
-    return st.careful()
+    """Step control just past a branch point: careful steps, and a corrector that
+    converges (the curve passes near a singular point, so a loose corrector leaves
+    points far off it)."""
+    return replace(st.careful(), corr_tol=_PHASE_CORR)
 
 
 def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
@@ -294,40 +332,41 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     """
     begin = np.flatnonzero(tr.pending & tr.active)
     if begin.size:
-        _begin_switch(batch, tr, begin)
+        _begin_switch(batch, tr, begin, st)
     idx = np.flatnonzero(tr.active)
     h = np.minimum(tr.h[idx], cap[idx])
     ray = tr.ray_lam[idx] - tr.y[idx, -1] <= h   # (on a ray, where the tangent is (0, 1))
     if ray.any():
         # The step reaches a uniform ray's branch point: go there exactly (just past, so
         # that a target at it is polished on the ray), then switch (see :func:`_start`).
-        g, at = idx[ray], tr.ray_lam[idx[ray]]
-        old_ray = tr.y[g].copy()
-        tr.y[g] = 0.0
-        tr.y[g, -1] = at * (1 + 1e-12)
-        tr.pending[g] = True
-        tr.back[g], tr.back[g, -1] = 0.0, at
-        tr.back_t[g], tr.back_t[g, -1] = 0.0, 1.0
-        tr.back_det[g] = tr.det_sign[g]
-        tr.ray_lam[g] = np.inf
-        tr.steps[g] += 1
+        jumped, at = idx[ray], tr.ray_lam[idx[ray]]
+        old_ray = tr.y[jumped].copy()
+        tr.y[jumped] = 0.0
+        tr.y[jumped, -1] = at * (1 + 1e-12)
+        tr.pending[jumped] = True
+        tr.back[jumped], tr.back[jumped, -1] = 0.0, at
+        tr.back_t[jumped], tr.back_t[jumped, -1] = 0.0, 1.0
+        tr.back_det[jumped] = tr.det_sign[jumped]
+        tr.ray_lam[jumped] = np.inf
+        tr.steps[jumped] += 1
         idx, h = idx[~ray], h[~ray]
         if not idx.size:
-            return g, old_ray
+            return jumped, old_ray
     unit = None
     if st.relative > 0:
         unit = np.maximum(1.0, tr.y[idx, -1] * tr.scale[idx] / st.relative)
-    phase = tr.perturbed[idx]
-    if not phase.any():
+    careful = tr.perturbed[idx]
+    if not careful.any():
         accepted, u, t_new, grow, sign = _step_games(batch, tr, idx, h, st, unit)
-    else:   # perturbed games step with their own settings, on F + pert = 0
+    else:   # games passing a branch point: careful steps on the perturbed curve
         accepted, sign, grow = np.zeros(idx.size, dtype=bool), np.zeros(idx.size), np.zeros(idx.size)
         u, t_new = np.empty_like(tr.y[idx]), np.empty_like(tr.y[idx])
-        for part, sett in ((~phase, st), (phase, _phase_settings(st))):
+        for part in (~careful, careful):
             if part.any():
                 g = idx[part]
-                out = _step_games(batch, tr, g, h[part], sett, None if unit is None else unit[part],
-                                  tr.pert[g] if sett is not st else None)
+                out = _step_games(batch, tr, g, h[part], _phase_settings(st) if part is careful else st,
+                                  None if unit is None else unit[part],
+                                  tr.perturbation(g) if part is careful else None)
                 for full, piece in zip((accepted, u, t_new, grow, sign), out):
                     full[part] = piece
     tr.steps[idx] += 1
@@ -339,95 +378,146 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     tr.y[moved] = u[accepted]
     tr.t[moved] = t_new[accepted]
     tr.det_sign[moved] = sign[accepted]
-    # Branch points: a determinant sign change that persisted down to a tiny step (the
-    # step went straight through), or the first branch point of a uniform ray.
+    # A branch point: a determinant sign change that persisted down to a tiny step (the
+    # step went straight through it).
     flip = sign[accepted] * old_det < 0
     if flip.any():
         g = moved[flip]
         tr.pending[g] = True
         tr.back[g], tr.back_t[g], tr.back_det[g] = old[flip], old_t[flip], old_det[flip]
-        tr.perturbed[g] = False
-    # With the perturbation on: switch it off once well past the branch point.
-    in_phase = tr.perturbed[moved]
-    if in_phase.any():
-        g = moved[in_phase]
-        tr.phase_s[g] += h[accepted][in_phase]
-        far = _metric(tr.y[g] - tr.origin[g], tr.origin[g, -1], tr.scale[g]) >= _RELEASE
+    # Once well past the branch point, switch the perturbation off.
+    settling = tr.perturbed[moved] & ~flip
+    if settling.any():
+        g = moved[settling]
+        tr.phase_s[g] += h[accepted][settling]
+        far = _metric(tr.y[g] - tr.origin[g], tr.origin[g, -1], tr.scale[g]) >= _SETTLE
         ready = g[far & (tr.phase_s[g] >= tr.phase_min[g])]
         if ready.size:
             _release(batch, tr, ready, st)
+    # Past a branch point the branch can come back to one (a symmetric game's asymmetric
+    # branch rejoining the symmetric one) and turn onto another branch there without a
+    # determinant sign change: watch for points near one.
+    watch = (tr.branch[moved] > 0) & ~tr.perturbed[moved] & ~flip
+    if watch.any():
+        g = moved[watch]
+        near = _near_branch_point(batch, tr, g)
+        if near.any():
+            w = np.flatnonzero(watch)[near]
+            tr.pending[moved[w]] = True
+            tr.back[moved[w]], tr.back_t[moved[w]], tr.back_det[moved[w]] = old[w], old_t[w], old_det[w]
     collapsed = idx[tr.h[idx] < _MIN_STEP]
     tr.stuck[collapsed] = True
     tr.active[collapsed] = False
     tr.active[idx[tr.steps[idx] >= st.max_steps]] = False
     if ray.any():
-        return np.concatenate([g, moved]), np.concatenate([old_ray, old])
+        return np.concatenate([jumped, moved]), np.concatenate([old_ray, old])
     return moved, old
 
 
-def _switch_candidates(lay, lam: np.ndarray, dv: np.ndarray) -> np.ndarray:
-    """The perturbations tried at a branch point, in order, ``(A, 1 + K, R)``: a higher
-    precision for the first player (``-lam * dv`` on its rows; the same choice as
-    Gambit's lower precision for all others, up to a move along the curve), then a
-    bonus to each strategy in profile order (unit vectors: a bonus to a player's first
-    strategy lowers all its log-odds, to another raises that one's)."""
-    a, r, k = dv.shape[0], lay.r, lay.k
-    out = np.zeros((a, 1 + k, r))
-    first = lay.ref == lay.offsets[0]   # the log-odds of player 0
-    out[:, 0, first] = -lam[:, None] * dv[:, first]
-    for c in range(k):
-        rows = np.flatnonzero(lay.ref == c) if c in lay.offsets[:-1] else np.flatnonzero(lay.odds == c)
-        if rows.size:
-            out[:, 1 + c, rows] = (1.0 if c in lay.offsets[:-1] else -1.0) / np.sqrt(rows.size)
+def _near_branch_point(batch: _Batch, tr: _Trace, games: np.ndarray) -> np.ndarray:
+    """Whether each of ``games: (A,)`` is at a point near a branch point ``(A,)``: there
+    ``[F_r, F_lam]`` loses rank, so ``F_r`` is nearly singular (as at a fold) and its left
+    null vector is nearly orthogonal to ``F_lam`` (unlike at a fold). Points near the
+    branch point last passed do not count."""
+    out = np.zeros(games.size, dtype=bool)
+    y = tr.y[games]
+    away = _metric(y - tr.origin[games], tr.origin[games, -1], tr.scale[games]) >= 2 * _SETTLE
+    if not away.any():
+        return out
+    g, y = games[away], y[away]
+    r = batch.lay.r
+    _, f_r, f_lam = _equations(_numpy_batch(batch, g), y[:, :r], y[:, r])
+    left, sv, _ = np.linalg.svd(f_r)
+    psi = left[:, :, -1]
+    lean = np.abs(_dot_last(psi, f_lam)) <= _NEAR_LAM * np.sqrt(_dot_last(f_lam, f_lam))
+    out[away] = (sv[:, -1] <= _NEAR_SING * sv[:, 0]) & lean
     return out
-
-
-def _begin_switch(batch: _Batch, tr: _Trace, games: np.ndarray) -> None:
-    """Begin passing the branch point just behind each of ``games: (A,)`` on its generic
-    branch (module docstring): back up to just before it and turn the perturbation on."""
-    lay, r = batch.lay, batch.lay.r
-    y1 = tr.y[games]
-    _, f_r, f_lam = _equations(_numpy_batch(batch, games), y1[:, :r], y1[:, r])
-    left, sv, _ = np.linalg.svd(f_r)                          # (A, R, R), (A, R) descending
-    null = sv <= np.maximum(_KERNEL * sv[:, :1], (1 + 1e-6) * sv[:, -1:])
-    basis = left * null[:, None, :]                           # the left null space's columns
-    cand = _switch_candidates(lay, y1[:, r], -f_lam)          # (A, C, R)
-    coef = np.matmul(cand, basis)                             # (A, C, R): parts in the null space
-    size = np.sqrt(_dot_last(coef, coef))
-    pick = np.argmax(size > _UNFOLD, axis=1)                  # the first that selects a branch
-    c = coef[np.arange(games.size), pick]
-    d = np.matmul(basis, c[..., None])[..., 0]
-    d /= np.sqrt(_dot_last(d, d))[:, None]
-    # Start on the curve a little before the branch point, perturbed.
-    lam0 = y1[:, r]
-    back_t = tr.back_t[games]
-    delta = _BACKUP / _metric(back_t, lam0, tr.scale[games])
-    tr.y[games] = tr.back[games] - delta[:, None] * back_t
-    tr.t[games] = back_t
-    tr.det_sign[games] = tr.back_det[games]
-    tr.h[games] = 0.5 * delta
-    tr.origin[games] = y1
-    tr.pert[games] = _EPS * d
-    tr.perturbed[games] = True
-    tr.phase_s[games] = 0.0
-    gap = tr.back[games] - y1
-    tr.phase_min[games] = 2.0 * delta + np.sqrt(_dot_last(gap, gap))
-    tr.pending[games] = False
-    tr.branch[games] += 1
 
 
 def _release(batch: _Batch, tr: _Trace, games: np.ndarray, st: _Settings) -> None:
     """Switch the perturbation off for ``games: (A,)``: correct each point onto the
     unperturbed curve (a corrector step of length 0). Where that fails, or the
     determinant's sign changes, the perturbed trace goes on a while longer."""
-    h = np.zeros(games.size)
-    accepted, u, t_new, _, sign = _step_games(batch, tr, games, h, _phase_settings(st))
+    accepted, u, t_new, _, sign = _step_games(batch, tr, games, np.zeros(games.size),
+                                              _phase_settings(st))
     ok = accepted & (sign == tr.det_sign[games])
     g = games[ok]
     tr.y[g], tr.t[g] = u[ok], t_new[ok]
     tr.perturbed[g] = False
-    tr.pert[g] = 0.0
+    tr.prec[g], tr.add[g] = 1.0, 0.0
     tr.phase_min[games[~ok]] *= 1.5
+
+
+def _bonus_directions(lay, a: int) -> np.ndarray:
+    """The constant perturbations of F tried where a higher precision for the first
+    player selects no branch, ``(a, K, R)``: a bonus to each strategy in profile order
+    (unit vectors: a bonus to a player's first strategy lowers all its log-odds, to
+    another raises that one's)."""
+    out = np.zeros((a, lay.k, lay.r))
+    firsts = set(lay.offsets[:-1].tolist())
+    for c in range(lay.k):
+        rows = np.flatnonzero(lay.ref == c) if c in firsts else np.flatnonzero(lay.odds == c)
+        if rows.size:
+            out[:, c, rows] = (1.0 if c in firsts else -1.0) / np.sqrt(rows.size)
+    return out
+
+
+def _begin_switch(batch: _Batch, tr: _Trace, games: np.ndarray, st: _Settings) -> None:
+    """Begin passing the branch point just behind each of ``games: (A,)`` on its generic
+    branch (module docstring): perturb, back up to a little before the point, and follow
+    the perturbed curve from there with careful steps."""
+    lay, r, a = batch.lay, batch.lay.r, games.size
+    y1 = tr.y[games]
+    _, f_r, f_lam = _equations(_numpy_batch(batch, games), y1[:, :r], y1[:, r])
+    left, sv, _ = np.linalg.svd(f_r)                          # (A, R, R), (A, R) descending
+    null = sv <= np.maximum(_KERNEL * sv[:, :1], (1 + 1e-6) * sv[:, -1:])
+    basis = left * null[:, None, :]                           # the left null space's columns
+    # (1) The first player slightly more precise: F changes by -eps * lam * dv on its rows.
+    first = lay.ref == 0
+    gambit = np.zeros((a, r))
+    gambit[:, first] = y1[:, r, None] * f_lam[:, first]
+    part = np.matmul(gambit[:, None, :], basis)[:, 0]
+    selects = np.sqrt(_dot_last(part, part)) > _UNFOLD
+    tr.prec[games] = 1.0
+    tr.prec[games[selects][:, None], np.flatnonzero(first)[None, :]] = 1.0 + _EPS
+    # (2) Where that selects no branch: a bonus to one strategy, the first in profile
+    # order that has a part in the null space; only that part is added.
+    cand = np.matmul(_bonus_directions(lay, a), basis)          # (A, K, R)
+    size = np.sqrt(_dot_last(cand, cand))
+    pick = np.argmax(size > _UNFOLD, axis=1)
+    c = cand[np.arange(a), pick]
+    d = np.matmul(basis, c[..., None])[..., 0]
+    d /= np.sqrt(_dot_last(d, d))[:, None]
+    tr.add[games] = np.where(selects[:, None], 0.0, _EPS * d)
+    tr.perturbed[games] = True
+    # Start on the perturbed curve a little before the branch point: from the point that
+    # far back on the tangent, a corrector step of length 0 (the perturbed curve's tangent
+    # may differ from the branch's); back up farther where that fails.
+    back, back_t = tr.back[games], tr.back_t[games]
+    delta = _BACKUP / _metric(back_t, y1[:, r], tr.scale[games])
+    land = replace(_phase_settings(st), max_turn=np.pi, max_dist=1.0)
+    landed = np.zeros(a, dtype=bool)
+    for _ in range(_LAND_TRIES):
+        todo = np.flatnonzero(~landed)
+        g = games[todo]
+        tr.y[g] = back[todo] - delta[todo, None] * back_t[todo]
+        tr.t[g] = back_t[todo]
+        acc, u, t_new, _, sign = _step_games(batch, tr, g, np.zeros(g.size), land, None,
+                                             tr.perturbation(g))
+        tr.y[g[acc]], tr.t[g[acc]], tr.det_sign[g[acc]] = u[acc], t_new[acc], sign[acc]
+        landed[todo[acc]] = True
+        if landed.all():
+            break
+        delta[todo[~acc]] *= 4.0
+    tr.stuck[games[~landed]] = True
+    tr.active[games[~landed]] = False
+    tr.h[games] = 0.5 * delta
+    tr.origin[games] = y1
+    tr.phase_s[games] = 0.0
+    gap = back - y1
+    tr.phase_min[games] = 2.0 * delta + np.sqrt(_dot_last(gap, gap))
+    tr.pending[games] = False
+    tr.branch[games] += 1
 
 
 def _polish(batch: _Batch, games: np.ndarray, r0: np.ndarray, lam: np.ndarray):

@@ -89,7 +89,8 @@ def _values(flat, pz, v_src, v_col, v):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _equations(up, r, lam, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
                p1, pz, w, flat, v, dv, f, jac):
-    """F (R,), F_r (R, R) and -F_lam = dv (R,) of one game at log-odds ``r``."""
+    """F (R,), F_r (R, R) and -F_lam = dv (R,) of one game at log-odds ``r``.
+    (:func:`_perturb` turns them into those of a perturbed game.)"""
     k = offsets[offsets.size - 1]
     nr = odds.size
     _probs(r, odds, offsets, p1)
@@ -107,6 +108,20 @@ def _equations(up, r, lam, odds, ref, offsets, cross, w_index, v_src, v_col, d_o
             jac[x, y] = ((flat[d_odd[x, y]] - flat[d_ref[x, y]]) - dv[x]) * (
                 p1[odds[y]] * cross[x, y]) * (-lam)
         jac[x, x] += 1.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _perturb(prec, add, dv, f, jac, r, lam):
+    """In place, the equations of :func:`_equations` of the perturbed game ``r - lam *
+    prec * dv + add = 0`` (``prec``, ``add``: (R,); see ``_continuation._Trace``)."""
+    for x in range(dv.size):
+        for y in range(dv.size):
+            if y == x:
+                jac[x, y] = (jac[x, y] - 1.0) * prec[x] + 1.0
+            else:
+                jac[x, y] = jac[x, y] * prec[x]
+        dv[x] = dv[x] * prec[x]
+        f[x] = r[x] - lam * dv[x] + add[x]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -167,14 +182,14 @@ def _lu_solve(a, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def step(upairs, idx, y, t, h, det_sign, unit, pert, use_pert, aim, max_dist, max_turn, corr_tol,
-         max_accel, n_iters, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
-         accepted, u, t_new, grow, sign):
+def step(upairs, idx, y, t, h, det_sign, unit, prec, add, use_pert, aim, max_dist, max_turn,
+         corr_tol, max_accel, n_iters, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd,
+         d_ref, accepted, u, t_new, grow, sign):
     """One predictor-corrector step of the games ``idx: (A,)`` of the batch (see
     ``_continuation._step``, whose outputs ``accepted, u, t_new, grow, sign`` it fills).
 
     y, t : (A, R+1); h, det_sign, unit : (A,) (``unit`` all 1 when not relative);
-    pert : (A, R), added to F when ``use_pert`` (else not read).
+    prec, add : (A, R), the perturbed game's when ``use_pert`` (else not read).
     """
     nr = odds.size
     r1 = nr + 1
@@ -204,8 +219,7 @@ def step(upairs, idx, y, t, h, det_sign, unit, pert, use_pert, aim, max_dist, ma
             _equations(up, u[a, :nr], u[a, nr], odds, ref, offsets, cross, w_index, v_src, v_col,
                        d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac)
             if use_pert:
-                for x in range(nr):
-                    f[x] += pert[a, x]
+                _perturb(prec[a], add[a], dv, f, jac, u[a, :nr], u[a, nr])
             for x in range(nr):
                 for c in range(nr):
                     m[x, c] = jac[x, c]

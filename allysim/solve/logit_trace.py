@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._continuation import _Settings, _advance, _start
+from ._continuation import _Settings, _advance, _singular_lams, _start
 from ._logit_pairs import (_Batch, _block_sum, _kernels, _Layout, _max_regret, _pair_derivs, _probs,
                            _solve, _values)
 from ._profile import layout, support_equations
@@ -36,6 +36,8 @@ _REFINE_DIST = 1e-2  # ... and accept its equilibrium only this close to the QRE
 _SUPPORTS = (1e-2, 1e-6)  # supports tried: strategies with p >= this x the player's largest
 _REFINE_ITERS = 10
 _RELATIVE = 50.0     # trace: beyond lam * payoff range = 50, step control is relative to lam
+_HOLD = 1.1          # a limit is taken only past this x the last lambda where the response is
+                     # singular at it
 
 
 def _support(p: np.ndarray, lay: _Layout, cut: float) -> np.ndarray:
@@ -164,6 +166,7 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
     done = np.zeros(b, dtype=bool)
     slack = tol * payoff_scale(payoffs)   # the regret tolerance of each game
     tr = _start(batch, b, st.first_step, scale)
+    hold = np.zeros(b)   # no limit is taken before the trace reaches this lambda
     # Per support threshold: the support last tried and the verified equilibrium on it.
     tried = np.zeros((len(_SUPPORTS), b, lay.k), dtype=bool)
     tried_at = np.full((len(_SUPPORTS), b), np.inf)   # the QRE's regret at that try
@@ -176,7 +179,8 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
         limit[games], reg[games] = p, r_qre
         # Not while passing a branch point, nor on a uniform ray before its branch point
         # (the uniform profile is an equilibrium there, but the branch leaves it).
-        may = ~(tr.pending[games] | tr.perturbed[games] | np.isfinite(tr.ray_lam[games]))
+        may = ~(tr.pending[games] | tr.perturbed[games] | np.isfinite(tr.ray_lam[games])) & (
+            tr.y[games, rr] >= hold[games])
         finished = (r_qre <= slack[games]) & may
         if refine:
             # Solve each new support once the QRE is near equilibrium ...
@@ -204,6 +208,16 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
             dist = np.abs(cand[:, games] - p).max(axis=2)           # (len(_SUPPORTS), M)
             best = np.argmin(np.where(np.isnan(dist), np.inf, dist), axis=0)
             ok = (np.take_along_axis(dist, best[None], axis=0)[0] <= _REFINE_DIST) & may
+            if ok.any():
+                # Not if the logit response turns singular near it at a larger lambda: the
+                # branch passes the equilibrium there (a branch point ahead, as on a
+                # symmetric game's symmetric branch); go on until well past that lambda.
+                g = games[ok]
+                ahead = _singular_lams(batch, g, cand[best[ok], g])[1]
+                wait = ahead > tr.y[g, rr]
+                hold[g[wait]] = _HOLD * ahead[wait]
+                ok[np.flatnonzero(ok)[wait]] = False
+                finished &= ~np.isin(games, g[wait])
             if ok.any():
                 g = games[ok]
                 limit[g] = cand[best[ok], g]
