@@ -19,28 +19,29 @@ Predictor-corrector continuation (Allgower & Georg 1990, ch. 2) of the curve
   in a game whose uniform profile is a Nash equilibrium (every player indifferent,
   as in symmetric anti-coordination games), that profile is the QRE at every
   lambda, and the ray bifurcates where ``lam * mu = 1`` for the largest real
-  eigenvalue ``mu`` of ``d(v_odds - v_ref)/dr`` there (found in :func:`_start`,
-  whatever the multiplicity, which a determinant's sign cannot see when even).
+  eigenvalue ``mu`` of the logit response's derivative there (:func:`_start`,
+  :func:`_singular_lams`; found whatever its multiplicity, which a determinant's
+  sign cannot see when even).
 
-Branch points. Past a branch point the curve through it goes on "straight"
-(the symmetric continuation), but no perturbation of the payoffs, however
-small, selects that continuation: a perturbed game's principal branch turns
-onto one of the branches that leave the point (an imperfect bifurcation).
-allysim follows that *generic* branch, chosen deterministically: it backs up a
-little before the branch point, follows the branch of ``F + eps * d = 0``
-(``eps`` = :data:`_EPS`, a perturbation of the payoffs by a constant per
-strategy) through it, and switches the perturbation off once past (the corrector
-lands on the unperturbed branch the perturbed one runs beside). Only the part
-of ``d`` in the left null space of ``F_r`` at the point selects the branch, so
-``d`` is the projection there of the first of these that has one (of norm
-above :data:`_UNFOLD`): (1) a slightly higher precision for the first player,
-which selects what Gambit's tracer selects (it perturbs the first player's
-sum-to-one equation, i.e. lowers every other player's precision by 1e-7; the
-two differ by a rescaling of lambda, which moves along the curve); (2) a small
-bonus to one strategy, the strategies taken in profile order (for points where
-(1) leaves the symmetry intact, e.g. every player indifferent). The choice
-depends only on the game, so it is the same in any batch. A branch point met
-while the perturbation is on is handled in the same way, from there.
+Branch points. Past a branch point the curve through it goes on "straight" (in a
+symmetric game, the symmetric continuation), but no perturbation of the payoffs,
+however small, selects that: a perturbed game's principal branch turns onto one
+of the branches that leave the point (an imperfect bifurcation). allysim follows
+the *generic* branch, the limit as ``eps -> 0`` of a perturbed game's principal
+branch. From the first branch point on it follows the curve of the game in which
+the first player is ``1 + eps`` times as precise as the others (``eps`` =
+:data:`_EPS`), which unfolds branch points as Gambit's tracer does (Gambit
+perturbs the first player's sum-to-one equation, which lowers every other
+player's precision; the two curves differ by a rescaling of lambda). Where that
+leaves a branch point intact (its part in the left null space of ``F_r`` there is
+below :data:`_UNFOLD`, e.g. on a uniform ray, where every player is indifferent),
+a bonus ``eps`` to one strategy is added, the first in profile order that has such
+a part (only that part). The perturbed curve is entered a little before the
+branch point (:data:`_BACKUP`), followed with careful steps until well past it
+(:data:`_SETTLE`), and the perturbation stays on: QREs at requested lambdas are
+polished on the game's own equations, and limits are the game's equilibria (the
+perturbation is ``eps / lam`` in payoff units, which vanishes). Everything depends
+on the game alone, so the choice is the same in any batch.
 
 Only the loop over continuation steps is in Python; each step does the same
 array work for every game still tracing, and finished games drop out. Used by
@@ -69,9 +70,7 @@ _EPS = 1e-6          # the perturbation that unfolds a branch point (relative pr
 _UNFOLD = 1e-8       # a perturbation selects a branch if its null-space part is longer than this
 _KERNEL = 1e-3       # F_r's left null space: singular vectors below this x the largest
 _BACKUP = 1e-2       # the perturbed trace starts this far (in :func:`_metric`) before the point
-_SETTLE = 5e-2       # ... and switches it off (after careful steps) this far past it
-_NEAR_SING = 1e-3    # near a branch point: F_r's smallest singular value below this x largest
-_NEAR_LAM = 1e-2     # ... and its null vector's part of F_lam below this x |F_lam|
+_SETTLE = 5e-2       # ... and no limit is taken before this far past it
 _PHASE_CORR = 1e-9   # corrector tolerance of those steps
 _LAND_TRIES = 4      # backing up 4 times farther each time the perturbed curve is out of reach
 _RAY_IMAG = 1e-8     # an eigenvalue is real if its imaginary part is below this x its modulus
@@ -118,13 +117,14 @@ class _Trace:
     back: np.ndarray      # (B, R+1) the point before it (the branch point itself on a ray)
     back_t: np.ndarray    # (B, R+1) ... its tangent
     back_det: np.ndarray  # (B,) ... and determinant sign
-    perturbed: np.ndarray  # (B,) passing a branch point: careful steps on the curve
+    perturbed: np.ndarray  # (B,) past a branch point: careful steps on the curve
                            # r - lam * prec * dv + add = 0 of a perturbed game
     prec: np.ndarray      # (B, R) the relative precision of each log-odds (1 unperturbed)
     add: np.ndarray       # (B, R) the constant added to F (0 unperturbed)
+    settling: np.ndarray  # (B,) just past a branch point (no limit is taken there)
     origin: np.ndarray    # (B, R+1) the branch point being passed
     phase_s: np.ndarray   # (B,) arclength followed since
-    phase_min: np.ndarray  # (B,) ... at least this before the perturbation is switched off
+    phase_min: np.ndarray  # (B,) ... at least this before settling ends
 
     def perturbation(self, idx: np.ndarray):
         """``(prec, add)`` of the games ``idx`` (for :func:`_step`)."""
@@ -161,7 +161,7 @@ def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
                 ray_lam=np.full(b, np.inf), pending=np.zeros(b, dtype=bool),
                 back=np.zeros_like(y), back_t=np.zeros_like(y), back_det=np.ones(b),
                 perturbed=np.zeros(b, dtype=bool), prec=np.ones((b, lay.r)),
-                add=np.zeros((b, lay.r)),
+                add=np.zeros((b, lay.r)), settling=np.zeros(b, dtype=bool),
                 origin=np.zeros_like(y), phase_s=np.zeros(b), phase_min=np.zeros(b))
     # Every player indifferent at the uniform profile: it is the QRE at every lambda (a
     # ray r = 0) until the logit response turns singular there.
@@ -176,7 +176,7 @@ def _singular_lams(batch: _Batch, games: np.ndarray, p: np.ndarray):
     """Where the logit response at the profiles ``p: (A, K)`` of ``games: (A,)`` is
     singular: ``lam * mu = 1`` for a real eigenvalue ``mu > 0`` of its derivative ``D V``
     (``D`` block-diagonal ``diag(p_i) - p_i p_i'``, ``V = dv/dp``). Returns the first and
-    the last such lambda ``(A,)`` each (inf where there is none). Strategies with
+    the last such lambda ``(A,)`` (inf and 0 where there is none). Strategies with
     probability 0 drop out (their rows and columns of ``D`` vanish), so at an
     equilibrium this is about its support."""
     sub = _numpy_batch(batch, games)
@@ -194,7 +194,7 @@ def _singular_lams(batch: _Batch, games: np.ndarray, p: np.ndarray):
     with np.errstate(divide="ignore"):
         first = 1.0 / np.where(real, mu.real, 0.0).max(axis=1, initial=0.0)
         last = 1.0 / np.where(real, mu.real, np.inf).min(axis=1, initial=np.inf)
-    last[~real.any(axis=1)] = np.inf
+    last[~real.any(axis=1)] = 0.0
     return first, last
 
 
@@ -355,18 +355,18 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     unit = None
     if st.relative > 0:
         unit = np.maximum(1.0, tr.y[idx, -1] * tr.scale[idx] / st.relative)
-    careful = tr.perturbed[idx]
-    if not careful.any():
+    pert = tr.perturbed[idx]
+    if not pert.any():
         accepted, u, t_new, grow, sign = _step_games(batch, tr, idx, h, st, unit)
-    else:   # games passing a branch point: careful steps on the perturbed curve
+    else:   # past a branch point: on the perturbed game's curve, careful steps at first
         accepted, sign, grow = np.zeros(idx.size, dtype=bool), np.zeros(idx.size), np.zeros(idx.size)
         u, t_new = np.empty_like(tr.y[idx]), np.empty_like(tr.y[idx])
-        for part in (~careful, careful):
+        careful = tr.settling[idx]
+        for part, sett in ((~pert, st), (pert & ~careful, st), (careful, _phase_settings(st))):
             if part.any():
                 g = idx[part]
-                out = _step_games(batch, tr, g, h[part], _phase_settings(st) if part is careful else st,
-                                  None if unit is None else unit[part],
-                                  tr.perturbation(g) if part is careful else None)
+                out = _step_games(batch, tr, g, h[part], sett, None if unit is None else unit[part],
+                                  tr.perturbation(g) if tr.perturbed[g[0]] else None)
                 for full, piece in zip((accepted, u, t_new, grow, sign), out):
                     full[part] = piece
     tr.steps[idx] += 1
@@ -385,26 +385,13 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
         g = moved[flip]
         tr.pending[g] = True
         tr.back[g], tr.back_t[g], tr.back_det[g] = old[flip], old_t[flip], old_det[flip]
-    # Once well past the branch point, switch the perturbation off.
-    settling = tr.perturbed[moved] & ~flip
+    # Settled once well past the branch point.
+    settling = tr.settling[moved] & ~flip
     if settling.any():
         g = moved[settling]
         tr.phase_s[g] += h[accepted][settling]
         far = _metric(tr.y[g] - tr.origin[g], tr.origin[g, -1], tr.scale[g]) >= _SETTLE
-        ready = g[far & (tr.phase_s[g] >= tr.phase_min[g])]
-        if ready.size:
-            _release(batch, tr, ready, st)
-    # Past a branch point the branch can come back to one (a symmetric game's asymmetric
-    # branch rejoining the symmetric one) and turn onto another branch there without a
-    # determinant sign change: watch for points near one.
-    watch = (tr.branch[moved] > 0) & ~tr.perturbed[moved] & ~flip
-    if watch.any():
-        g = moved[watch]
-        near = _near_branch_point(batch, tr, g)
-        if near.any():
-            w = np.flatnonzero(watch)[near]
-            tr.pending[moved[w]] = True
-            tr.back[moved[w]], tr.back_t[moved[w]], tr.back_det[moved[w]] = old[w], old_t[w], old_det[w]
+        tr.settling[g[far & (tr.phase_s[g] >= tr.phase_min[g])]] = False
     collapsed = idx[tr.h[idx] < _MIN_STEP]
     tr.stuck[collapsed] = True
     tr.active[collapsed] = False
@@ -412,40 +399,6 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     if ray.any():
         return np.concatenate([jumped, moved]), np.concatenate([old_ray, old])
     return moved, old
-
-
-def _near_branch_point(batch: _Batch, tr: _Trace, games: np.ndarray) -> np.ndarray:
-    """Whether each of ``games: (A,)`` is at a point near a branch point ``(A,)``: there
-    ``[F_r, F_lam]`` loses rank, so ``F_r`` is nearly singular (as at a fold) and its left
-    null vector is nearly orthogonal to ``F_lam`` (unlike at a fold). Points near the
-    branch point last passed do not count."""
-    out = np.zeros(games.size, dtype=bool)
-    y = tr.y[games]
-    away = _metric(y - tr.origin[games], tr.origin[games, -1], tr.scale[games]) >= 2 * _SETTLE
-    if not away.any():
-        return out
-    g, y = games[away], y[away]
-    r = batch.lay.r
-    _, f_r, f_lam = _equations(_numpy_batch(batch, g), y[:, :r], y[:, r])
-    left, sv, _ = np.linalg.svd(f_r)
-    psi = left[:, :, -1]
-    lean = np.abs(_dot_last(psi, f_lam)) <= _NEAR_LAM * np.sqrt(_dot_last(f_lam, f_lam))
-    out[away] = (sv[:, -1] <= _NEAR_SING * sv[:, 0]) & lean
-    return out
-
-
-def _release(batch: _Batch, tr: _Trace, games: np.ndarray, st: _Settings) -> None:
-    """Switch the perturbation off for ``games: (A,)``: correct each point onto the
-    unperturbed curve (a corrector step of length 0). Where that fails, or the
-    determinant's sign changes, the perturbed trace goes on a while longer."""
-    accepted, u, t_new, _, sign = _step_games(batch, tr, games, np.zeros(games.size),
-                                              _phase_settings(st))
-    ok = accepted & (sign == tr.det_sign[games])
-    g = games[ok]
-    tr.y[g], tr.t[g] = u[ok], t_new[ok]
-    tr.perturbed[g] = False
-    tr.prec[g], tr.add[g] = 1.0, 0.0
-    tr.phase_min[games[~ok]] *= 1.5
 
 
 def _bonus_directions(lay, a: int) -> np.ndarray:
@@ -468,28 +421,30 @@ def _begin_switch(batch: _Batch, tr: _Trace, games: np.ndarray, st: _Settings) -
     the perturbed curve from there with careful steps."""
     lay, r, a = batch.lay, batch.lay.r, games.size
     y1 = tr.y[games]
-    _, f_r, f_lam = _equations(_numpy_batch(batch, games), y1[:, :r], y1[:, r])
+    _, f_r, f_lam = _equations(_numpy_batch(batch, games), y1[:, :r], y1[:, r], tr.prec[games])
     left, sv, _ = np.linalg.svd(f_r)                          # (A, R, R), (A, R) descending
     null = sv <= np.maximum(_KERNEL * sv[:, :1], (1 + 1e-6) * sv[:, -1:])
     basis = left * null[:, None, :]                           # the left null space's columns
-    # (1) The first player slightly more precise: F changes by -eps * lam * dv on its rows.
+    # (1) The first player slightly more precise (F changes by -eps * lam * dv on its
+    # rows): switched on at the first branch point, and kept on.
     first = lay.ref == 0
     gambit = np.zeros((a, r))
     gambit[:, first] = y1[:, r, None] * f_lam[:, first]
     part = np.matmul(gambit[:, None, :], basis)[:, 0]
-    selects = np.sqrt(_dot_last(part, part)) > _UNFOLD
-    tr.prec[games] = 1.0
-    tr.prec[games[selects][:, None], np.flatnonzero(first)[None, :]] = 1.0 + _EPS
-    # (2) Where that selects no branch: a bonus to one strategy, the first in profile
-    # order that has a part in the null space; only that part is added.
+    fresh = ~tr.perturbed[games]
+    selects = fresh & (np.sqrt(_dot_last(part, part)) > _UNFOLD)
+    tr.prec[games[fresh][:, None], np.flatnonzero(first)[None, :]] = 1.0 + _EPS
+    # (2) Where that selects no branch (or was on already): a bonus to one strategy, the
+    # first in profile order that has a part in the null space; only that part is added.
     cand = np.matmul(_bonus_directions(lay, a), basis)          # (A, K, R)
     size = np.sqrt(_dot_last(cand, cand))
     pick = np.argmax(size > _UNFOLD, axis=1)
     c = cand[np.arange(a), pick]
     d = np.matmul(basis, c[..., None])[..., 0]
     d /= np.sqrt(_dot_last(d, d))[:, None]
-    tr.add[games] = np.where(selects[:, None], 0.0, _EPS * d)
+    tr.add[games[~selects]] += _EPS * d[~selects]
     tr.perturbed[games] = True
+    tr.settling[games] = True
     # Start on the perturbed curve a little before the branch point: from the point that
     # far back on the tangent, a corrector step of length 0 (the perturbed curve's tangent
     # may differ from the branch's); back up farther where that fails.

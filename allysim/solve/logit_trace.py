@@ -179,7 +179,7 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
         limit[games], reg[games] = p, r_qre
         # Not while passing a branch point, nor on a uniform ray before its branch point
         # (the uniform profile is an equilibrium there, but the branch leaves it).
-        may = ~(tr.pending[games] | tr.perturbed[games] | np.isfinite(tr.ray_lam[games])) & (
+        may = ~(tr.pending[games] | tr.settling[games] | np.isfinite(tr.ray_lam[games])) & (
             tr.y[games, rr] >= hold[games])
         finished = (r_qre <= slack[games]) & may
         if refine:
