@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import AllysimError, suggest
 from ..model import compile_model
+from ..solve import STATUS
 from ..sweep.design import Design
 
 #: Most categories drawn in their own colour; the rest are grouped as "other".
@@ -40,8 +41,13 @@ class SweepResults:
     solutions : ``point (E,)``, ``prob (E, K)``, ``slot (E,)`` as
         :meth:`allysim.concepts.SweepLayout.solutions` gives them
     prob : (N, L, K) per-point probabilities for the QRE concepts (one solution per
-        point and lambda), else None; lambdas : their (L,) lambdas
+        point and lambda), else None; lambdas : their (L,) lambdas; lambda_status :
+        (N, L) their status codes
     grid_counts : per-axis sizes when the design is a grid, else None
+
+    For ``qre-limit`` only certified limits are solutions; a limit past a branch point
+    (status ``bifurcation``) is named with :data:`BRANCH_MARK`, and a point whose trace
+    did not converge is labelled ``"not converged"``.
     """
 
     folder: str
@@ -59,10 +65,13 @@ class SweepResults:
     solutions: dict
     prob: np.ndarray | None = None
     lambdas: tuple[float, ...] = ()
+    lambda_status: np.ndarray | None = None
 
 
 #: A strategy is in a mixed solution's support name when its probability is at least this.
 SUPPORT_NAME = 1e-6
+#: Appended to the name of a QRE limit past a branch point (not a unique selection).
+BRANCH_MARK = " (past a branch point)"
 
 
 def solution_name(model, prob: np.ndarray) -> str:
@@ -103,9 +112,18 @@ def load_sweep(folder: str | Path) -> SweepResults:
     names = tuple(str(n) for n in data["param_names"])
     n_points = len(data["status"])
     sol = layout.solutions(data)
+    limit = concept.name == "qre-limit"
+    if limit:
+        # The selection: only certified limits are solutions, and one past a branch point
+        # (status bifurcation: the selection follows a convention there) is named so.
+        kept = np.isin(data["status"][sol["point"]], [STATUS["ok"], STATUS["bifurcation"]])
+        sol = {k: (v[kept] if k != "known" else v) for k, v in sol.items()}
     count = np.bincount(sol["point"], minlength=n_points) if concept.name not in ("qre", "agent-qre") \
         else data.get("count", np.bincount(sol["point"], minlength=n_points))
     sol_names = np.array([solution_name(model, p) for p in sol["prob"]], dtype=object)
+    if limit:
+        split = data["status"][sol["point"]] == STATUS["bifurcation"]
+        sol_names[split] = sol_names[split] + BRANCH_MARK
     members: dict[str, np.ndarray] = {}
     for name in sorted(set(sol_names.tolist())):
         hit = np.zeros(n_points, dtype=bool)
@@ -117,19 +135,23 @@ def load_sweep(folder: str | Path) -> SweepResults:
             sets[p].append(name)
     labels = np.array([" + ".join(sorted(x)) if x else "none" for x in sets], dtype=object)
     labels[~sol["known"]] = "several"
+    if limit:
+        labels[data["status"] == STATUS["not_converged"]] = "not converged"
     design = manifest.get("design", {})
     grid = tuple(design["counts"]) if design.get("kind") == "grid" else None
     # --store counts keeps no parameter columns: regenerate them from the design (deterministic).
     params = data["params"] if "params" in data else Design.from_json(design).varied(0, n_points)
     prob = None
     lambdas: tuple[float, ...] = ()
+    lambda_status = None
     if concept.name in ("qre", "agent-qre"):
         p = data["prob"]
         prob = p if p.ndim == 3 else p[:, None, :]
         lambdas = tuple(float(x) for x in layout.options["lambda"])
+        lambda_status = data.get("lambda_status", data["status"][:, None])
     return SweepResults(str(folder), manifest.get("scenario", {}).get("name", ""), concept.name,
                         layout.label, names, params, np.asarray(count), labels, members, grid,
-                        model.players, model.strategies, sol, prob, lambdas)
+                        model.players, model.strategies, sol, prob, lambdas, lambda_status)
 
 
 def _axis(results: SweepResults, name: str | None, default: int) -> int:
@@ -236,13 +258,22 @@ def probability_curves(results: SweepResults, x: str | None = None, axes=None):
     order = np.argsort(xs, kind="stable")
     o = 0
     styles = ["-", "--", ":", "-."]
+    split = (np.zeros(results.prob.shape[:2], dtype=bool) if results.lambda_status is None
+             else results.lambda_status == STATUS["bifurcation"])
     for i, (player, ss) in enumerate(zip(results.players, results.strategies)):
         ax = axes[i]
+        marked = False
         for k, s in enumerate(ss):
             for li, lam in enumerate(results.lambdas):
                 ax.plot(xs[order], results.prob[order, li, o + k], styles[li % 4],
                         color=plt.get_cmap("tab10")(k),
                         label=s if len(results.lambdas) == 1 else f"{s}, lambda {lam:g}")
+                at = order[split[order, li]]
+                if at.size:   # past a branch point: the branch is not unique there
+                    ax.plot(xs[at], results.prob[at, li, o + k], "x", ms=4,
+                            color=plt.get_cmap("tab10")(k),
+                            label=None if marked else "x: past a branch point")
+                    marked = True
         ax.set_title(player, fontsize=9)
         ax.set_xlabel(results.names[ix], fontsize=8)
         ax.set_ylim(-0.02, 1.02)

@@ -125,6 +125,7 @@ class _Trace:
     origin: np.ndarray    # (B, R+1) the branch point being passed
     phase_s: np.ndarray   # (B,) arclength followed since
     phase_min: np.ndarray  # (B,) ... at least this before settling ends
+    rays: bool = False    # some game is on a uniform ray before its branch point
 
     def perturbation(self, idx: np.ndarray):
         """``(prec, add)`` of the games ``idx`` (for :func:`_step`)."""
@@ -169,6 +170,7 @@ def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
     if lay.r and batch.single is None and ray.any():
         games = np.flatnonzero(ray)
         tr.ray_lam[games] = _singular_lams(batch, games, _probs(y[games, :-1], lay))[0]
+        tr.rays = bool(np.isfinite(tr.ray_lam).any())
     return tr
 
 
@@ -335,7 +337,9 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
         _begin_switch(batch, tr, begin, st)
     idx = np.flatnonzero(tr.active)
     h = np.minimum(tr.h[idx], cap[idx])
-    ray = tr.ray_lam[idx] - tr.y[idx, -1] <= h   # (on a ray, where the tangent is (0, 1))
+    ray = np.zeros(idx.size, dtype=bool)
+    if tr.rays:   # (on a ray, where the tangent is (0, 1))
+        ray = tr.ray_lam[idx] - tr.y[idx, -1] <= h
     if ray.any():
         # The step reaches a uniform ray's branch point: go there exactly (just past, so
         # that a target at it is polished on the ray), then switch (see :func:`_start`).
@@ -348,6 +352,7 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
         tr.back_t[jumped], tr.back_t[jumped, -1] = 0.0, 1.0
         tr.back_det[jumped] = tr.det_sign[jumped]
         tr.ray_lam[jumped] = np.inf
+        tr.rays = bool(np.isfinite(tr.ray_lam).any())
         tr.steps[jumped] += 1
         idx, h = idx[~ray], h[~ray]
         if not idx.size:

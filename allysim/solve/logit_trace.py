@@ -11,6 +11,25 @@ equilibrium when the branch comes within 1e-2 of it; every limit is certified by
 the logit (tracing) selection of McKelvey & Palfrey (1995) and Turocy (2005), the
 limit that Gambit's ``logit_solve`` approximates.
 
+Where the selection is not unique. In a symmetric or tied game the principal
+branch can meet a branch point, and from there on several branches continue it.
+The trace then follows the *generic* branch, as :func:`~allysim.solve.logit_qre`
+does (the one every slightly perturbed game's principal branch runs beside: the
+first player infinitesimally more precise, Gambit's choice), and reports status
+``bifurcation`` with ``branch_points >= 1``: a definite, reproducible equilibrium,
+but a selection by convention (in a symmetric game, one of a mirror pair: in
+chicken, one side goes straight). The trace takes no limit
+
+* while passing a branch point;
+* on a *uniform ray* before its branch point: when every player is indifferent
+  at the uniform profile, that profile is an equilibrium and the QRE at every
+  lambda up to the ray's first branch point, where the branch leaves it (Gambit's
+  ``logit_solve`` stops there at lambda 0, its regret being 0);
+* at an equilibrium near which the logit response turns singular at a larger
+  lambda (:func:`~allysim.solve._continuation._singular_lams`): the branch
+  passes it (a symmetric branch passing a mixed equilibrium before a branch
+  point), so the trace goes on until past that lambda (x :data:`_HOLD`).
+
 The exception to backend agreement: the trace to the limit of a game with payoff
 ties and a continuum of equilibria runs to lambda ~ 1e8, where rounding decides
 which certified equilibrium (or QRE) it ends on, so the NumPy and numba paths
@@ -120,17 +139,20 @@ class LogitTraceResult(Result):
     regret : ndarray of float, shape (B, 1)
         Max regret of ``profiles`` (payoff units), by :func:`allysim.solve.regret`.
     status : ndarray of int8, shape (B,)
-        ``ok``: ``verify(payoffs, profiles, tol)`` holds; ``bifurcation``:
-        verified, but the trace passed a branch point (it may have left the
-        principal branch), or it stopped at one; ``not_converged``: the regret
-        stayed above ``tol`` (relative to the payoff scale) up to ``max_lambda``
-        or ``max_steps``.
+        ``ok``: ``verify(payoffs, profiles, tol)`` holds, on a principal branch
+        that met no branch point; ``bifurcation``: verified, on the generic branch
+        past one or more branch points (the selection is not unique; module
+        docstring); ``not_converged``: the regret stayed above ``tol`` (relative
+        to the payoff scale) up to ``max_lambda`` or ``max_steps``, or the curve
+        could not be followed.
     lambda_reached : ndarray of float, shape (B,)
         The lambda the trace reached.
     qre_profiles : ndarray of float, shape (B, s1 + ... + sn)
         The QRE at ``lambda_reached``.
     refined : ndarray of bool, shape (B,)
         Whether ``profiles`` came from the support Newton step.
+    branch_points : ndarray of int64, shape (B,)
+        Branch points the branch passed (0 unless ``status`` is ``bifurcation``).
     steps : ndarray of int64, shape (B,)
     backend : ``"numba"`` or ``"numpy"``, the path that computed the result.
     parameters : ``tol``, ``max_lambda``, ``max_steps``, ``first_step``, ``max_accel``,
@@ -212,12 +234,18 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
                 # Not if the logit response turns singular near it at a larger lambda: the
                 # branch passes the equilibrium there (a branch point ahead, as on a
                 # symmetric game's symmetric branch); go on until well past that lambda.
-                g = games[ok]
-                ahead = _singular_lams(batch, g, cand[best[ok], g])[1]
-                wait = ahead > tr.y[g, rr]
-                hold[g[wait]] = _HOLD * ahead[wait]
-                ok[np.flatnonzero(ok)[wait]] = False
-                finished &= ~np.isin(games, g[wait])
+                # (A pure equilibrium is exempt: the response is not singular near it.)
+                pos = np.flatnonzero(ok)
+                c_ne = cand[best[pos], games[pos]]
+                mixed = (_block_sum((c_ne > 0).astype(float), lay) > 1).any(axis=1)
+                if mixed.any():
+                    pos = pos[mixed]
+                    g = games[pos]
+                    ahead = _singular_lams(batch, g, c_ne[mixed])[1]
+                    wait = ahead > tr.y[g, rr]
+                    hold[g[wait]] = _HOLD * ahead[wait]
+                    ok[pos[wait]] = False
+                    finished[pos[wait]] = False
             if ok.any():
                 g = games[ok]
                 limit[g] = cand[best[ok], g]
@@ -279,7 +307,7 @@ def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: fl
     -------
     LogitTraceResult
         ``profiles: (B, 1, s1 + ... + sn)``, ``regret: (B, 1)``, ``status: (B,)``,
-        ``lambda_reached: (B,)``, ...
+        ``lambda_reached: (B,)``, ``branch_points: (B,)``, ...
 
     Examples
     --------
@@ -292,6 +320,14 @@ def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: fl
     >>> res = logit_trace(np.concatenate([stag, pennies]))
     >>> res.profiles[:, 0].round(6).tolist(), status_names(res.status).tolist(), res.regret.tolist()
     ([[0.0, 1.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]], ['ok', 'ok'], [[0.0], [0.0]])
+
+    Battle of the sexes (Nau 2004, sec. 3) is symmetric: the branch splits, and the
+    selection (Top, Left) is Gambit's convention, flagged as such.
+
+    >>> bos = np.array([[[[3., 0.], [0., 2.]], [[2., 0.], [0., 3.]]]])
+    >>> res = logit_trace(bos)
+    >>> res.profiles[0, 0].tolist(), status_names(res.status).tolist(), res.branch_points.tolist()
+    ([1.0, 0.0, 1.0, 0.0], ['bifurcation'], [1])
     """
     payoffs = as_payoffs(payoffs, "logit_trace")
     _check_settings("logit_trace", tol, max_steps, first_step, max_accel, name="tol")
