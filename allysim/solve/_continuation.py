@@ -366,12 +366,13 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     else:   # past a branch point: on the perturbed game's curve, careful steps at first
         accepted, sign, grow = np.zeros(idx.size, dtype=bool), np.zeros(idx.size), np.zeros(idx.size)
         u, t_new = np.empty_like(tr.y[idx]), np.empty_like(tr.y[idx])
-        careful = tr.settling[idx]
-        for part, sett in ((~pert, st), (pert & ~careful, st), (careful, _phase_settings(st))):
+        careful = tr.settling[idx]   # (implies perturbed)
+        for part, sett, on in ((~pert, st, False), (pert & ~careful, st, True),
+                               (careful, _phase_settings(st), True)):
             if part.any():
                 g = idx[part]
                 out = _step_games(batch, tr, g, h[part], sett, None if unit is None else unit[part],
-                                  tr.perturbation(g) if tr.perturbed[g[0]] else None)
+                                  tr.perturbation(g) if on else None)
                 for full, piece in zip((accepted, u, t_new, grow, sign), out):
                     full[part] = piece
     tr.steps[idx] += 1

@@ -8,7 +8,8 @@ not bit-identical to each other).
 
 Each kernel loops over the games it is given and does, per game, exactly what
 the NumPy reference does for that game in one batched step: the corrector
-iterations of one predictor-corrector step (:func:`step`), the Newton polish at
+iterations of one predictor-corrector step (:func:`step`; on a perturbed game's
+curve past a branch point, :func:`_perturb`), the Newton polish at
 one lambda (:func:`polish`), the strategy values (:func:`values`) and the Newton
 steps on a support's Nash conditions in the trace to the limit (:func:`refine`).
 A game's numbers depend only on its own payoffs and state, never on the other
