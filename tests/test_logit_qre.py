@@ -10,8 +10,9 @@ profile at lambda = 0, with lambda on raw payoffs.
 Counts in the default run: 30 scenario points (10 scenarios x 3 lambdas), 60
 random four-power points, 60 random 4-player 3x3x3x3 points, 120 random 2-player
 points and 1 subgame point against ``logit_solve_lambda``, all within 1e-6
-(observed: 2e-7 at most, usually 1e-9); 10 scenarios, 15 random 4-player and 20
-random 2-player games against ``logit_solve``. ``-m slow`` adds 1800 random
+(observed: 2e-7 at most, usually 1e-9); 10 scenarios, 30 random four-power points, 15
+random 4-player and 20 random 2-player games against ``logit_solve``. Games with branch
+points (symmetric or tied) are in tests/test_logit_branch_points.py. ``-m slow`` adds 1800 random
 4-player and 4500 random 2-player points. Every cross-check runs both backends
 (``numba`` and ``numpy``) against the same pygambit answers, and the backends are
 compared with each other on the ten scenarios and on 1010 random 2-, 3- and
