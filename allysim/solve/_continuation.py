@@ -15,7 +15,9 @@ Predictor-corrector continuation (Allgower & Georg 1990, ch. 2) of the curve
   next step aims at a set first Newton step, contraction and turn, growing by at
   most ``max_accel`` (see :class:`_Settings`);
 * a determinant sign change that persists down to tiny steps is a branch point
-  (:func:`_begin_switch`), and so is the first singular point of a *uniform ray*:
+  (:func:`_begin_switch`; the sign is taken at the corrector's last iterate, and
+  again at the accepted point where its size fell sharply, :data:`_DROP`), and so
+  is the first singular point of a *uniform ray*:
   in a game whose uniform profile is a Nash equilibrium (every player indifferent,
   as in symmetric anti-coordination games), that profile is the QRE at every
   lambda, and the ray bifurcates where ``lam * mu = 1`` for the largest real
@@ -64,7 +66,9 @@ _DENSE = 0.9         # evaluate all games of a step while this share of them sti
 _CORR_ITERS = 8      # corrector iterations per step
 _MIN_STEP = 1e-10    # a step below this means the curve cannot be followed here
 _BRANCH_STEP = 1e-5  # a determinant sign change on a step this short is a branch point
+_DROP = 0.25         # a determinant this much smaller than at the last point is checked again
 _POLISH_ITERS = 25   # Newton iterations of the polish at a requested lambda
+_POLISH_SLOW = 1e-8  # ... a polish still creeping in by steps this small may be certified
 _JUMP = 0.25         # the polish may move a path point at most this far (else another branch)
 _EPS = 1e-6          # the perturbation that unfolds a branch point (relative precision, log-odds)
 _UNFOLD = 1e-8       # a perturbation selects a branch if its null-space part is longer than this
@@ -107,6 +111,7 @@ class _Trace:
     h: np.ndarray         # (B,) next step length
     steps: np.ndarray     # (B,) steps tried (accepted and rejected)
     det_sign: np.ndarray  # (B,) sign of the bordered Jacobian's determinant at y
+    det_log: np.ndarray   # (B,) ... and the log of its size (-inf: not known)
     branch: np.ndarray    # (B,) int: branch points passed (switches begun)
     active: np.ndarray    # (B,) still tracing
     stuck: np.ndarray     # (B,) the step collapsed: the curve could not be followed
@@ -157,7 +162,7 @@ def _start(batch: _Batch, b: int, first_step: float, scale=None) -> _Trace:
     t /= np.sqrt(_dot_last(t, t))[:, None]
     scale = np.ones(b) if scale is None else scale
     tr = _Trace(y=y, t=t, h=np.full(b, float(first_step)), steps=np.zeros(b, dtype=np.int64),
-                det_sign=np.ones(b), branch=np.zeros(b, dtype=np.int64),
+                det_sign=np.ones(b), det_log=np.full(b, -np.inf), branch=np.zeros(b, dtype=np.int64),
                 active=np.ones(b, dtype=bool), stuck=np.zeros(b, dtype=bool), scale=scale,
                 ray_lam=np.full(b, np.inf), pending=np.zeros(b, dtype=bool),
                 back=np.zeros_like(y), back_t=np.zeros_like(y), back_det=np.ones(b),
@@ -200,16 +205,23 @@ def _singular_lams(batch: _Batch, games: np.ndarray, p: np.ndarray):
     return first, last
 
 
-def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None):
+def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None, det_log=None):
     """One predictor-corrector step for the A games of ``batch``.
 
     y, t : (A, R+1) points and unit tangents; h : (A,) step lengths;
     det_sign : (A,) bordered determinant signs at y; unit : (A,) or None, the
     length in which the first correction is measured (default 1); pert : None or
     ``(prec, add)``, each (A, R): the curve followed is then
-    ``r - lam * prec * dv + add = 0`` (a perturbed game, :class:`_Trace`).
+    ``r - lam * prec * dv + add = 0`` (a perturbed game, :class:`_Trace`); det_log : (A,)
+    or None, log |determinant| at y.
     Returns ``accepted (A,)``, new points ``(A, R+1)``, tangents ``(A, R+1)``,
-    step growth factors ``(A,)`` (0.5 where rejected), determinant signs ``(A,)``.
+    step growth factors ``(A,)`` (0.5 where rejected), determinant signs ``(A,)`` and
+    log |determinant| ``(A,)`` at the new points.
+
+    The determinant (like the new tangent) is that of the last corrector iterate,
+    before its final update (at most ``corr_tol`` away). Where its size fell below
+    :data:`_DROP` x that at y, a branch point may lie in between, so it is taken again
+    at the new point itself (rare: never seen on generic games).
     """
     a, r1 = y.shape
     r = r1 - 1
@@ -221,6 +233,7 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None)
     prev = np.full(a, np.inf)
     t_new = t.copy()
     sign = np.zeros(a)
+    logdet = np.full(a, -np.inf)
     for it in range(_CORR_ITERS):
         idx = np.flatnonzero(going)
         if idx.size == 0:
@@ -267,9 +280,20 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None)
             d_idx = idx[done]
             zz = z[done]
             t_new[d_idx] = zz / np.sqrt(_dot_last(zz, zz))[:, None]
-            sign[d_idx] = np.sign(np.linalg.det(m[done]))
+            sign[d_idx], logdet[d_idx] = np.linalg.slogdet(m[done])
             accepted[d_idx] = True
             going[d_idx] = False
+    if det_log is not None:
+        again = np.flatnonzero(accepted & (logdet < det_log + np.log(_DROP)))
+        if again.size:
+            sub, uu = batch.take(again), u[again]
+            if pert is None:
+                _, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r])
+            else:
+                _, f_r, f_lam = _equations(sub, uu[:, :r], uu[:, r], pert[0][again])
+            m = np.empty((again.size, r1, r1))
+            m[:, :r, :r], m[:, :r, r], m[:, r, :] = f_r, f_lam, t[again]
+            sign[again], logdet[again] = np.linalg.slogdet(m)
     angle = np.arccos(np.clip(_dot_last(t, t_new), -1.0, 1.0))
     flipped = (sign * det_sign < 0) & (h > _BRANCH_STEP)
     accepted &= (angle <= st.max_turn) & ~flipped & (sign != 0)
@@ -279,10 +303,11 @@ def _step(batch: _Batch, y, t, h, det_sign, st: _Settings, unit=None, pert=None)
         grow = np.minimum(np.minimum(np.sqrt(st.aim / first), np.sqrt(_MAX_CONTR / 2 / contr_max)),
                           0.5 * st.max_turn / angle)
     grow = np.clip(np.nan_to_num(grow, nan=st.max_accel, posinf=st.max_accel), 0.5, st.max_accel)
-    return accepted, u, t_new, np.where(accepted, grow, 0.5), sign
+    return accepted, u, t_new, np.where(accepted, grow, 0.5), sign, logdet
 
 
-def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=None, pert=None):
+def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=None, pert=None,
+                   det_log=None):
     """:func:`_step` by the compiled kernel, for the games ``idx: (A,)`` of ``batch``
     (no payoffs are copied); same arguments otherwise, same outputs."""
     a = idx.size
@@ -291,22 +316,25 @@ def _step_compiled(batch: _Batch, idx, y, t, h, det_sign, st: _Settings, unit=No
     t_new = np.empty_like(t)
     grow = np.empty(a)
     sign = np.empty(a)
+    logdet = np.empty(a)
     prec, add = (np.ones((1, 1)), np.zeros((1, 1))) if pert is None else pert
     batch.kern.step(batch.upairs, idx.astype(np.intp, copy=False), y, t, h, det_sign,
+                    np.full(a, -np.inf) if det_log is None else np.ascontiguousarray(det_log),
                     np.ones(a) if unit is None else np.ascontiguousarray(unit, dtype=float),
                     np.ascontiguousarray(prec, dtype=float), np.ascontiguousarray(add, dtype=float),
                     pert is not None,
-                    st.aim, st.max_dist, st.max_turn, st.corr_tol, st.max_accel, _CORR_ITERS,
-                    *batch.lay_args(), accepted, u, t_new, grow, sign)
-    return accepted, u, t_new, grow, sign
+                    st.aim, st.max_dist, st.max_turn, st.corr_tol, st.max_accel, np.log(_DROP),
+                    _CORR_ITERS, *batch.lay_args(), accepted, u, t_new, grow, sign, logdet)
+    return accepted, u, t_new, grow, sign, logdet
 
 
 def _step_games(batch: _Batch, tr: _Trace, idx, h, st: _Settings, unit=None, pert=None):
     """:func:`_step` (or its compiled twin) for the games ``idx: (A,)`` of the trace."""
     if batch.kern is not None:
-        return _step_compiled(batch, idx, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit, pert)
+        return _step_compiled(batch, idx, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit, pert,
+                              tr.det_log[idx])
     sub = batch if idx.size == tr.y.shape[0] else batch.take(idx)
-    return _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit, pert)
+    return _step(sub, tr.y[idx], tr.t[idx], h, tr.det_sign[idx], st, unit, pert, tr.det_log[idx])
 
 
 def _metric(d: np.ndarray, lam: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -362,10 +390,10 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
         unit = np.maximum(1.0, tr.y[idx, -1] * tr.scale[idx] / st.relative)
     pert = tr.perturbed[idx]
     if not pert.any():
-        accepted, u, t_new, grow, sign = _step_games(batch, tr, idx, h, st, unit)
+        accepted, u, t_new, grow, sign, logdet = _step_games(batch, tr, idx, h, st, unit)
     else:   # past a branch point: on the perturbed game's curve, careful steps at first
         accepted, sign, grow = np.zeros(idx.size, dtype=bool), np.zeros(idx.size), np.zeros(idx.size)
-        u, t_new = np.empty_like(tr.y[idx]), np.empty_like(tr.y[idx])
+        u, t_new, logdet = np.empty_like(tr.y[idx]), np.empty_like(tr.y[idx]), np.zeros(idx.size)
         careful = tr.settling[idx]   # (implies perturbed)
         for part, sett, on in ((~pert, st, False), (pert & ~careful, st, True),
                                (careful, _phase_settings(st), True)):
@@ -373,7 +401,7 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
                 g = idx[part]
                 out = _step_games(batch, tr, g, h[part], sett, None if unit is None else unit[part],
                                   tr.perturbation(g) if on else None)
-                for full, piece in zip((accepted, u, t_new, grow, sign), out):
+                for full, piece in zip((accepted, u, t_new, grow, sign, logdet), out):
                     full[part] = piece
     tr.steps[idx] += 1
     # A step shortened to land on a target does not shrink the next one.
@@ -384,6 +412,7 @@ def _advance(batch: _Batch, tr: _Trace, cap: np.ndarray, st: _Settings):
     tr.y[moved] = u[accepted]
     tr.t[moved] = t_new[accepted]
     tr.det_sign[moved] = sign[accepted]
+    tr.det_log[moved] = logdet[accepted]
     # A branch point: a determinant sign change that persisted down to a tiny step (the
     # step went straight through it).
     flip = sign[accepted] * old_det < 0
@@ -463,9 +492,10 @@ def _begin_switch(batch: _Batch, tr: _Trace, games: np.ndarray, st: _Settings) -
         g = games[todo]
         tr.y[g] = back[todo] - delta[todo, None] * back_t[todo]
         tr.t[g] = back_t[todo]
-        acc, u, t_new, _, sign = _step_games(batch, tr, g, np.zeros(g.size), land, None,
-                                             tr.perturbation(g))
+        acc, u, t_new, _, sign, logdet = _step_games(batch, tr, g, np.zeros(g.size), land, None,
+                                                     tr.perturbation(g))
         tr.y[g[acc]], tr.t[g[acc]], tr.det_sign[g[acc]] = u[acc], t_new[acc], sign[acc]
+        tr.det_log[g[acc]] = logdet[acc]
         landed[todo[acc]] = True
         if landed.all():
             break
@@ -485,20 +515,23 @@ def _polish(batch: _Batch, games: np.ndarray, r0: np.ndarray, lam: np.ndarray):
     """Newton on ``F(r, lam) = 0`` at fixed lam for the games ``games: (A,)`` of ``batch``,
     from ``r0: (A, R)``; lam : (A,).
 
-    Returns ``r: (A, R)`` and ``converged: (A,)`` (last step below 1e-12 relative, or
-    ``F`` itself below 1e-14 relative where the Newton step cannot be taken: at a
-    branch point, where ``F_r`` is singular).
+    Returns ``r: (A, R)`` and ``converged: (A,)``: the last step below 1e-12 relative;
+    or, near a branch point, where ``F_r`` is (nearly) singular, ``F`` itself below
+    1e-14 relative where no Newton step can be taken, or the last of the
+    ``_POLISH_ITERS`` steps below :data:`_POLISH_SLOW` relative (Newton converges only
+    linearly there); the caller certifies every answer by its residual.
     """
     r = np.array(r0, dtype=float, order="C")
     if batch.kern is not None:
         converged = np.zeros(r.shape[0], dtype=np.bool_)
         batch.kern.polish(batch.upairs, games.astype(np.intp, copy=False), r,
-                          np.ascontiguousarray(lam, dtype=float), _POLISH_ITERS,
+                          np.ascontiguousarray(lam, dtype=float), _POLISH_ITERS, _POLISH_SLOW,
                           *batch.lay_args(), converged)
         return r, converged
     batch = batch.take(games)
     converged = np.zeros(r.shape[0], dtype=bool)
     going = np.ones(r.shape[0], dtype=bool)
+    last = np.full(r.shape[0], np.inf)
     for _ in range(_POLISH_ITERS):
         idx = np.flatnonzero(going)
         if idx.size == 0:
@@ -507,13 +540,16 @@ def _polish(batch: _Batch, games: np.ndarray, r0: np.ndarray, lam: np.ndarray):
         f, f_r, _ = _equations(sub, r[idx], lam[idx])
         dr = _solve(f_r, -f[..., None])[..., 0]
         finite = np.isfinite(dr).all(axis=1)
-        big = 1.0 + np.abs(r[idx]).max(axis=1, initial=0.0)
-        exact = ~finite & (np.abs(f).max(axis=1, initial=0.0) <= 1e-14 * big)
+        exact = ~finite & (np.abs(f).max(axis=1, initial=0.0)
+                           <= 1e-14 * (1.0 + np.abs(r[idx]).max(axis=1, initial=0.0)))
         r[idx[finite]] += dr[finite]
         size = np.where(finite, np.abs(dr).max(axis=1, initial=0.0), np.inf)
-        small = size <= 1e-12 * (1.0 + np.abs(r[idx]).max(axis=1, initial=0.0))
+        big = 1.0 + np.abs(r[idx]).max(axis=1, initial=0.0)
+        small = size <= 1e-12 * big
+        last[idx] = size / big
         converged[idx[small | exact]] = True
         going[idx[small | ~finite]] = False
+    converged[going & (last <= _POLISH_SLOW)] = True
     return r, converged
 
 

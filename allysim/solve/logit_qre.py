@@ -50,7 +50,11 @@ precision), it never continues "straight" along the symmetric branch (no
 perturbation selects that), and it depends on the game alone: the same in any
 batch and on either backend. At ``lam`` exactly at a branch point the QRE is the
 branch point itself, returned exactly (the polish accepts ``F = 0`` where ``F_r``
-is singular).
+is singular). A limitation: a branch point is found by the sign change it causes
+along a step, so two closer together than one step cancel and go unnoticed; the
+answer then stays on the symmetric branch, with status ``ok`` (seen in one of
+720 random symmetric games, whose two branch points were about 0.1 apart in
+lambda).
 
 Statuses per lambda: ``ok``, a certified QRE on a principal branch that has met
 no branch point before ``lam``; ``bifurcation``, a certified QRE on the generic
