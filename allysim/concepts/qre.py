@@ -212,6 +212,7 @@ class LimitLayout(SweepLayout):
 
 QRE_LIMIT = register(Concept(
     name="qre-limit", title="logit QRE limit",
-    help="the Nash equilibrium the principal logit QRE branch converges to (certified to --tol)",
+    help="the Nash equilibrium the principal logit QRE branch converges to (certified to --tol; "
+         "status bifurcation where the branch splits, so the selection is not unique)",
     options=("tol", "backend"), solve=_solve_limit, label=lambda o, m: "NE (logit QRE limit)",
     pure=False, sweep=LimitLayout, run=_limit_run, format=_format_limit))
