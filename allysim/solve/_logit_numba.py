@@ -185,6 +185,30 @@ def _lu_solve(a, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _bordered(up, ua, ta, prec, add, a, use_pert, odds, ref, offsets, cross, w_index, v_src,
+              v_col, d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac, m, rhs):
+    """The bordered system ``[[F_r, F_lam], [ta]] x = [(-F, 0), (0, 1)]`` at ``ua: (R+1,)``
+    (of the perturbed game ``prec[a], add[a]`` if ``use_pert``), solved into ``rhs: (R+1,
+    2)``; returns the determinant's sign and log size (see :func:`_lu_solve`)."""
+    nr = odds.size
+    _equations(up, ua[:nr], ua[nr], odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
+               p1, pz, w, flat, v, dv, f, jac)
+    if use_pert:
+        _perturb(prec[a], add[a], dv, f, jac, ua[:nr], ua[nr])
+    for x in range(nr):
+        for c in range(nr):
+            m[x, c] = jac[x, c]
+        m[x, nr] = -dv[x]
+        rhs[x, 0] = -f[x]
+        rhs[x, 1] = 0.0
+    for c in range(nr + 1):
+        m[nr, c] = ta[c]
+    rhs[nr, 0] = 0.0
+    rhs[nr, 1] = 1.0
+    return _lu_solve(m, rhs)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def step(upairs, idx, y, t, h, det_sign, det_log, unit, prec, add, use_pert, aim, max_dist,
          max_turn, corr_tol, max_accel, drop_log, n_iters, odds, ref, offsets, cross, w_index,
          v_src, v_col, d_odd, d_ref, accepted, u, t_new, grow, sign, logdet):
@@ -222,21 +246,9 @@ def step(upairs, idx, y, t, h, det_sign, det_log, unit, prec, add, use_pert, aim
         contr_max = 0.0
         prev = np.inf
         for it in range(n_iters):
-            _equations(up, u[a, :nr], u[a, nr], odds, ref, offsets, cross, w_index, v_src, v_col,
-                       d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac)
-            if use_pert:
-                _perturb(prec[a], add[a], dv, f, jac, u[a, :nr], u[a, nr])
-            for x in range(nr):
-                for c in range(nr):
-                    m[x, c] = jac[x, c]
-                m[x, nr] = -dv[x]
-                rhs[x, 0] = -f[x]
-                rhs[x, 1] = 0.0
-            for c in range(r1):
-                m[nr, c] = t[a, c]
-            rhs[nr, 0] = 0.0
-            rhs[nr, 1] = 1.0
-            det, ldet = _lu_solve(m, rhs)
+            det, ldet = _bordered(up, u[a], t[a], prec, add, a, use_pert, odds, ref, offsets, cross,
+                                  w_index, v_src, v_col, d_odd, d_ref, p1, pz, w, flat, v, dv, f,
+                                  jac, m, rhs)
             ss = 0.0
             zfinite = True
             for c in range(r1):
@@ -273,21 +285,9 @@ def step(upairs, idx, y, t, h, det_sign, det_log, unit, prec, add, use_pert, aim
                 break
         if acc and ld < det_log[a] + drop_log:
             # |det| fell sharply: a branch point may lie between the last iterate and u.
-            _equations(up, u[a, :nr], u[a, nr], odds, ref, offsets, cross, w_index, v_src, v_col,
-                       d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac)
-            if use_pert:
-                _perturb(prec[a], add[a], dv, f, jac, u[a, :nr], u[a, nr])
-            for x in range(nr):
-                for c in range(nr):
-                    m[x, c] = jac[x, c]
-                m[x, nr] = -dv[x]
-                rhs[x, 0] = 0.0
-                rhs[x, 1] = 0.0
-            for c in range(r1):
-                m[nr, c] = t[a, c]
-            rhs[nr, 0] = 0.0
-            rhs[nr, 1] = 0.0
-            sg, ld = _lu_solve(m, rhs)
+            sg, ld = _bordered(up, u[a], t[a], prec, add, a, use_pert, odds, ref, offsets, cross,
+                               w_index, v_src, v_col, d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac,
+                               m, rhs)
         dot = 0.0
         for c in range(r1):
             dot += t[a, c] * t_new[a, c]
