@@ -121,9 +121,9 @@ def main(argv=None) -> None:
         logit_qre(payoffs[:64], args.lam, backend=be)  # warm-up (layout cache, compilation)
         res, cpu, wall = _timed(lambda: logit_qre(payoffs[:args.n], args.lam, backend=be),
                                 args.repeat)
-        ok = res.status[:len(peers), 0] == STATUS["ok"]
+        ok = res.lambda_status[:len(peers), 0] == STATUS["ok"]
         err = float(np.abs(ref[ok] - res.profiles[:len(peers), 0][ok]).max())
-        statuses = _counts(status_names(res.status.ravel()))
+        statuses = _counts(status_names(res.lambda_status.ravel()))
         rows.append([f"QRE at lambda {args.lam:g}", be, cpu / args.n, theirs, err,
                      f"{args.n} pts in {wall:.2f} s wall; steps mean {res.steps.mean():.1f}; "
                      f"statuses {statuses}"])
@@ -136,7 +136,7 @@ def main(argv=None) -> None:
         lim, cpu, wall = _timed(lambda: logit_trace(payoffs[:args.trace_n], backend=be),
                                 args.repeat)
         ok = lim.status[:len(peers)] == STATUS["ok"]
-        err_t = float(np.abs(ref_t[ok] - lim.profiles[:len(peers)][ok]).max())
+        err_t = float(np.abs(ref_t[ok] - lim.profiles[:len(peers), 0][ok]).max())
         statuses = _counts(status_names(lim.status))
         rows.append(["trace to the limit", be, cpu / args.trace_n, theirs_t, err_t,
                      f"{args.trace_n} pts in {wall:.2f} s wall; max regret {lim.regret.max():.1e}; "

@@ -10,8 +10,9 @@ profile at lambda = 0, with lambda on raw payoffs.
 Counts in the default run: 30 scenario points (10 scenarios x 3 lambdas), 60
 random four-power points, 60 random 4-player 3x3x3x3 points, 120 random 2-player
 points and 1 subgame point against ``logit_solve_lambda``, all within 1e-6
-(observed: 2e-7 at most, usually 1e-9); 10 scenarios, 15 random 4-player and 20
-random 2-player games against ``logit_solve``. ``-m slow`` adds 1800 random
+(observed: 2e-7 at most, usually 1e-9); 10 scenarios, 30 random four-power points, 15
+random 4-player and 20 random 2-player games against ``logit_solve``. Games with branch
+points (symmetric or tied) are in tests/test_logit_branch_points.py. ``-m slow`` adds 1800 random
 4-player and 4500 random 2-player points. Every cross-check runs both backends
 (``numba`` and ``numpy``) against the same pygambit answers, and the backends are
 compared with each other on the ten scenarios and on 1010 random 2-, 3- and
@@ -215,6 +216,14 @@ def test_trace_limits_agree_with_gambit_on_scenarios():
     _check_limits(u, 1e-4)
 
 
+def test_trace_limits_agree_with_gambit_on_random_four_power_points():
+    """The selection at 30 random in-range four-power points: certified, status ``ok``
+    (generic payoffs: no branch point), within 1e-4 of logit_solve (observed 4e-5)."""
+    model = load_model("four-power")
+    u = model.payoffs(random_points(model, np.random.default_rng(SEED + 14), 30))
+    _check_limits(u, 1e-4)
+
+
 def test_trace_limits_agree_with_gambit_on_random_games():
     """15 random 4-player and 20 random 2-player (4x4) games: within 1e-3 of logit_solve
     (its stopping rule leaves slowly converging branches up to ~3e-4 short of the limit)."""
@@ -339,7 +348,7 @@ def test_backends_agree_on_random_games(shape, n_games):
 
 
 def test_backends_agree_on_chicken_pitchfork():
-    """Statuses ``bifurcation`` and the careful retry pass agree too."""
+    """Statuses ``bifurcation`` and the switch to the generic branch agree too."""
     model = load_model("chicken")
     assert_backends_agree(model.payoffs(model.defaults), [0.3, 1.5])
 
@@ -465,16 +474,24 @@ def test_trace_stops_on_regret_not_on_lambda():
 # ----------------------------------------------------------------------------- statuses and errors
 
 def test_symmetric_pitchfork_is_flagged():
-    """Chicken's symmetric branch meets a pitchfork near lambda 0.485: QREs beyond it
-    are certified but flagged ``bifurcation``; before it, ``ok``."""
+    """Chicken's symmetric branch meets a pitchfork near lambda 0.489: QREs beyond it are
+    certified, on the generic branch (one side swerves), and flagged ``bifurcation`` with
+    one branch point; before it, ``ok``. (Improved: the branch used to go on along the
+    symmetric branch, which no perturbed game follows; tests/test_logit_branch_points.py
+    checks the new answers against Gambit.)"""
     model = load_model("chicken")
     u = model.payoffs(model.defaults)
     res = logit_qre(u, [0.3, 1.5])
     assert res.lambda_status[0].tolist() == [STATUS["ok"], STATUS["bifurcation"]]
+    assert res.branch_points[0].tolist() == [0, 1]
     assert res.status[0] == STATUS["bifurcation"]
     assert (res.residual[0] <= res.parameters["residual_tol"]).all()
+    row, col = res.profiles[0, 1, :2], res.profiles[0, 1, 2:]
+    assert abs(row[0] - col[0]) > 0.5                     # off the symmetric branch
     lim = logit_trace(u)
     assert lim.status[0] == STATUS["bifurcation"] and lim.regret[0, 0] <= 1e-9 * payoff_scale(u)[0]
+    assert lim.branch_points.tolist() == [1]
+    assert sorted(lim.profiles[0, 0].tolist()) == [0.0, 0.0, 1.0, 1.0]   # a pure equilibrium
 
 
 def test_step_cap_gives_not_converged_and_no_profile():
@@ -640,7 +657,41 @@ def test_cli_qre_json_and_limit():
     assert out.exit_code == 0, out.output
     lim = json.loads(out.output)["results"][0]
     assert lim["solution_concept"] == "NE (logit QRE limit)" and lim["status"] == "ok"
-    assert lim["max_regret"] <= 1e-9
+    assert lim["max_regret"] <= 1e-9 and lim["branch_points"] == 0
+
+
+def test_cli_qre_limit_says_where_the_selection_is_not_unique(tmp_path):
+    """``run``, ``sweep`` and ``plot`` with ``--solver qre-limit`` on chicken (symmetric:
+    the branch splits): status ``bifurcation``, the number of branch points, a note, a
+    ``branch_points`` column, a summary line, and the plot's category names say so."""
+    runner = CliRunner()
+    out = runner.invoke(main, ["run", "chicken", "--solver", "qre-limit", "--json"])
+    assert out.exit_code == 0, out.output
+    rep = json.loads(out.output)["results"][0]
+    assert rep["status"] == "bifurcation" and rep["branch_points"] == 1 and rep["max_regret"] == 0
+    text = runner.invoke(main, ["run", "chicken", "--solver", "qre-limit"]).output
+    assert "status bifurcation" in text and "passed 1 branch point(s)" in text
+    assert "mirror image" in text
+    qre = json.loads(runner.invoke(main, ["run", "chicken", "--solver", "qre", "--lambda", "0.3,2",
+                                          "--json"]).output)["results"]
+    assert [r["status"] for r in qre] == ["ok", "bifurcation"]
+    assert [r["branch_points"] for r in qre] == [0, 1]
+    folder = tmp_path / "limit"
+    res = runner.invoke(main, ["sweep", "chicken", "--solver", "qre-limit", "--vary", "win=2:5:3",
+                               "--vary", "crash_cost=1:10:3", "-o", str(folder), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "status bifurcation at" in res.output and "status: ok" in res.output
+    rows = (folder / "equilibria.csv").read_text().splitlines()
+    assert rows[0].endswith(",max_regret,lambda_reached,branch_points")
+    with np.load(folder / "results.npz") as npz:
+        split = npz["status"] == STATUS["bifurcation"]
+        assert split.any() and (~split).any()    # crash_cost < win: STRAIGHT dominates, no split
+        assert ((npz["branch_points"] > 0) == split).all()
+    from allysim.plot import load_sweep
+    from allysim.plot.results import BRANCH_MARK
+    labels = load_sweep(folder).labels
+    assert all(lab.endswith(BRANCH_MARK) == s for lab, s in zip(labels, split))
+    assert runner.invoke(main, ["plot", str(folder)]).exit_code == 0
 
 
 def test_qre_sweep_backends(tmp_path):

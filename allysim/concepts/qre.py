@@ -1,5 +1,11 @@
 """Concepts ``qre`` (the logit QRE on the principal branch at each lambda) and
-``qre-limit`` (the branch's limit: the Nash equilibrium the logit trace selects)."""
+``qre-limit`` (the branch's limit: the Nash equilibrium the logit trace selects).
+
+Both say where the principal branch is not unique: past a branch point (symmetric or
+tied payoffs) the answer is on the generic branch (:mod:`allysim.solve.logit_qre`),
+with status ``bifurcation`` and the number of branch points passed; reports carry
+``branch_points``, text reports a note, ``qre-limit`` sweeps a ``branch_points``
+column, and summaries the share of such points."""
 from __future__ import annotations
 
 import math
@@ -44,7 +50,7 @@ def _qre_run(concept, result, game, options):
     for li, lam in enumerate(result.lambdas):
         rep = base_report(concept, _qre_label(options, li), result, options)
         rep.update(status=status_name(result.lambda_status[0, li]), count=1, **{"lambda": float(lam)},
-                   branch="principal")
+                   branch="principal", branch_points=int(result.branch_points[0, li]))
         sigma = result.profiles[0, li]
         if np.isfinite(sigma).all():
             rec = solution_record(game, sigma, pure=False)
@@ -64,9 +70,16 @@ def _format_qre(report, game) -> str:
     lines = [head + f", residual {report['residual']:.1e}, max regret {report['max_regret']:.3g})",
              _player_table(report, game), "Most likely outcomes:", _outcome_table(report, game)]
     if report["status"] == "bifurcation":
-        lines.append("Note: the branch passed a branch point before this lambda; the QRE is "
-                     "certified but may not be on the principal branch.")
+        lines.append(BRANCH_NOTE.format(n=report["branch_points"], where="before this lambda",
+                                        what="this QRE"))
     return "\n".join(lines)
+
+
+#: The note under a report whose branch passed branch points.
+BRANCH_NOTE = ("Note: the principal branch passed {n} branch point(s) {where} (symmetric or tied "
+               "payoffs), so it is not unique: {what} is on the generic branch, the one every "
+               "slightly perturbed game follows (the first player infinitesimally more precise, "
+               "Gambit's convention); in a symmetric game its mirror image is equally valid.")
 
 
 class QRELayout(LambdaLayout):
@@ -76,6 +89,19 @@ class QRELayout(LambdaLayout):
         return (f"batched logit QRE, principal branch, lambda "
                 f"{', '.join(f'{x:g}' for x in self.lams)} (backend {self.solve_options['backend']}, "
                 f"residual <= {self.options['residual_tol']:g})")
+
+    def summary(self, totals, n_points):
+        return super().summary(totals, n_points) + _branch_lines(totals, n_points, "some lambda")
+
+
+def _branch_lines(totals, n_points, where) -> list[str]:
+    """A summary line on the points whose branch passed a branch point (status counts)."""
+    count = int(totals["status_counts"][STATUS["bifurcation"]]) if "status_counts" in totals else 0
+    if not count:
+        return []
+    return [f"  status bifurcation at {count} point(s) ({100 * count / n_points:.2f}%): the "
+            f"principal branch passed a branch point before {where} (symmetric or tied payoffs); "
+            "their answer is on the generic branch, one of several"]
 
 
 QRE = register(Concept(
@@ -95,7 +121,7 @@ def _limit_run(concept, result, game, options):
     rep = base_report(concept, "NE (logit QRE limit)", result, options)
     rec = solution_record(game, result.profiles[0, 0], pure=False)
     rep.update(lambda_reached=float(result.lambda_reached[0]), refined=bool(result.refined[0]),
-               branch="principal", equilibria=[rec])
+               branch="principal", branch_points=int(result.branch_points[0]), equilibria=[rec])
     rep.update(rec, outcome_probabilities=outcome_probabilities(game, result.profiles[0, 0]))
     return [rep]
 
@@ -107,9 +133,8 @@ def _format_limit(report, game) -> str:
              f"{report['lambda_reached']:.3g}, {how})",
              _player_table(report, game), "Most likely outcomes:", _outcome_table(report, game)]
     if report["status"] == "bifurcation":
-        lines.append("Note: the branch passed a branch point (e.g. a symmetric game's pitchfork) and "
-                     "was followed straight through it; the equilibrium is certified, but other "
-                     "branches from that point lead elsewhere.")
+        lines.append(BRANCH_NOTE.format(n=report["branch_points"], where="on its way",
+                                        what="the selected equilibrium (certified)"))
     if report["status"] == "not_converged":
         lines.append(f"Note: the regret stayed above {report['parameters']['tol']:g} x payoff scale; "
                      "this is an approximate equilibrium.")
@@ -118,8 +143,10 @@ def _format_limit(report, game) -> str:
 
 class LimitLayout(SweepLayout):
     """Per point: the selected equilibrium's probabilities, its regret, the lambda the
-    trace reached, whether it came from the exact support step, and the status; the
-    outcome is the flat profile index where the selection is pure (-1 otherwise)."""
+    trace reached, whether it came from the exact support step, the branch points the
+    branch passed (where the selection is not unique: status ``bifurcation``) and the
+    status; the outcome is the flat profile index where the selection is pure (-1
+    otherwise)."""
 
     def note(self) -> str:
         return f"logit trace to the limit, principal branch (backend {self.solve_options['backend']})"
@@ -127,7 +154,8 @@ class LimitLayout(SweepLayout):
     def point_fields(self):
         return [Field("prob", "float64", (self.size,), np.nan), Field("regret", "float64", (), np.nan),
                 Field("lambda_reached", "float64", (), np.nan), Field("refined", "bool"),
-                Field("outcome", "int32", (), -1), Field("status", "int8", (), FAILED)]
+                Field("branch_points", "int16"), Field("outcome", "int32", (), -1),
+                Field("status", "int8", (), FAILED)]
 
     def total_fields(self):
         return [Field("prob_sum", "float64", (self.size,)), Field("solved", "int64"),
@@ -137,6 +165,7 @@ class LimitLayout(SweepLayout):
         prob = res.profiles[:, 0]
         out["prob"][idx], out["regret"][idx] = prob, res.regret[:, 0]
         out["lambda_reached"][idx], out["refined"][idx] = res.lambda_reached, res.refined
+        out["branch_points"][idx] = res.branch_points
         out["status"][idx] = res.status
         pure = ((prob == 0) | (prob == 1)).all(axis=1)
         flat = np.full(len(idx), -1, np.int64)
@@ -156,12 +185,13 @@ class LimitLayout(SweepLayout):
 
     def csv_header(self, varied):
         return ["point", "solution_concept", "status", *varied, *probability_labels(self.model),
-                "max_regret", "lambda_reached"]
+                "max_regret", "lambda_reached", "branch_points"]
 
     def csv_text(self, arrays, varied, start):
         prob = arrays["prob"]
         columns = [floats(prob[:, c]) for c in range(self.size)]
-        columns += [floats(arrays["regret"]), floats(arrays["lambda_reached"])]
+        columns += [floats(arrays["regret"]), floats(arrays["lambda_reached"]),
+                    [str(x) for x in arrays["branch_points"].tolist()]]
         return point_csv(start, [self.label] * len(prob), arrays["status"], varied, columns)
 
     def summary(self, totals, n_points):
@@ -177,11 +207,12 @@ class LimitLayout(SweepLayout):
         for flat in np.argsort(-pure, kind="stable")[:12]:
             if pure[flat]:
                 lines.append(f"    {profile_name(self.model, flat):<28} {100 * pure[flat] / n_points:6.2f}%")
-        return lines
+        return lines + _branch_lines(totals, n_points, "its limit")
 
 
 QRE_LIMIT = register(Concept(
     name="qre-limit", title="logit QRE limit",
-    help="the Nash equilibrium the principal logit QRE branch converges to (certified to --tol)",
+    help="the Nash equilibrium the principal logit QRE branch converges to (certified to --tol; "
+         "status bifurcation where the branch splits, so the selection is not unique)",
     options=("tol", "backend"), solve=_solve_limit, label=lambda o, m: "NE (logit QRE limit)",
     pure=False, sweep=LimitLayout, run=_limit_run, format=_format_limit))

@@ -187,6 +187,10 @@ def _read(folder: Path):
     return manifest, spec, data
 
 
+#: Appended to the name of a QRE limit past a branch point (not a unique selection).
+BRANCH_MARK = " (past a branch point)"
+
+
 def load_sweep(folder: str | Path) -> SweepResults:
     """Read ``manifest.json`` and ``results.npz`` of a finished sweep (any solver)."""
     from ..concepts import get_concept
@@ -199,11 +203,20 @@ def load_sweep(folder: str | Path) -> SweepResults:
     names = tuple(str(n) for n in data["param_names"])
     n_points = len(data["status"])
     sol = layout.solutions(data)
+    limit = concept.name == "qre-limit"
+    if limit:
+        # The selection: only certified limits are solutions, and one past a branch point
+        # (status bifurcation: the selection follows a convention there) is named so.
+        kept = np.isin(data["status"][sol["point"]], [STATUS["ok"], STATUS["bifurcation"]])
+        sol = {k: (v[kept] if k != "known" else v) for k, v in sol.items()}
     qre = concept.name in QRE_CONCEPTS
     count = (np.bincount(sol["point"], minlength=n_points) if not qre
              else data.get("count", np.bincount(sol["point"], minlength=n_points)))
     none = NONE_LABELS.get(concept.name, "no solution")
     sol_names = np.array([solution_name(model.strategies, p) for p in sol["prob"]], dtype=object)
+    if limit:
+        past = data["status"][sol["point"]] == STATUS["bifurcation"]
+        sol_names[past] = sol_names[past] + BRANCH_MARK
     members: dict[str, np.ndarray] = {}
     for name in sorted(set(sol_names.tolist())):
         hit = np.zeros(n_points, dtype=bool)
@@ -215,6 +228,8 @@ def load_sweep(folder: str | Path) -> SweepResults:
             sets[p].append(name)
     labels = np.array([" + ".join(sorted(x)) if x else none for x in sets], dtype=object)
     labels[~sol["known"]] = "several"
+    if limit:
+        labels[data["status"] == STATUS["not_converged"]] = "not converged"
     design = Design.from_json(spec.design.to_json())
     grid = tuple(design.counts) if design.kind == "grid" else None
     # --store counts keeps no parameter columns: regenerate them from the design (deterministic).

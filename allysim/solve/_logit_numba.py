@@ -8,7 +8,8 @@ not bit-identical to each other).
 
 Each kernel loops over the games it is given and does, per game, exactly what
 the NumPy reference does for that game in one batched step: the corrector
-iterations of one predictor-corrector step (:func:`step`), the Newton polish at
+iterations of one predictor-corrector step (:func:`step`; on a perturbed game's
+curve past a branch point, :func:`_perturb`), the Newton polish at
 one lambda (:func:`polish`), the strategy values (:func:`values`) and the Newton
 steps on a support's Nash conditions in the trace to the limit (:func:`refine`).
 A game's numbers depend only on its own payoffs and state, never on the other
@@ -89,7 +90,8 @@ def _values(flat, pz, v_src, v_col, v):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _equations(up, r, lam, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
                p1, pz, w, flat, v, dv, f, jac):
-    """F (R,), F_r (R, R) and -F_lam = dv (R,) of one game at log-odds ``r``."""
+    """F (R,), F_r (R, R) and -F_lam = dv (R,) of one game at log-odds ``r``.
+    (:func:`_perturb` turns them into those of a perturbed game.)"""
     k = offsets[offsets.size - 1]
     nr = odds.size
     _probs(r, odds, offsets, p1)
@@ -110,12 +112,27 @@ def _equations(up, r, lam, odds, ref, offsets, cross, w_index, v_src, v_col, d_o
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _perturb(prec, add, dv, f, jac, r, lam):
+    """In place, the equations of :func:`_equations` of the perturbed game ``r - lam *
+    prec * dv + add = 0`` (``prec``, ``add``: (R,); see ``_continuation._Trace``)."""
+    for x in range(dv.size):
+        for y in range(dv.size):
+            if y == x:
+                jac[x, y] = (jac[x, y] - 1.0) * prec[x] + 1.0
+            else:
+                jac[x, y] = jac[x, y] * prec[x]
+        dv[x] = dv[x] * prec[x]
+        f[x] = r[x] - lam * dv[x] + add[x]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lu_solve(a, b):
     """Solve ``a x = b`` in place by Gaussian elimination with partial pivoting; ``a: (N,
-    N)``, ``b: (N, M)`` (overwritten: ``b`` holds x). Returns the sign of det(a), 0 if
-    a is singular or not finite (then b is NaN)."""
+    N)``, ``b: (N, M)`` (overwritten: ``b`` holds x). Returns the sign of det(a) (0 if a
+    is singular or not finite: then b is NaN) and log |det(a)|."""
     n, m = a.shape[0], b.shape[1]
     sgn = 1.0
+    logabs = 0.0
     finite = True
     for i in range(n):
         for j in range(n):
@@ -146,6 +163,7 @@ def _lu_solve(a, b):
             d = a[c, c]
             if d < 0.0:
                 sgn = -sgn
+            logabs += math.log(abs(d))
             for rw in range(c + 1, n):
                 fac = a[rw, c] / d
                 for j in range(c + 1, n):
@@ -156,24 +174,51 @@ def _lu_solve(a, b):
         for i in range(n):
             for j in range(m):
                 b[i, j] = np.nan
-        return 0.0
+        return 0.0, -np.inf
     for c in range(n - 1, -1, -1):
         for j in range(m):
             s = b[c, j]
             for k in range(c + 1, n):
                 s -= a[c, k] * b[k, j]
             b[c, j] = s / a[c, c]
-    return sgn
+    return sgn, logabs
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol, max_accel,
-         n_iters, odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
-         accepted, u, t_new, grow, sign):
-    """One predictor-corrector step of the games ``idx: (A,)`` of the batch (see
-    ``_continuation._step``, whose outputs ``accepted, u, t_new, grow, sign`` it fills).
+def _bordered(up, ua, ta, prec, add, a, use_pert, odds, ref, offsets, cross, w_index, v_src,
+              v_col, d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac, m, rhs):
+    """The bordered system ``[[F_r, F_lam], [ta]] x = [(-F, 0), (0, 1)]`` at ``ua: (R+1,)``
+    (of the perturbed game ``prec[a], add[a]`` if ``use_pert``), solved into ``rhs: (R+1,
+    2)``; returns the determinant's sign and log size (see :func:`_lu_solve`)."""
+    nr = odds.size
+    _equations(up, ua[:nr], ua[nr], odds, ref, offsets, cross, w_index, v_src, v_col, d_odd, d_ref,
+               p1, pz, w, flat, v, dv, f, jac)
+    if use_pert:
+        _perturb(prec[a], add[a], dv, f, jac, ua[:nr], ua[nr])
+    for x in range(nr):
+        for c in range(nr):
+            m[x, c] = jac[x, c]
+        m[x, nr] = -dv[x]
+        rhs[x, 0] = -f[x]
+        rhs[x, 1] = 0.0
+    for c in range(nr + 1):
+        m[nr, c] = ta[c]
+    rhs[nr, 0] = 0.0
+    rhs[nr, 1] = 1.0
+    return _lu_solve(m, rhs)
 
-    y, t : (A, R+1); h, det_sign, unit : (A,) (``unit`` all 1 when not relative).
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def step(upairs, idx, y, t, h, det_sign, det_log, unit, prec, add, use_pert, aim, max_dist,
+         max_turn, corr_tol, max_accel, drop_log, n_iters, odds, ref, offsets, cross, w_index,
+         v_src, v_col, d_odd, d_ref, accepted, u, t_new, grow, sign, logdet):
+    """One predictor-corrector step of the games ``idx: (A,)`` of the batch (see
+    ``_continuation._step``, whose outputs ``accepted, u, t_new, grow, sign, logdet`` it
+    fills).
+
+    y, t : (A, R+1); h, det_sign, det_log, unit : (A,) (``unit`` all 1 when not
+    relative); prec, add : (A, R), the perturbed game's when ``use_pert`` (else not read);
+    drop_log : log of ``_continuation._DROP``.
     """
     nr = odds.size
     r1 = nr + 1
@@ -196,23 +241,14 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
             t_new[a, c] = t[a, c]
         acc = False
         sg = 0.0
+        ld = -np.inf
         first = 0.0
         contr_max = 0.0
         prev = np.inf
         for it in range(n_iters):
-            _equations(up, u[a, :nr], u[a, nr], odds, ref, offsets, cross, w_index, v_src, v_col,
-                       d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac)
-            for x in range(nr):
-                for c in range(nr):
-                    m[x, c] = jac[x, c]
-                m[x, nr] = -dv[x]
-                rhs[x, 0] = -f[x]
-                rhs[x, 1] = 0.0
-            for c in range(r1):
-                m[nr, c] = t[a, c]
-            rhs[nr, 0] = 0.0
-            rhs[nr, 1] = 1.0
-            det = _lu_solve(m, rhs)
+            det, ldet = _bordered(up, u[a], t[a], prec, add, a, use_pert, odds, ref, offsets, cross,
+                                  w_index, v_src, v_col, d_odd, d_ref, p1, pz, w, flat, v, dv, f,
+                                  jac, m, rhs)
             ss = 0.0
             zfinite = True
             for c in range(r1):
@@ -244,8 +280,14 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
                 for c in range(r1):
                     t_new[a, c] = rhs[c, 1] / zn
                 sg = det
+                ld = ldet
                 acc = True
                 break
+        if acc and ld < det_log[a] + drop_log:
+            # |det| fell sharply: a branch point may lie between the last iterate and u.
+            sg, ld = _bordered(up, u[a], t[a], prec, add, a, use_pert, odds, ref, offsets, cross,
+                               w_index, v_src, v_col, d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac,
+                               m, rhs)
         dot = 0.0
         for c in range(r1):
             dot += t[a, c] * t_new[a, c]
@@ -254,6 +296,7 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
         acc = acc and (angle <= max_turn) and not flipped and (sg != 0.0)
         accepted[a] = acc
         sign[a] = sg
+        logdet[a] = ld
         if acc:
             g = math.sqrt(aim / first) if first > 0.0 else np.inf
             if contr_max > 0.0:
@@ -268,10 +311,11 @@ def step(upairs, idx, y, t, h, det_sign, unit, aim, max_dist, max_turn, corr_tol
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_src, v_col,
+def polish(upairs, idx, r, lam, n_iters, slow, odds, ref, offsets, cross, w_index, v_src, v_col,
            d_odd, d_ref, converged):
     """Newton on F(r, lam) = 0 at fixed lam for the games ``idx: (A,)`` of the batch, from
-    and into ``r: (A, R)`` (see ``_continuation._polish``); fills ``converged: (A,)``."""
+    and into ``r: (A, R)`` (see ``_continuation._polish``: also converged if the last of
+    ``n_iters`` steps is below ``slow``, relative); fills ``converged: (A,)``."""
     nr = odds.size
     k = offsets[offsets.size - 1]
     rest, kl = upairs.shape[2], upairs.shape[3]
@@ -287,6 +331,7 @@ def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_s
     for a in range(idx.size):
         up = upairs[idx[a]]
         converged[a] = False
+        last = np.inf
         for _ in range(n_iters):
             _equations(up, r[a], lam[a], odds, ref, offsets, cross, w_index, v_src, v_col,
                        d_odd, d_ref, p1, pz, w, flat, v, dv, f, jac)
@@ -298,6 +343,15 @@ def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_s
                 if not np.isfinite(rhs[x, 0]):
                     finite = False
             if not finite:
+                # No Newton step (F_r singular, at a branch point): converged if F is ~0.
+                big = 0.0
+                fmax = 0.0
+                for x in range(nr):
+                    big = max(big, abs(r[a, x]))
+                    fmax = max(fmax, abs(f[x]))
+                if fmax <= 1e-14 * (1.0 + big):
+                    converged[a] = True
+                last = np.inf
                 break
             size = 0.0
             for x in range(nr):
@@ -308,9 +362,12 @@ def polish(upairs, idx, r, lam, n_iters, odds, ref, offsets, cross, w_index, v_s
             for x in range(nr):
                 if abs(r[a, x]) > big:
                     big = abs(r[a, x])
+            last = size / (1.0 + big)
             if size <= 1e-12 * (1.0 + big):
                 converged[a] = True
                 break
+        if last <= slow:   # still creeping in (near a singular point): the residual decides
+            converged[a] = True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -292,10 +292,11 @@ def _max_regret(values: np.ndarray, p: np.ndarray, lay: _Layout) -> np.ndarray:
     return (best - got).max(axis=1)
 
 
-def _equations(batch: _Batch, r: np.ndarray, lam: np.ndarray):
+def _equations(batch: _Batch, r: np.ndarray, lam: np.ndarray, prec=None):
     """The QRE equations in log-odds and their Jacobian.
 
-    r : (A, R); lam : (A,), for the A games of ``batch``.
+    r : (A, R); lam : (A,), for the A games of ``batch``; prec : (A, R) or None, a
+    relative precision per log-odds (the equations become ``r - lam * prec * dv``).
     Returns ``F: (A, R)``, ``F_r: (A, R, R)``, ``F_lam: (A, R)``.
     """
     lay = batch.lay
@@ -305,14 +306,17 @@ def _equations(batch: _Batch, r: np.ndarray, lam: np.ndarray):
     else:
         values, flat = _pair_derivs(batch.upairs, p, lay)
     dv = values[:, lay.odds] - values[:, lay.ref]
-    f = r - lam[:, None] * dv
+    scaled = dv if prec is None else dv * prec
+    f = r - lam[:, None] * scaled
     # d(dv_x)/d r_y = p_y * (dD[x, y] - dv_x) for y of another player, 0 for the same player.
     dd = flat[:, lay.d_odd] - flat[:, lay.d_ref]
     dd -= dv[:, :, None]
     dd *= p[:, None, lay.odds] * lay.cross
     dd *= -lam[:, None, None]
+    if prec is not None:
+        dd *= prec[:, :, None]
     dd[:, np.arange(lay.r), np.arange(lay.r)] += 1.0
-    return f, dd, -dv
+    return f, dd, -scaled
 
 
 def _solve(m: np.ndarray, rhs: np.ndarray) -> np.ndarray:

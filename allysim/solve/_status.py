@@ -12,7 +12,8 @@ STATUS_NAMES: tuple[str, ...] = (
     "no_pure",        # no pure equilibrium exists at this point
     "degenerate",     # ties: weak equilibria or a continuum; the answer is reported but not unique
     "not_converged",  # an iterative method stopped before its tolerance
-    "bifurcation",    # a path-following method met a turning point it could not pass
+    "bifurcation",    # a path-following method passed a branch point: the answer is
+                      # reported (one of several continuations, by a documented rule)
     "timeout",        # the work for this point ran out of time
     "failed",         # the solver or a worker raised; no answer
 )

@@ -31,11 +31,37 @@ The branch is followed by pseudo-arclength continuation
 (:mod:`allysim.solve._continuation`), every game of the batch at once; the first
 crossing of each requested ``lam`` is polished by Newton on ``F(r, lam) = 0``
 (R x R) and certified by its residual, computed independently by
-:func:`allysim.solve.strategy_values`. A determinant sign change that persists
-down to tiny steps is a branch point (common in symmetric games): the curve is
-followed through it and later answers are kept, certified, but flagged
-``bifurcation``. Games whose quick pass ends in anything but ``ok`` are traced
-again with small, careful steps.
+:func:`allysim.solve.strategy_values`. Games with a lambda left without a
+certified QRE are traced again with small, careful steps.
+
+Branch points
+-------------
+In symmetric or tied games (chicken, battle of the sexes, anti-coordination
+games, payoff ties in a sweep) the principal branch can meet a *branch point*,
+where other branches of QREs cross it: a determinant sign change that persists
+down to tiny steps, or the singular point of a uniform ray (a game in which
+every player is indifferent at the uniform profile; :mod:`._continuation`). Past
+it the principal branch is not unique. allysim follows the *generic* branch: the
+one that the principal branch of every slightly perturbed game runs beside, the
+perturbation being the first player's precision raised by a factor ``1 + eps``
+(``eps -> 0``; plus, where that selects nothing, a small bonus to one strategy).
+This is the branch Gambit's tracer selects (it lowers every other player's
+precision), it never continues "straight" along the symmetric branch (no
+perturbation selects that), and it depends on the game alone: the same in any
+batch and on either backend. At ``lam`` exactly at a branch point the QRE is the
+branch point itself, returned exactly (the polish accepts ``F = 0`` where ``F_r``
+is singular). A limitation: a branch point is found by the sign change it causes
+along a step, so two closer together than one step cancel and go unnoticed; the
+answer then stays on the symmetric branch, with status ``ok`` (seen in one of
+720 random symmetric games, whose two branch points were about 0.1 apart in
+lambda).
+
+Statuses per lambda: ``ok``, a certified QRE on a principal branch that has met
+no branch point before ``lam``; ``bifurcation``, a certified QRE on the generic
+branch past ``branch_points[b, l] >= 1`` branch points (a definite, reproducible
+answer, but other branches leave the principal one there: in a symmetric game
+one of a mirror pair); ``not_converged``, no certified QRE (the step cap was hit,
+the curve could not be followed or the polish failed; the profile is NaN).
 
 Backends: with ``backend="numba"`` (``"auto"`` when numba is installed and the
 batch has at least :data:`~allysim.solve._logit_pairs.AUTO_NUMBA_MIN` games) the
@@ -82,12 +108,16 @@ class LogitQREResult(Result):
     count : ndarray of int64, shape (B,)
         L (the slots of ``profiles``; see ``lambda_status`` for which hold a QRE).
     lambda_status : ndarray of int8, shape (B, L)
-        ``ok``; ``bifurcation``: the curve passed a branch point before this
-        lambda (the profile is a certified QRE but may be off the principal
-        branch) or could not be followed past one (profile NaN);
-        ``not_converged``: the step cap was hit or the polish failed (profile NaN).
+        ``ok``; ``bifurcation``: a certified QRE on the generic branch past one or
+        more branch points (module docstring: the principal branch is not unique
+        there); ``not_converged``: the step cap was hit, the curve could not be
+        followed or the polish failed (profile NaN).
     status : ndarray of int8, shape (B,)
-        The largest code of ``lambda_status`` over the lambdas.
+        The worst of ``lambda_status`` over the lambdas: ``not_converged`` if any,
+        else ``bifurcation`` if any, else ``ok``.
+    branch_points : ndarray of int64, shape (B, L)
+        Branch points the branch passed before each lambda (0 where
+        ``lambda_status`` is ``ok`` or ``not_converged``).
     residual : ndarray of float, shape (B, L)
         max |p - logit response to p|, <= residual_tol wherever a profile is given.
     regret : ndarray of float, shape (B, L)
@@ -105,6 +135,7 @@ class LogitQREResult(Result):
     count: np.ndarray
     lambda_status: np.ndarray
     status: np.ndarray
+    branch_points: np.ndarray
     residual: np.ndarray
     regret: np.ndarray
     steps: np.ndarray
@@ -126,11 +157,13 @@ def _check_settings(where, tol, max_steps, first_step, max_accel, name="residual
 
 def _qre_pass(payoffs, batch, targets, st, tol):
     """One pass of :func:`logit_qre` over sorted targets: probabilities ``(b, T, K)``,
-    residual, regret, status ``(b, T)`` and steps ``(b,)``."""
+    residual, regret, status, branch points ``(b, T)`` and steps ``(b,)``."""
     b = payoffs.shape[0]
     lay = batch.lay
     n_t = targets.size
-    r_found, reached, via_branch, stuck, steps = _run_targets(batch, b, targets, st)
+    scale = np.ptp(payoffs.reshape(b, -1), axis=1)
+    scale = np.where(scale > 0, scale, 1.0)
+    r_found, reached, via_branch, stuck, steps = _run_targets(batch, b, targets, st, scale)
     flat = r_found.reshape(b * n_t, lay.r)
     good = np.isfinite(flat).all(axis=1)
     probs = np.full((b * n_t, lay.k), np.nan)
@@ -145,9 +178,8 @@ def _qre_pass(payoffs, batch, targets, st, tol):
     probs[~certified] = np.nan
     status = np.full((b, n_t), STATUS["not_converged"], dtype=np.int8)
     status[certified] = STATUS["ok"]
-    status[certified & via_branch] = STATUS["bifurcation"]
-    status[~reached & stuck[:, None]] = STATUS["bifurcation"]
-    return probs, resid, reg, status, steps
+    status[certified & (via_branch > 0)] = STATUS["bifurcation"]
+    return probs, resid, reg, status, np.where(certified, via_branch, 0), steps
 
 
 def logit_qre(payoffs: np.ndarray, lambdas, *, residual_tol: float = DEFAULT_QRE_TOL,
@@ -186,8 +218,8 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, residual_tol: float = DEFAULT_QRE
     Returns
     -------
     LogitQREResult
-        ``profiles: (B, L, s1 + ... + sn)``, ``status: (B, L)``, residuals,
-        regrets and steps.
+        ``profiles: (B, L, s1 + ... + sn)``, ``lambda_status: (B, L)``,
+        ``status: (B,)``, ``branch_points: (B, L)``, residuals, regrets and steps.
 
     Examples
     --------
@@ -205,6 +237,17 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, residual_tol: float = DEFAULT_QRE
     >>> res = logit_qre(pd, 1.0)
     >>> round(float(res.profiles[0, 0, 1]), 4), status_names(res.status).tolist()  # as Gambit
     (0.7732, ['ok'])
+
+    Battle of the sexes (Nau 2004, sec. 3): the symmetric branch meets a branch
+    point near lambda = 0.81; past it allysim follows the generic branch, towards
+    (Top, Left), as Gambit does, and says that it passed a branch point.
+
+    >>> bos = np.array([[[[3., 0.], [0., 2.]], [[2., 0.], [0., 3.]]]])
+    >>> res = logit_qre(bos, [0.5, 1.0])
+    >>> np.round(res.profiles[0], 4).tolist(), status_names(res.lambda_status[0]).tolist()
+    ([[0.5384, 0.4616, 0.4616, 0.5384], [0.8833, 0.1167, 0.8048, 0.1952]], ['ok', 'bifurcation'])
+    >>> res.branch_points.tolist()
+    [[0, 1]]
     """
     payoffs = as_payoffs(payoffs, "logit_qre")
     lams = np.atleast_1d(np.asarray(lambdas, dtype=float))
@@ -225,25 +268,36 @@ def logit_qre(payoffs: np.ndarray, lambdas, *, residual_tol: float = DEFAULT_QRE
                               count=np.zeros(0, dtype=np.int64),
                               lambda_status=np.zeros((0, lams.size), dtype=np.int8),
                               status=np.zeros(0, dtype=np.int8),
+                              branch_points=np.zeros((0, lams.size), dtype=np.int64),
                               residual=np.zeros((0, lams.size)), regret=np.zeros((0, lams.size)),
                               steps=np.zeros(0, dtype=np.int64), backend=used,
                               parameters=parameters)
     order = np.argsort(lams, kind="stable")
     targets = lams[order]
     batch = _Batch.of(payoffs, kern)
-    probs, resid, reg, status, steps = _qre_pass(payoffs, batch, targets, st, tol)
-    retry = np.flatnonzero((status != STATUS["ok"]).any(axis=1))
+    probs, resid, reg, status, branch, steps = _qre_pass(payoffs, batch, targets, st, tol)
+    missing = STATUS["not_converged"]
+    retry = np.flatnonzero((status == missing).any(axis=1))
     if retry.size:
         again = _qre_pass(payoffs[retry], batch.take(retry), targets, st.careful(), tol)
-        better = (again[3] == STATUS["ok"]).sum(axis=1) > (status[retry] == STATUS["ok"]).sum(axis=1)
+        better = (again[3] != missing).sum(axis=1) > (status[retry] != missing).sum(axis=1)
         take = retry[better]
-        for full, part in zip((probs, resid, reg, status), again[:4]):
+        for full, part in zip((probs, resid, reg, status, branch), again[:5]):
             full[take] = part[better]
-        steps[retry] += again[4]
+        steps[retry] += again[5]
     back = np.argsort(order)
     lambda_status = status[:, back]
     return LogitQREResult(lambdas=lams, profiles=probs[:, back],
                           count=np.full(b, lams.size, dtype=np.int64),
-                          lambda_status=lambda_status, status=lambda_status.max(axis=1),
-                          residual=resid[:, back], regret=reg[:, back], steps=steps, backend=used,
-                          parameters=parameters)
+                          lambda_status=lambda_status, status=worst_status(lambda_status),
+                          branch_points=branch[:, back], residual=resid[:, back],
+                          regret=reg[:, back], steps=steps, backend=used, parameters=parameters)
+
+
+def worst_status(codes: np.ndarray) -> np.ndarray:
+    """Per game ``(B,)``, the worst of its statuses ``codes: (B, L)``: ``not_converged``
+    (some lambda has no QRE), else ``bifurcation`` (some QRE is past a branch point),
+    else ``ok``."""
+    out = codes.max(axis=1, initial=STATUS["ok"]).astype(np.int8)
+    out[(codes == STATUS["not_converged"]).any(axis=1)] = STATUS["not_converged"]
+    return out

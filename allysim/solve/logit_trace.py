@@ -11,6 +11,25 @@ equilibrium when the branch comes within 1e-2 of it; every limit is certified by
 the logit (tracing) selection of McKelvey & Palfrey (1995) and Turocy (2005), the
 limit that Gambit's ``logit_solve`` approximates.
 
+Where the selection is not unique. In a symmetric or tied game the principal
+branch can meet a branch point, and from there on several branches continue it.
+The trace then follows the *generic* branch, as :func:`~allysim.solve.logit_qre`
+does (the one every slightly perturbed game's principal branch runs beside: the
+first player infinitesimally more precise, Gambit's choice), and reports status
+``bifurcation`` with ``branch_points >= 1``: a definite, reproducible equilibrium,
+but a selection by convention (in a symmetric game, one of a mirror pair: in
+chicken, one side goes straight). The trace takes no limit
+
+* while passing a branch point;
+* on a *uniform ray* before its branch point: when every player is indifferent
+  at the uniform profile, that profile is an equilibrium and the QRE at every
+  lambda up to the ray's first branch point, where the branch leaves it (Gambit's
+  ``logit_solve`` stops there at lambda 0, its regret being 0);
+* at an equilibrium near which the logit response turns singular at a larger
+  lambda (:func:`~allysim.solve._continuation._singular_lams`): the branch
+  passes it (a symmetric branch passing a mixed equilibrium before a branch
+  point), so the trace goes on until past that lambda (x :data:`_HOLD`).
+
 The exception to backend agreement: the trace to the limit of a game with payoff
 ties and a continuum of equilibria runs to lambda ~ 1e8, where rounding decides
 which certified equilibrium (or QRE) it ends on, so the NumPy and numba paths
@@ -22,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._continuation import _Settings, _advance, _start
+from ._continuation import _Settings, _advance, _singular_lams, _start
 from ._logit_pairs import (_Batch, _block_sum, _kernels, _Layout, _max_regret, _pair_derivs, _probs,
                            _solve, _values)
 from ._profile import layout, support_equations
@@ -36,6 +55,8 @@ _REFINE_DIST = 1e-2  # ... and accept its equilibrium only this close to the QRE
 _SUPPORTS = (1e-2, 1e-6)  # supports tried: strategies with p >= this x the player's largest
 _REFINE_ITERS = 10
 _RELATIVE = 50.0     # trace: beyond lam * payoff range = 50, step control is relative to lam
+_HOLD = 1.1          # a limit is taken only past this x the last lambda where the response is
+                     # singular at it
 
 
 def _support(p: np.ndarray, lay: _Layout, cut: float) -> np.ndarray:
@@ -118,17 +139,20 @@ class LogitTraceResult(Result):
     regret : ndarray of float, shape (B, 1)
         Max regret of ``profiles`` (payoff units), by :func:`allysim.solve.regret`.
     status : ndarray of int8, shape (B,)
-        ``ok``: ``verify(payoffs, profiles, tol)`` holds; ``bifurcation``:
-        verified, but the trace passed a branch point (it may have left the
-        principal branch), or it stopped at one; ``not_converged``: the regret
-        stayed above ``tol`` (relative to the payoff scale) up to ``max_lambda``
-        or ``max_steps``.
+        ``ok``: ``verify(payoffs, profiles, tol)`` holds, on a principal branch
+        that met no branch point; ``bifurcation``: verified, on the generic branch
+        past one or more branch points (the selection is not unique; module
+        docstring); ``not_converged``: the regret stayed above ``tol`` (relative
+        to the payoff scale) up to ``max_lambda`` or ``max_steps``, or the curve
+        could not be followed.
     lambda_reached : ndarray of float, shape (B,)
         The lambda the trace reached.
     qre_profiles : ndarray of float, shape (B, s1 + ... + sn)
         The QRE at ``lambda_reached``.
     refined : ndarray of bool, shape (B,)
         Whether ``profiles`` came from the support Newton step.
+    branch_points : ndarray of int64, shape (B,)
+        Branch points the branch passed (0 unless ``status`` is ``bifurcation``).
     steps : ndarray of int64, shape (B,)
     backend : ``"numba"`` or ``"numpy"``, the path that computed the result.
     parameters : ``tol``, ``max_lambda``, ``max_steps``, ``first_step``, ``max_accel``,
@@ -143,6 +167,7 @@ class LogitTraceResult(Result):
     lambda_reached: np.ndarray
     qre_profiles: np.ndarray
     refined: np.ndarray
+    branch_points: np.ndarray
     steps: np.ndarray
     backend: str
     parameters: dict
@@ -163,6 +188,7 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
     done = np.zeros(b, dtype=bool)
     slack = tol * payoff_scale(payoffs)   # the regret tolerance of each game
     tr = _start(batch, b, st.first_step, scale)
+    hold = np.zeros(b)   # no limit is taken before the trace reaches this lambda
     # Per support threshold: the support last tried and the verified equilibrium on it.
     tried = np.zeros((len(_SUPPORTS), b, lay.k), dtype=bool)
     tried_at = np.full((len(_SUPPORTS), b), np.inf)   # the QRE's regret at that try
@@ -173,7 +199,11 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
         qre[games] = p
         r_qre = _max_regret(_values(batch, p, games), p, lay)
         limit[games], reg[games] = p, r_qre
-        finished = r_qre <= slack[games]
+        # Not while passing a branch point, nor on a uniform ray before its branch point
+        # (the uniform profile is an equilibrium there, but the branch leaves it).
+        may = ~(tr.pending[games] | tr.settling[games] | np.isfinite(tr.ray_lam[games])) & (
+            tr.y[games, rr] >= hold[games])
+        finished = (r_qre <= slack[games]) & may
         if refine:
             # Solve each new support once the QRE is near equilibrium ...
             near = r_qre <= _REFINE_FROM * scale[games]
@@ -199,7 +229,23 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
             # ... and take its equilibrium once the branch has come close to it.
             dist = np.abs(cand[:, games] - p).max(axis=2)           # (len(_SUPPORTS), M)
             best = np.argmin(np.where(np.isnan(dist), np.inf, dist), axis=0)
-            ok = np.take_along_axis(dist, best[None], axis=0)[0] <= _REFINE_DIST
+            ok = (np.take_along_axis(dist, best[None], axis=0)[0] <= _REFINE_DIST) & may
+            if ok.any():
+                # Not if the logit response turns singular near it at a larger lambda: the
+                # branch passes the equilibrium there (a branch point ahead, as on a
+                # symmetric game's symmetric branch); go on until well past that lambda.
+                # (A pure equilibrium is exempt: the response is not singular near it.)
+                pos = np.flatnonzero(ok)
+                c_ne = cand[best[pos], games[pos]]
+                mixed = (_block_sum((c_ne > 0).astype(float), lay) > 1).any(axis=1)
+                if mixed.any():
+                    pos = pos[mixed]
+                    g = games[pos]
+                    ahead = _singular_lams(batch, g, c_ne[mixed])[1]
+                    wait = ahead > tr.y[g, rr]
+                    hold[g[wait]] = _HOLD * ahead[wait]
+                    ok[pos[wait]] = False
+                    finished[pos[wait]] = False
             if ok.any():
                 g = games[ok]
                 limit[g] = cand[best[ok], g]
@@ -218,8 +264,9 @@ def _trace_pass(payoffs, batch, st, tol, max_lambda, refine):
     reg = regret(payoffs, limit).max(axis=1)
     status = np.full(b, STATUS["not_converged"], dtype=np.int8)
     status[certified] = STATUS["ok"]
-    status[(certified & tr.branch) | tr.stuck] = STATUS["bifurcation"]
-    return limit, reg, status, tr.y[:, rr].copy(), qre, refined, tr.steps.copy()
+    status[certified & (tr.branch > 0)] = STATUS["bifurcation"]
+    return (limit, reg, status, tr.y[:, rr].copy(), qre, refined, np.where(certified, tr.branch, 0),
+            tr.steps.copy(), tr.stuck)
 
 
 def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: float = 1e10,
@@ -260,7 +307,7 @@ def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: fl
     -------
     LogitTraceResult
         ``profiles: (B, 1, s1 + ... + sn)``, ``regret: (B, 1)``, ``status: (B,)``,
-        ``lambda_reached: (B,)``, ...
+        ``lambda_reached: (B,)``, ``branch_points: (B,)``, ...
 
     Examples
     --------
@@ -273,6 +320,14 @@ def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: fl
     >>> res = logit_trace(np.concatenate([stag, pennies]))
     >>> res.profiles[:, 0].round(6).tolist(), status_names(res.status).tolist(), res.regret.tolist()
     ([[0.0, 1.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]], ['ok', 'ok'], [[0.0], [0.0]])
+
+    Battle of the sexes (Nau 2004, sec. 3) is symmetric: the branch splits, and the
+    selection (Top, Left) is Gambit's convention, flagged as such.
+
+    >>> bos = np.array([[[[3., 0.], [0., 2.]], [[2., 0.], [0., 3.]]]])
+    >>> res = logit_trace(bos)
+    >>> res.profiles[0, 0].tolist(), status_names(res.status).tolist(), res.branch_points.tolist()
+    ([1.0, 0.0, 1.0, 0.0], ['bifurcation'], [1])
     """
     payoffs = as_payoffs(payoffs, "logit_trace")
     _check_settings("logit_trace", tol, max_steps, first_step, max_accel, name="tol")
@@ -291,18 +346,21 @@ def logit_trace(payoffs: np.ndarray, *, tol: float = DEFAULT_TOL, max_lambda: fl
         return LogitTraceResult(profiles=np.zeros((0, 1, k)), count=np.zeros(0, dtype=np.int64),
                                 regret=np.zeros((0, 1)), status=np.zeros(0, dtype=np.int8),
                                 lambda_reached=empty, qre_profiles=np.zeros((0, k)),
-                                refined=np.zeros(0, dtype=bool), steps=np.zeros(0, dtype=np.int64),
+                                refined=np.zeros(0, dtype=bool),
+                                branch_points=np.zeros(0, dtype=np.int64),
+                                steps=np.zeros(0, dtype=np.int64),
                                 backend=used, parameters=parameters)
     batch = _Batch.of(payoffs, kern)
     out = list(_trace_pass(payoffs, batch, st, tol, max_lambda, refine))
-    retry = np.flatnonzero(out[2] == STATUS["bifurcation"])
+    # Games whose trace collapsed are traced again with small, careful steps.
+    retry = np.flatnonzero(out[8] & (out[2] == STATUS["not_converged"]))
     if retry.size:
         again = _trace_pass(payoffs[retry], batch.take(retry), st.careful(), tol, max_lambda, refine)
-        better = again[2] == STATUS["ok"]
-        for full, part in zip(out[:6], again[:6]):
+        better = again[2] != STATUS["not_converged"]
+        for full, part in zip(out[:7], again[:7]):
             full[retry[better]] = part[better]
-        out[6][retry] += again[6]
+        out[7][retry] += again[7]
     return LogitTraceResult(profiles=out[0][:, None, :], count=np.ones(b, dtype=np.int64),
                             regret=out[1][:, None], status=out[2], lambda_reached=out[3],
-                            qre_profiles=out[4], refined=out[5], steps=out[6], backend=used,
-                            parameters=parameters)
+                            qre_profiles=out[4], refined=out[5], branch_points=out[6],
+                            steps=out[7], backend=used, parameters=parameters)
