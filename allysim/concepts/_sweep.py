@@ -84,50 +84,101 @@ def profile_shares(model, counts: np.ndarray, n_points: int, what: str,
     return lines, width
 
 
-def equilibrium_csv(concept: str, count: np.ndarray, status: np.ndarray, eq_point: np.ndarray,
-                    start: int, varied: np.ndarray, eq_columns: list) -> str:
-    """CSV rows of a chunk: one per (point, equilibrium), one blank-tailed row per point
+@dataclass(frozen=True)
+class Column:
+    """One column of a tidy table: typed values, written as CSV text or an Arrow column.
+
+    ``values`` are numbers (int or float), or, with ``labels``, codes into ``labels``
+    (strategy, status and concept names: a categorical column). Where ``valid`` is
+    False the cell is empty (CSV) or null (Parquet, pandas).
+    """
+
+    name: str
+    values: np.ndarray
+    labels: tuple[str, ...] | None = None
+    valid: np.ndarray | None = None
+
+
+def text_cells(col: Column) -> list[str]:
+    """The CSV cells of a column: floats as Python's shortest round-trip ``repr``,
+    integers in decimal, labels by name, invalid cells empty."""
+    v = col.values
+    if col.labels is not None:
+        cells = np.asarray(col.labels, dtype=object)[np.asarray(v, dtype=np.intp)].tolist()
+    elif v.dtype.kind == "f":
+        cells = floats(v)
+    else:
+        cells = [str(x) for x in v.tolist()]
+    if col.valid is not None:
+        cells = blank_where(cells, col.valid.tolist())
+    return cells
+
+
+def csv_rows(columns: list[Column]) -> str:
+    """CSV text (no header) of equal-length columns."""
+    if not columns or not len(columns[0].values):
+        return ""
+    return "\n".join(map(",".join, zip(*(text_cells(c) for c in columns)))) + "\n"
+
+
+def name_columns(names: list[str], columns: list[Column]) -> list[Column]:
+    """``columns`` renamed to ``names`` (a layout's CSV header), in order."""
+    if len(names) != len(columns):
+        raise ValueError(f"table: {len(columns)} columns for a header of {len(names)}")
+    return [Column(n, c.values, c.labels, c.valid) for n, c in zip(names, columns)]
+
+
+def equilibrium_columns(concept: str, count: np.ndarray, status: np.ndarray, eq_point: np.ndarray,
+                        start: int, varied: np.ndarray, eq_columns: list[Column]) -> list[Column]:
+    """Table rows of a chunk: one per (point, equilibrium), one blank-tailed row per point
     without equilibria, sorted by point then by the equilibria's canonical order.
 
     count, status: (m,) per point; eq_point: (k,) global point index of each
     equilibrium, ascending; varied: (m, d) swept values; eq_columns: per-equilibrium
-    columns, each k strings (strategies, probabilities, payoffs, regret).
+    columns, each of k values (strategies, probabilities, payoffs, regret).
     """
     points = eq_point - start
     k = len(points)
     empty = np.nonzero(count == 0)[0]
-    row_point = np.concatenate([points, empty])
+    row_point = np.concatenate([points, empty]).astype(np.intp)
     row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])   # k: the blank row
-    if not len(row_point):
-        return ""
     order = np.lexsort((row_eq, row_point))
     row_point, row_eq = row_point[order], row_eq[order]
     kth = np.arange(k) - np.searchsorted(points, points) + 1          # k-th equilibrium of its point
+    has = row_eq < k
+    at = np.minimum(row_eq, max(k - 1, 0))
 
-    def per_row(column) -> list[str]:
-        return np.asarray(list(column) + [""], dtype=object)[row_eq].tolist()
+    def per_row(col: Column) -> Column:
+        values = col.values[at] if k else np.zeros(len(row_eq), col.values.dtype)
+        valid = has if col.valid is None else has & (col.valid[at] if k else has)
+        return Column(col.name, values, col.labels, valid)
 
-    names = np.asarray(STATUS_NAMES, dtype=object)
-    cols = [[str(p + start) for p in row_point.tolist()], [concept] * len(row_point),
-            names[status[row_point]].tolist(), [str(c) for c in count[row_point].tolist()],
-            per_row(str(e) for e in kth.tolist())]
-    cols += [floats(varied[row_point, j]) for j in range(varied.shape[1])]
+    cols = [Column("point", (row_point + start).astype(np.int64)),
+            Column("solution_concept", np.zeros(len(row_point), np.int8), (concept,)),
+            Column("status", status[row_point], tuple(STATUS_NAMES)),
+            Column("n_equilibria", count[row_point].astype(np.int64)),
+            per_row(Column("equilibrium", kth.astype(np.int64)))]
+    cols += [Column("", varied[row_point, j]) for j in range(varied.shape[1])]
     cols += [per_row(c) for c in eq_columns]
-    return "\n".join(map(",".join, zip(*cols))) + "\n"
+    return cols
 
 
-def point_csv(start: int, labels: list[str], status: np.ndarray, varied: np.ndarray,
-              columns: list[list[str]]) -> str:
-    """CSV rows, one per point: point, solution concept, status, the varied values,
-    then ``columns`` (each m strings)."""
+def point_columns(start: int, concept: Column, status: np.ndarray, varied: np.ndarray,
+                  columns: list[Column]) -> list[Column]:
+    """Table rows, one per point: point, solution concept, status, the varied values,
+    then ``columns`` (each m values)."""
     m = len(status)
-    if not m:
-        return ""
-    names = np.asarray(STATUS_NAMES, dtype=object)
-    cols = [[str(start + i) for i in range(m)], labels, names[status].tolist()]
-    cols += [floats(varied[:, j]) for j in range(varied.shape[1])]
-    cols += columns
-    return "\n".join(map(",".join, zip(*cols))) + "\n"
+    cols = [Column("point", np.arange(start, start + m, dtype=np.int64)), concept,
+            Column("status", status, tuple(STATUS_NAMES))]
+    cols += [Column("", varied[:, j]) for j in range(varied.shape[1])]
+    return cols + columns
+
+
+def label_column(values: list[str]) -> Column:
+    """A categorical column of arbitrary strings (codes into the sorted distinct values)."""
+    labels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True) if len(values) \
+        else (np.zeros(0, dtype=str), np.zeros(0, np.intp))
+    return Column("", codes.astype(np.int32), tuple(labels.tolist()))
 
 
 def blank_where(values: list[str], keep) -> list[str]:
@@ -251,7 +302,7 @@ class SweepLayout:
         return []
 
     def solution_header(self, varied, *, pure: bool, payoff: bool = True, extra=()) -> list[str]:
-        """Header of a CSV with one row per solution: point, concept, status, the number of
+        """Header of a table with one row per solution: point, concept, status, the number of
         solutions and which this is, the varied values, the strategies (``pure``) or
         ``P(Player=STRATEGY)``, payoffs, max regret and ``extra``."""
         players = self.model.players
@@ -259,26 +310,36 @@ class SweepLayout:
                 *(players if pure else probability_labels(self.model)),
                 *((f"payoff_{p}" for p in players) if payoff else ()), "max_regret", *extra]
 
-    def solution_csv(self, arrays, varied, start, *, pure_key=None, prob_key=None,
-                     payoff: bool = True, extra=()) -> str:
-        """Rows of :meth:`solution_header` from the row arrays ``eq_*``: strategy names from
+    def solution_columns(self, arrays, varied, start, *, pure_key=None, prob_key=None,
+                         payoff: bool = True, extra=()) -> list[Column]:
+        """Columns of :meth:`solution_header` from the row arrays ``eq_*``: strategy names from
         ``pure_key`` (strategy indices, ``(E, n)``) or probabilities from ``prob_key``."""
-        columns: list = []
+        columns: list[Column] = []
         if pure_key is not None:
-            columns += [np.asarray(ss, dtype=object)[arrays[pure_key][:, i]]
+            columns += [Column("", arrays[pure_key][:, i], tuple(ss))
                         for i, ss in enumerate(self.model.strategies)]
         if prob_key is not None:
-            columns += [floats(arrays[prob_key][:, j]) for j in range(self.size)]
+            columns += [Column("", arrays[prob_key][:, j]) for j in range(self.size)]
         if payoff:
-            columns += [floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
-        columns.append(floats(arrays["eq_regret"]))
+            columns += [Column("", arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
+        columns.append(Column("", arrays["eq_regret"]))
         columns += list(extra)
-        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
-                               start, varied, columns)
+        return equilibrium_columns(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
+                                   start, varied, columns)
+
+    def columns(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> list[Column]:
+        """The tidy table of one chunk (``arrays``: its point and row fields; varied: (B, d)
+        values of the varied parameters), unnamed; :meth:`table` names them."""
+        return []
+
+    def table(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int,
+              names: tuple[str, ...]) -> list[Column]:
+        """The tidy table of one chunk, its columns named by :meth:`csv_header`."""
+        return name_columns(self.csv_header(names), self.columns(arrays, varied, start))
 
     def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
         """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
-        return ""
+        return csv_rows(self.columns(arrays, varied, start))
 
     def summary(self, totals: dict[str, np.ndarray], n_points: int) -> list[str]:
         """Summary lines; ``totals`` also holds ``status_counts`` (per status code)."""
@@ -341,25 +402,23 @@ class LambdaLayout(SweepLayout):
         return ["point", "solution_concept", "status", *varied, *probability_labels(self.model),
                 *((f"payoff_{p}" for p in self.model.players) if self.payoff else ()), "max_regret"]
 
-    def csv_text(self, arrays, varied, start):
+    def columns(self, arrays, varied, start):
         m, lanes = len(arrays["status"]), len(self.lams)
-        if not m:
-            return ""
         prob = arrays["prob"].reshape(m * lanes, self.size)
-        ok = np.isfinite(prob).all(axis=1).tolist()
+        ok = np.isfinite(prob).all(axis=1)
         status = (arrays["lambda_status"] if self.axis else arrays["status"]).reshape(-1)
-        names = np.asarray(STATUS_NAMES, dtype=object)
         rows = np.repeat(np.arange(m), lanes)
-        cols = [[str(start + p) for p in rows.tolist()],
-                [self.concept.label(self.options, li) for li in range(lanes)] * m,
-                names[status].tolist()]
-        cols += [floats(varied[rows, j]) for j in range(varied.shape[1])]
-        cols += [blank_where(floats(prob[:, c]), ok) for c in range(self.size)]
+        labels = tuple(self.concept.label(self.options, li) for li in range(lanes))
+        cols = [Column("point", (start + rows).astype(np.int64)),
+                Column("solution_concept", np.tile(np.arange(lanes, dtype=np.int16), m), labels),
+                Column("status", status, tuple(STATUS_NAMES))]
+        cols += [Column("", varied[rows, j]) for j in range(varied.shape[1])]
+        cols += [Column("", prob[:, c], valid=ok) for c in range(self.size)]
         if self.payoff:
             pay = arrays["payoff"].reshape(m * lanes, -1)
-            cols += [blank_where(floats(pay[:, i]), ok) for i in range(self.model.n_players)]
-        cols.append(blank_where(floats(arrays["regret"].reshape(-1)), ok))
-        return "\n".join(map(",".join, zip(*cols))) + "\n"
+            cols += [Column("", pay[:, i], valid=ok) for i in range(self.model.n_players)]
+        cols.append(Column("", arrays["regret"].reshape(-1), valid=ok))
+        return cols
 
     def summary(self, totals, n_points):
         solved = np.atleast_1d(totals["solved"])

@@ -9,7 +9,7 @@ from ..solve import STATUS, rest_point_search
 from ..solve.dynamics import STABILITY_NAMES
 from ._base import Concept, register
 from ._report import base_report, solution_record, table
-from ._sweep import FAILED, Field, SweepLayout, count_lines
+from ._sweep import FAILED, Column, Field, SweepLayout, count_lines
 
 #: Count histogram bins: 0, 1, ..., 9, and "10 or more" rest points.
 _BINS = 11
@@ -127,10 +127,11 @@ class DynamicsLayout(SweepLayout):
     def csv_header(self, varied):
         return self.solution_header(varied, pure=False, payoff=False, extra=("stability", "basin"))
 
-    def csv_text(self, arrays, varied, start):
-        extra = ([STABILITY_NAMES[int(c)] for c in arrays["eq_stability"].tolist()],
-                 [str(int(c)) for c in arrays["eq_basin"].tolist()])
-        return self.solution_csv(arrays, varied, start, prob_key="eq_prob", payoff=False, extra=extra)
+    def columns(self, arrays, varied, start):
+        extra = (Column("", arrays["eq_stability"], tuple(STABILITY_NAMES)),
+                 Column("", arrays["eq_basin"].astype(np.int64)))
+        return self.solution_columns(arrays, varied, start, prob_key="eq_prob", payoff=False,
+                                     extra=extra)
 
     def summary(self, totals, n_points):
         if n_points == 0:

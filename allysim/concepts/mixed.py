@@ -134,8 +134,8 @@ class MixedLayout(SweepLayout):
     def csv_header(self, varied):
         return self.solution_header(varied, pure=False)
 
-    def csv_text(self, arrays, varied, start):
-        return self.solution_csv(arrays, varied, start, prob_key="eq_prob")
+    def columns(self, arrays, varied, start):
+        return self.solution_columns(arrays, varied, start, prob_key="eq_prob")
 
     def summary(self, totals, n_points):
         if n_points == 0:

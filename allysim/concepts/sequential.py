@@ -174,8 +174,8 @@ class SPELayout(SweepLayout):
     def csv_header(self, varied):
         return self.solution_header(varied, pure=True)
 
-    def csv_text(self, arrays, varied, start):
-        return self.solution_csv(arrays, varied, start, pure_key="eq_path")
+    def columns(self, arrays, varied, start):
+        return self.solution_columns(arrays, varied, start, pure_key="eq_path")
 
     def summary(self, totals, n_points):
         if n_points == 0:
