@@ -17,22 +17,50 @@ from ..limits import check_points
 from ..solve import STATUS_NAMES
 from ..sweep import store as st
 from ..sweep.design import SAMPLE_KINDS, DesignError, grid_design, sample_design, sobol_warning
-from ..sweep.engine import (DEFAULT_CHUNK_SIZE, SweepSpec, check_scheduler, context, read_plan,
-                            run_sweep, write_plan)
+from ..sweep.engine import (DESCRIPTIVE, TABLES, SweepSpec, auto_chunk_size, check_scheduler,
+                            context, default_table, read_plan, run_sweep, write_plan)
 from . import main
 from ._common import (concept_options, force_option, given_options, parse_sets, set_option,
                       solver_option)
+
+_IMPORTED = time.time()
 
 #: Options of the solvers a sweep takes as flags (``--seed`` is the sweep's own: it seeds
 #: the design and the solver's random starts alike).
 _SOLVER_OPTIONS = tuple(name for name in OPTIONS if name != "seed")
 
 
-def _format_run(run) -> list[str]:
-    lines = [f"swept {run.n_points:,} points in {run.seconds:.2f} s "
-             f"({run.rate:,.0f} points/s; {run.executor}; {run.spec.solver} solver, "
-             f"--store {run.spec.store})",
-             f"kernel: {run.note}"]
+def _process_start() -> float:
+    """``time.time()`` when this process started (Linux: /proc; elsewhere: when the
+    allysim command line was imported)."""
+    import os
+    try:
+        with open("/proc/self/stat") as fh:
+            ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return _IMPORTED
+
+
+def _timing_line(run, started_at: float, write_extra: float = 0.0) -> str:
+    """The whole command's wall time split into start-up, compile, solve and write, and
+    the rate over all of it."""
+    total = max(time.time() - started_at, 1e-9)
+    t = run.timings
+    solve, compile_, write = t["solve"], t["compile"], t["write"] + write_extra
+    startup = max(total - solve - compile_ - write, 0.0)
+    return (f"swept {run.n_points:,} points in {total:.2f} s "
+            f"({run.n_points / total:,.0f} points/s over the whole command: start-up "
+            f"{startup:.2f} s, compile {compile_:.2f} s, solve {solve:.2f} s, write {write:.2f} s; "
+            f"{run.executor}; {run.spec.solver} solver, --store {run.spec.store})")
+
+
+def _format_run(run, started_at: float) -> list[str]:
+    lines = [_timing_line(run, started_at),
+             f"kernel: {run.note}; chunks of {run.spec.chunk_size:,} points "
+             f"({run.spec.n_chunks:,} chunks); solve alone {run.rate:,.0f} points/s"]
     lines += run.summary
     counts = run.totals["status_counts"]
     n = max(int(counts.sum()), 1)
@@ -43,9 +71,11 @@ def _format_run(run) -> list[str]:
         lines.append(f"failed: {len(run.failed_chunks)} chunk(s), points marked failed; first: "
                      f"chunk {first['chunk']}: {first['error']}")
     if run.out is not None:
-        files = ", ".join(p for p in (st.MANIFEST, st.RESULTS, st.CSV) if (run.out / p).exists())
+        files = ", ".join(p for p in (st.MANIFEST, st.RESULTS, st.PARQUET, st.CSV)
+                          if (run.out / p).exists())
         lines.append(f"wrote {run.out}/ ({files}) in {run.finalize_seconds:.2f} s; "
-                     f"check it with: allysim reproduce {run.out}")
+                     f"load it with allysim.load('{run.out}'); check it with: "
+                     f"allysim reproduce {run.out}")
     return lines
 
 
@@ -62,9 +92,10 @@ def _run(spec, out, jobs, scheduler, quiet, *, resume, command, started):
 
 
 def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, given, store,
-               chunk_size, sets=None) -> SweepSpec:
+               chunk_size, sets=None, jobs: int = 1, table: str | None = None) -> SweepSpec:
     """The spec of a sweep of scenario ``s`` from its flags and its ``[sweep]`` table
     (flags win)."""
+    tidy = table
     table = dict(s.sweep)     # checked by load_scenario (allysim.scenario.validate_sweep_table)
     if vary and sample_kind:
         raise AllysimError("--vary and --sample: give one design, a grid or a sample")
@@ -103,13 +134,18 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
              and given.get(name) is None}
     options = concept.resolve(merged, s.model.players, flags)
     store = store or table.get("store", "full")
-    chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size", DEFAULT_CHUNK_SIZE)
+    chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size")
+    if chunk_size is None:
+        layout = concept.sweep
+        chunk_size = auto_chunk_size(design.n, jobs if isinstance(jobs, int) else 1,
+                                     getattr(layout, "chunk_points", 16384))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise AllysimError(f"--chunk-size {chunk_size!r}: expected a whole number >= 1")
     scenario = {"name": s.name, "path": s.path, "sha256": s.sha256, "source": s.source,
                 "overrides": s.overrides, "force": force}
     return SweepSpec(s.model.source, Path(s.model.path).name if s.model.path else s.model.name,
-                     design, concept.name, options, store, chunk_size, scenario)
+                     design, concept.name, options, store, chunk_size, scenario,
+                     tidy or default_table())
 
 
 @main.command("sweep")
@@ -128,19 +164,25 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
 @concept_options(_SOLVER_OPTIONS)
 @click.option("--store", type=click.Choice(STORES), default=None,
               help="counts: per-point counts/status/outcome; full (default): also "
-                   "parameters, one row per equilibrium and equilibria.csv.")
+                   "parameters, one row per equilibrium and the tidy table.")
+@click.option("--table", "table_format", type=click.Choice(TABLES), default=None,
+              help="Format of the tidy table of --store full: parquet (equilibria.parquet; the "
+                   "default when pyarrow is installed), csv (equilibria.csv; the default "
+                   "otherwise) or none (results.npz only; allysim export makes either later).")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
               help="Run on Dask distributed (needs allysim[dask]).")
-@click.option("--chunk-size", type=int, default=None, help=f"Points per chunk [default: {DEFAULT_CHUNK_SIZE}].")
+@click.option("--chunk-size", type=int, default=None,
+              help="Points per chunk [default: by concept (16384 for pure) and cut so that every "
+                   "job gets at least two chunks].")
 @click.option("-o", "--output", default=None, type=click.Path(), help="Results folder.")
 @click.option("--overwrite", is_flag=True, help="Replace the results in a non-empty -o folder.")
 @click.option("--resume", default=None, type=click.Path(), metavar="DIR",
               help="Finish an interrupted sweep from its folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--yes", is_flag=True, help="Run a design larger than ALLYSIM_MAX_POINTS.")
-def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, store, jobs,
-          scheduler, chunk_size, output, overwrite, resume, quiet, yes, **kwargs):
+def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, store, table_format,
+          jobs, scheduler, chunk_size, output, overwrite, resume, quiet, yes, **kwargs):
     """Sweep a scenario over a grid (--vary) or a sample (--sample) of parameter points.
 
     \b
@@ -148,12 +190,14 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
     allysim sweep baseline-2018 --sample sobol --n 1048576 --jobs 2 --store counts -o big/
     allysim sweep --resume big/
     """
+    started_at = _process_start()
     given = given_options(kwargs)
     command = list(sys.argv)
     if resume is not None:
         typed = [flag for flag, v in (("NAME", name), ("--vary", vary), ("--sample", sample_kind),
                                       ("--n", n_points), ("--params", params), ("--seed", seed),
                                       ("--set", sets), ("--solver", solver), ("--store", store),
+                                      ("--table", table_format),
                                       ("--chunk-size", chunk_size), ("-o", output),
                                       *((OPTIONS[k].flag, v) for k, v in given.items())) if v]
         if typed:
@@ -165,7 +209,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
         click.echo(f"resuming {resume}: {done} of {spec.n_chunks} chunks already done", err=True)
         run = _run(spec, Path(resume), jobs, scheduler, quiet, resume=True,
                    command=plan.get("command"), started=plan.get("started"))
-        click.echo("\n".join(_format_run(run)))
+        click.echo("\n".join(_format_run(run, started_at)))
         return
     if name is None:
         raise AllysimError("sweep: expected a scenario NAME (or --resume DIR)")
@@ -176,7 +220,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
         s = s.with_overrides(overrides, force=force)
     spec = build_spec(s, vary=vary, sample_kind=sample_kind, n_points=n_points, params=params,
                       seed=seed, force=force, solver=solver, given=given, store=store,
-                      chunk_size=chunk_size, sets=overrides)
+                      chunk_size=chunk_size, sets=overrides, jobs=jobs, table=table_format)
     flag = " ".join(f"--vary {v}" for v in vary) if vary else f"--sample {spec.design.kind} --n {spec.design.n}"
     size = check_points(spec.design.n, flag, yes=yes)
     if spec.design.n >= 1_000_000:
@@ -194,7 +238,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
         st.prepare(out, overwrite=overwrite)
         write_plan(out, spec, command)
     run = _run(spec, out, jobs, scheduler, quiet, resume=False, command=command, started=None)
-    click.echo("\n".join(_format_run(run)))
+    click.echo("\n".join(_format_run(run, started_at)))
 
 
 @main.command()
@@ -232,7 +276,7 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         run = _run(spec, fresh, jobs, scheduler, quiet, resume=False,
                    command=manifest.get("command"), started=None)
         seconds = time.perf_counter() - t0
-        diffs += st.compare_folders(out, fresh)
+        diffs += st.compare_folders(out, fresh, optional=DESCRIPTIVE)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if diffs:
@@ -241,6 +285,6 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         for d in diffs:
             click.echo(f"  {d}")
         sys.exit(1)   # SystemExit passes through the group (click returns Exit codes instead)
-    files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
+    files = " and ".join(f for f in (st.RESULTS, st.PARQUET, st.CSV) if (out / f).exists())
     click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
                f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")

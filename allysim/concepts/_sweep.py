@@ -198,7 +198,13 @@ def count_lines(totals: dict, n_points: int, width: int = 34, bins: int | None =
 
 
 class SweepLayout:
-    """The arrays a concept's sweep keeps; subclass per concept (module docstring)."""
+    """The arrays a concept's sweep keeps; subclass per concept (module docstring).
+
+    ``chunk_points`` is the largest chunk the concept's cost suits (the engine cuts chunks
+    smaller so that every job gets work: :func:`allysim.sweep.engine.auto_chunk_size`).
+    """
+
+    chunk_points = 16384
 
     def __init__(self, concept, model, options: dict, store: str):
         self.concept, self.model, self.options, self.store = concept, model, options, store
@@ -361,6 +367,7 @@ class LambdaLayout(SweepLayout):
     """
 
     payoff = False
+    chunk_points = 2048
 
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)

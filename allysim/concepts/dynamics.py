@@ -89,6 +89,8 @@ class DynamicsLayout(SweepLayout):
     still moving, and the status; with ``--store full`` one row per rest point with its
     probabilities, regret, stability and basin (starts that reached it)."""
 
+    chunk_points = 512
+
     def note(self) -> str:
         return (f"replicator dynamics from {self.options['starts']} starts (seed "
                 f"{self.options['seed']}), rest points polished and classified")

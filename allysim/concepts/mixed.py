@@ -86,6 +86,8 @@ class MixedLayout(SweepLayout):
     come from ``seed`` alone and are the same for every point, so the answers do not
     depend on chunking, workers or executor."""
 
+    chunk_points = 1024
+
     def note(self) -> str:
         active = sum(s > 1 for s in self.model.shape)
         return ("support enumeration, batched (every equilibrium)" if active <= 2 else

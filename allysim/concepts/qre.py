@@ -121,6 +121,8 @@ class LimitLayout(SweepLayout):
     trace reached, whether it came from the exact support step, and the status; the
     outcome is the flat profile index where the selection is pure (-1 otherwise)."""
 
+    chunk_points = 1024
+
     def note(self) -> str:
         return f"logit trace to the limit, principal branch (backend {self.solve_options['backend']})"
 

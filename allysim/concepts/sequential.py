@@ -119,6 +119,8 @@ class SPELayout(SweepLayout):
     (flat profile; -1 none, -2 several paths) and its payoffs; with ``--store full``
     one row per SPE with its path, payoffs, certificate and moves at every history."""
 
+    chunk_points = 4096
+
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)
         self.index = _index(options, model.players)

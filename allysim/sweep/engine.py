@@ -38,6 +38,7 @@ import numpy as np
 from .. import __version__
 from ..concepts import STORES, SweepLayout, get_concept
 from ..errors import AllysimError
+from ..io.table import pyarrow_available, require_pyarrow
 from ..model import compile_model
 from ..solve import STATUS, STATUS_NAMES
 from . import store as st
@@ -45,6 +46,27 @@ from .design import Design
 
 #: Default points per chunk: enough to amortise per-chunk overhead, small enough to stay in cache.
 DEFAULT_CHUNK_SIZE = 16384
+#: Formats of the tidy table a ``--store full`` sweep writes (``none``: results.npz only;
+#: ``allysim export DIR --format csv|parquet`` makes either later).
+TABLES = ("parquet", "csv", "none")
+
+
+def default_table() -> str:
+    """``parquet`` when pyarrow is installed, else ``csv``."""
+    return "parquet" if pyarrow_available() else "csv"
+
+
+def auto_chunk_size(n: int, jobs: int, cost_chunk: int) -> int:
+    """Points per chunk for ``n`` points on ``jobs`` workers: the concept's own size
+    (``cost_chunk``: large for cheap pure solves, small for QRE, mixed or dynamics), cut
+    so that every worker gets at least two chunks whenever there are enough points, and
+    never below 64 points (per-chunk overhead). Results never depend on it.
+
+    >>> auto_chunk_size(2**21, 2, 16384), auto_chunk_size(16384, 2, 2048), auto_chunk_size(100, 4, 16384)
+    (16384, 2048, 64)
+    """
+    per_job = math.ceil(n / (2 * max(jobs, 1))) if jobs > 1 else n
+    return int(max(64, min(cost_chunk, per_job)))
 
 
 @dataclass(frozen=True)
@@ -64,18 +86,21 @@ class SweepSpec:
     store: str = "full"
     chunk_size: int = DEFAULT_CHUNK_SIZE
     scenario: dict[str, Any] = field(default_factory=dict)   # provenance only
+    table: str = field(default_factory=lambda: default_table())   # output only: see TABLES
 
     def to_json(self) -> dict[str, Any]:
         return {"model_source": self.model_source, "model_where": self.model_where,
                 "design": self.design.to_json(), "solver": self.solver, "options": self.options,
-                "store": self.store, "chunk_size": self.chunk_size, "scenario": self.scenario}
+                "store": self.store, "chunk_size": self.chunk_size, "scenario": self.scenario,
+                "table": self.table}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SweepSpec:
         options = _upgrade_options(doc["solver"], dict(doc["options"]), doc.get("backend"))
+        # allysim 0.1.0 wrote no "table": its full store wrote equilibria.csv.
         return cls(doc["model_source"], doc["model_where"], Design.from_json(doc["design"]),
                    doc["solver"], options, doc["store"], int(doc["chunk_size"]),
-                   dict(doc.get("scenario", {})))
+                   dict(doc.get("scenario", {})), doc.get("table", "csv"))
 
     @property
     def n_chunks(self) -> int:
@@ -89,6 +114,10 @@ class SweepSpec:
     def validate(self) -> None:
         if self.store not in STORES:
             raise AllysimError(f"--store {self.store!r}: expected one of {', '.join(STORES)}")
+        if self.table not in TABLES:
+            raise AllysimError(f"--table {self.table!r}: expected one of {', '.join(TABLES)}")
+        if self.table == "parquet" and self.store == "full":
+            require_pyarrow("--table parquet")
         if isinstance(self.chunk_size, bool) or self.chunk_size < 1:
             raise AllysimError(f"--chunk-size {self.chunk_size}: expected a whole number >= 1")
 
@@ -161,31 +190,18 @@ def failed_chunk(reducer: SweepLayout, m: int, error: str) -> dict[str, np.ndarr
     return out
 
 
-def _csv_bytes(reducer, packed, varied, start) -> np.ndarray:
-    arrays = {k.split("/", 1)[1]: v for k, v in packed.items() if k[:2] in ("p/", "r/")}
-    text = reducer.csv_text(arrays, varied, start)
-    return np.frombuffer(text.encode(), dtype=np.uint8).copy()
-
-
 def run_chunk(doc: dict[str, Any], k: int, start: int, stop: int) -> dict[str, np.ndarray]:
-    """Compute chunk ``k`` (points ``[start, stop)``) of the sweep ``doc``; plain arrays out."""
+    """Compute chunk ``k`` (points ``[start, stop)``) of the sweep ``doc``; plain typed
+    arrays out (point, row and total fields). The parameters are not returned: the design
+    regenerates any slice bitwise (:func:`finalize` writes them), and the tidy table is
+    made from these arrays when the folder is finalized."""
     model, design, reducer = context(doc)
     m = stop - start
     params = design.points(start, stop)
     try:
-        packed = _pack(reducer, reducer.reduce(params, start), m)
+        return _pack(reducer, reducer.reduce(params, start), m)
     except Exception as exc:  # the sweep goes on; these points are marked failed
-        packed = failed_chunk(reducer, m, f"{type(exc).__name__}: {exc}")
-    if reducer.store == "full":
-        varied = np.ascontiguousarray(params[:, list(design.columns)])
-        packed["varied"] = varied
-        try:
-            packed["csv"] = _csv_bytes(reducer, packed, varied, start)
-        except Exception as exc:
-            packed = failed_chunk(reducer, m, f"writing CSV rows: {type(exc).__name__}: {exc}")
-            packed["varied"] = varied
-            packed["csv"] = np.zeros(0, np.uint8)
-    return packed
+        return failed_chunk(reducer, m, f"{type(exc).__name__}: {exc}")
 
 
 # -- executors -----------------------------------------------------------------------------
@@ -341,10 +357,19 @@ class SweepRun:
     summary: list[str]
     out: Path | None = None
     finalize_seconds: float = 0.0
+    compile_seconds: float = 0.0     # building the layout: compiling or loading kernels
+    setup_seconds: float = 0.0       # the spec's model, design and layout (before compiling)
 
     @property
     def rate(self) -> float:
+        """Points per second of the chunk loop alone (the manifest's ``points_per_second``)."""
         return self.n_points / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent by :func:`run_sweep`: ``setup``, ``compile``, ``solve``, ``write``."""
+        return {"setup": self.setup_seconds, "compile": self.compile_seconds,
+                "solve": self.seconds, "write": self.finalize_seconds}
 
 
 def executor_name(jobs: int, scheduler) -> str:
@@ -366,8 +391,12 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
         raise AllysimError(f"--jobs {jobs}: expected a whole number >= 1")
     check_scheduler(scheduler)
     doc = spec.to_json()
+    t_setup = time.perf_counter()
     model, design, reducer = context(doc)   # validates options
+    t_compile = time.perf_counter()
     reducer.prepare()                        # compiles kernels once, before workers fork
+    compile_seconds = time.perf_counter() - t_compile
+    setup_seconds = t_compile - t_setup
     tasks = spec.chunks()
     keys = [f"t/{f.name}" for f in reducer.total_fields()] + ["t/status_counts"]
     # Totals are summed in chunk order at the end, whatever order chunks finish in, so
@@ -395,10 +424,6 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
         for (k, start, stop), result in stream:
             if isinstance(result, BaseException):
                 result = failed_chunk(reducer, stop - start, f"{type(result).__name__}: {result}")
-                if spec.store == "full":
-                    result["varied"] = np.ascontiguousarray(
-                        design.points(start, stop)[:, list(design.columns)])
-                    result["csv"] = _csv_bytes(reducer, result, result["varied"], start)
             if "error" in result:
                 failed.append({"chunk": k, "start": start, "stop": stop,
                                "error": result["error"].tobytes().decode(errors="replace")})
@@ -419,7 +444,8 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
     named = {k[2:]: v for k, v in totals.items()}
     summary = reducer.summary(named, design.n)
     run = SweepRun(spec, sum(t[2] - t[1] for t in tasks), seconds, named, failed,
-                   executor_name(jobs, scheduler), reducer.note(), summary)
+                   executor_name(jobs, scheduler), reducer.note(), summary,
+                   compile_seconds=compile_seconds, setup_seconds=setup_seconds)
     if out is not None:
         t1 = time.perf_counter()
         finalize(Path(out), spec, reducer, run, command=command, started=started, resumed=resume)
@@ -471,14 +497,70 @@ def _git_commit() -> str | None:
     return res.stdout.strip() or None if res.returncode == 0 else None
 
 
+def names_entries(model, reducer: SweepLayout) -> dict[str, np.ndarray]:
+    """The names that make results.npz readable without the model: ``player_names (n,)``,
+    ``strategy_names (n, max s_i)`` (padded with ""), ``solution_concept (L,)`` (the label
+    of each solution slot, e.g. one per lambda) and ``solver`` (the ``--solver`` name)."""
+    smax = max(len(ss) for ss in model.strategies)
+    strategies = [list(ss) + [""] * (smax - len(ss)) for ss in model.strategies]
+    slots = len(reducer.options.get("lambda", [0])) if "lambda" in reducer.options else 1
+    labels = [reducer.concept.label(reducer.options, i) for i in range(slots)]
+    return {"player_names": np.asarray(model.players, dtype=str),
+            "strategy_names": np.asarray(strategies, dtype=str),
+            "solution_concept": np.asarray(labels, dtype=str),
+            "solver": np.asarray(reducer.concept.name, dtype=str)}
+
+
+#: Entries of results.npz that only describe the others (allysim 0.1.0 did not write them).
+DESCRIPTIVE = ("player_names", "strategy_names", "solution_concept", "solver")
+
+
+def table_pieces(reducer: SweepLayout, design: Design, chunks, arrays_of):
+    """The tidy table of a sweep, piece by piece: for each ``(k, start, stop)`` of
+    ``chunks``, :meth:`SweepLayout.table` of the arrays ``arrays_of(k, start, stop)``
+    (point and row fields by name) with the design's varied values."""
+    for k, start, stop in chunks:
+        yield reducer.table(arrays_of(k, start, stop), design.varied(start, stop), start,
+                            design.names)
+
+
+def table_metadata(model, design: Design, reducer: SweepLayout) -> dict[str, Any]:
+    """What a table file says about itself (Parquet key-value metadata ``allysim``)."""
+    return {"allysim": __version__, "model": model.name, "solver": reducer.concept.name,
+            "solution_concept": names_entries(model, reducer)["solution_concept"].tolist(),
+            "players": {p: list(ss) for p, ss in zip(model.players, model.strategies)},
+            "parameters": list(design.names)}
+
+
+def write_table(path: Path, fmt: str, reducer: SweepLayout, design: Design, model, chunks,
+                arrays_of) -> None:
+    """Write the tidy table as ``fmt`` (``parquet`` or ``csv``) to ``path``."""
+    from ..io.table import write_csv, write_parquet
+    pieces = table_pieces(reducer, design, chunks, arrays_of)
+    if fmt == "parquet":
+        write_parquet(path, pieces, table_metadata(model, design, reducer))
+    else:
+        write_csv(path, reducer.csv_header(design.names), pieces)
+
+
+def table_file(fmt: str) -> str:
+    return st.PARQUET if fmt == "parquet" else st.CSV
+
+
 def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
              command: list[str] | None, started: str, resumed: bool) -> None:
-    """Assemble results.npz and equilibria.csv from the chunk files, then write manifest.json."""
+    """Assemble results.npz and the tidy table from the chunk files, then write manifest.json."""
+    t0 = time.perf_counter()
     design, n = spec.design, spec.design.n
     ks = range(spec.n_chunks)
+    model, _, _ = context(spec.to_json())
 
     def pieces(key):
         return lambda: (st.load_chunk_key(out, k, key) for k in ks)
+
+    def varied():
+        for _, start, stop in spec.chunks():
+            yield design.varied(start, stop)
 
     entries = []
     for f in reducer.point_fields():
@@ -487,26 +569,26 @@ def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
         rows = sum(len(st.load_chunk_key(out, k, f"r/{f.name}")) for k in ks)
         entries.append((f.name, np.dtype(f.dtype), (rows, *f.shape), pieces(f"r/{f.name}")))
     if spec.store == "full":
-        entries.append(("params", np.dtype("float64"), (n, design.d), pieces("varied")))
+        entries.append(("params", np.dtype("float64"), (n, design.d), varied))
     for name, value in run.totals.items():
         entries.append((f"total_{name}", value.dtype, value.shape, lambda v=value: [v]))
     names = np.asarray(design.names, dtype=str) if design.d else np.zeros(0, dtype="<U1")
     entries.append(("param_names", names.dtype, names.shape, lambda: [names]))
     status = np.asarray(STATUS_NAMES)
     entries.append(("status_names", status.dtype, status.shape, lambda: [status]))
+    for name, value in names_entries(model, reducer).items():
+        entries.append((name, value.dtype, value.shape, lambda v=value: [v]))
     st.write_npz_stream(out / st.RESULTS, entries)
     files = {st.RESULTS: out / st.RESULTS}
-    if spec.store == "full":
-        header = ",".join(reducer.csv_header(design.names)) + "\n"
-
-        def write_csv(fh):
-            fh.write(header.encode())
-            for k in ks:
-                fh.write(st.load_chunk_key(out, k, "csv").tobytes())
-        st.atomic_write(out / st.CSV, write_csv)
-        files[st.CSV] = out / st.CSV
-    model, _, _ = context(spec.to_json())
+    if spec.store == "full" and spec.table != "none":
+        def arrays_of(k, start, stop):
+            chunk = st.load_chunk(out, k)
+            return {key[2:]: v for key, v in chunk.items() if key[:2] in ("p/", "r/")}
+        name = table_file(spec.table)
+        write_table(out / name, spec.table, reducer, design, model, spec.chunks(), arrays_of)
+        files[name] = out / name
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run.finalize_seconds = time.perf_counter() - t0
     manifest = {
         "allysim": __version__,
         "kind": "sweep",
@@ -525,6 +607,9 @@ def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
         "solver": {"name": spec.solver, "solution_concept": reducer.label,
                    "options": reducer.options},
         "store": spec.store,
+        "table": {"format": spec.table, "file": table_file(spec.table)} if spec.store == "full"
+        and spec.table != "none" else None,
+        "timings": {k: round(v, 3) for k, v in run.timings.items()},
         "chunking": {"chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks,
                      "seed_block": design.to_json()["seed_block"]},
         "execution": {"executor": run.executor, "kernel": run.note},

@@ -3,13 +3,15 @@
 Layout while a sweep runs::
 
     DIR/plan.json                 what to compute (enough to resume)
-    DIR/chunks/chunk-000012.npz   one file per finished chunk (plus .csv with --store full)
+    DIR/chunks/chunk-000012.npz   one file per finished chunk (typed arrays)
 
 and once it has finished::
 
     DIR/manifest.json             provenance, design, timings, summary, file hashes
-    DIR/results.npz               arrays (allow_pickle=False), one entry per point / row
-    DIR/equilibria.csv            one row per point and equilibrium (--store full)
+    DIR/results.npz               arrays (allow_pickle=False), one entry per point / row,
+                                  with the player, strategy and parameter names
+    DIR/equilibria.parquet        the tidy table, one row per point and equilibrium
+      or equilibria.csv           (--store full; --table parquet|csv|none)
 
 Every file is written to a temporary name in DIR and renamed into place, so a
 file that exists is whole. ``manifest.json`` is written last: a folder without
@@ -29,7 +31,8 @@ from ..errors import AllysimError
 from ..io.atomic import atomic_write, write_json  # noqa: F401  (re-exported for the engine)
 
 PLAN, MANIFEST, RESULTS, CSV, CHUNKS = "plan.json", "manifest.json", "results.npz", "equilibria.csv", "chunks"
-OWN = (PLAN, MANIFEST, RESULTS, CSV, CHUNKS)
+PARQUET = "equilibria.parquet"
+OWN = (PLAN, MANIFEST, RESULTS, CSV, PARQUET, CHUNKS)
 
 
 class ResultsError(AllysimError):
@@ -116,11 +119,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def compare_folders(expected: Path, actual: Path) -> list[str]:
-    """Bit-for-bit comparison of two results folders' data files.
+def compare_folders(expected: Path, actual: Path, optional: tuple[str, ...] = ()) -> list[str]:
+    """Bit-for-bit comparison of two results folders' data files: results.npz array by
+    array, equilibria.csv byte by byte, equilibria.parquet value by value (its bytes
+    depend on the pyarrow version that wrote it).
 
     Returns a list of human-readable differences (empty when equal). ``expected``
-    is the folder under test, ``actual`` the fresh re-run.
+    is the folder under test, ``actual`` the fresh re-run; arrays named in ``optional``
+    are compared only when ``expected`` has them.
     """
     diffs = []
     a_path, b_path = Path(expected) / RESULTS, Path(actual) / RESULTS
@@ -132,6 +138,8 @@ def compare_folders(expected: Path, actual: Path) -> list[str]:
         return [f"{RESULTS}: cannot be read ({exc})"]
     with a, np.load(b_path, allow_pickle=False) as b:
         for name in sorted(set(a.files) | set(b.files)):
+            if name not in a.files and name in optional:
+                continue      # names that older folders do not carry
             if name not in a.files:
                 diffs.append(f"{RESULTS}: array '{name}' is missing")
                 continue
@@ -168,6 +176,13 @@ def compare_folders(expected: Path, actual: Path) -> list[str]:
                     break
             else:
                 diffs.append(f"{CSV}: files differ in length")
+    a_pq, b_pq = Path(expected) / PARQUET, Path(actual) / PARQUET
+    if a_pq.exists() != b_pq.exists():
+        diffs.append(f"{PARQUET}: present in only one of the folders")
+    elif a_pq.exists():
+        from ..io.table import same_parquet
+        if (why := same_parquet(a_pq, b_pq)) is not None:
+            diffs.append(f"{PARQUET}: {why}")
     return diffs
 
 
