@@ -158,9 +158,19 @@ def equilibrium_columns(concept: str, count: np.ndarray, status: np.ndarray, eq_
             Column("status", status[row_point], tuple(STATUS_NAMES)),
             Column("n_equilibria", count[row_point].astype(np.int64)),
             per_row(Column("equilibrium", kth.astype(np.int64)))]
-    cols += [Column("", varied[row_point, j]) for j in range(varied.shape[1])]
+    cols += varied_columns(varied, row_point)
     cols += [per_row(c) for c in eq_columns]
     return cols
+
+
+def varied_columns(varied: np.ndarray, rows: np.ndarray | None = None) -> list[Column]:
+    """One column per varied parameter (``varied: (m, d)``), at the points ``rows``
+    (default: every point once), each contiguous."""
+    by_column = np.ascontiguousarray(varied.T)
+    if rows is not None and not (len(rows) == varied.shape[0]
+                                 and np.array_equal(rows, np.arange(len(rows)))):
+        by_column = np.take(by_column, rows, axis=1)
+    return [Column("", by_column[j]) for j in range(varied.shape[1])]
 
 
 def point_columns(start: int, concept: Column, status: np.ndarray, varied: np.ndarray,
@@ -170,8 +180,7 @@ def point_columns(start: int, concept: Column, status: np.ndarray, varied: np.nd
     m = len(status)
     cols = [Column("point", np.arange(start, start + m, dtype=np.int64)), concept,
             Column("status", status, tuple(STATUS_NAMES))]
-    cols += [Column("", varied[:, j]) for j in range(varied.shape[1])]
-    return cols + columns
+    return cols + varied_columns(varied) + columns
 
 
 def label_column(values: list[str]) -> Column:
@@ -419,7 +428,7 @@ class LambdaLayout(SweepLayout):
         cols = [Column("point", (start + rows).astype(np.int64)),
                 Column("solution_concept", np.tile(np.arange(lanes, dtype=np.int16), m), labels),
                 Column("status", status, tuple(STATUS_NAMES))]
-        cols += [Column("", varied[rows, j]) for j in range(varied.shape[1])]
+        cols += varied_columns(varied, rows)
         cols += [Column("", prob[:, c], valid=ok) for c in range(self.size)]
         if self.payoff:
             pay = arrays["payoff"].reshape(m * lanes, -1)

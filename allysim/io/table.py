@@ -65,7 +65,7 @@ def arrow_table(cols: list):
     import pyarrow as pa
     arrays = []
     for c in cols:
-        mask = None if c.valid is None else ~np.asarray(c.valid, dtype=bool)
+        mask = None if c.valid is None or c.valid.all() else ~np.asarray(c.valid, dtype=bool)
         if c.labels is not None:
             codes = pa.array(np.asarray(c.values, dtype=np.int32), mask=mask)
             arrays.append(pa.DictionaryArray.from_arrays(codes, pa.array(list(c.labels), pa.string())))
@@ -74,9 +74,14 @@ def arrow_table(cols: list):
     return pa.Table.from_arrays(arrays, names=[c.name for c in cols])
 
 
-def write_parquet(path: Path, pieces: Iterable[list], metadata: dict) -> None:
+def write_parquet(path: Path, pieces: Iterable[list], metadata: dict,
+                  dictionary: tuple[str, ...] = ()) -> None:
     """Write every piece as one row group of one Parquet file, atomically; ``metadata``
-    goes into the file's key-value metadata under ``allysim`` (JSON)."""
+    goes into the file's key-value metadata under ``allysim`` (JSON).
+
+    Names (columns with labels) and the columns named in ``dictionary`` (e.g. the
+    parameters of a grid, with few distinct values) are dictionary-encoded; nothing is
+    compressed (sampled floats do not compress, and Snappy would triple the time)."""
     require_pyarrow("writing equilibria.parquet")
     import pyarrow.parquet as pq
 
@@ -89,9 +94,13 @@ def write_parquet(path: Path, pieces: Iterable[list], metadata: dict) -> None:
                     meta = dict(table.schema.metadata or {})
                     meta[b"allysim"] = json.dumps(metadata, sort_keys=True).encode()
                     schema = table.schema.with_metadata(meta)
-                    writer = pq.ParquetWriter(fh, schema, compression="snappy",
-                                              write_statistics=False)
-                writer.write_table(table.cast(schema) if table.schema != schema else table)
+                    # Dictionary encoding pays for names, not for sampled floats.
+                    labelled = [c.name for c in cols if c.labels is not None or c.name in dictionary]
+                    writer = pq.ParquetWriter(fh, schema, compression="none",
+                                              use_dictionary=labelled, write_statistics=False)
+                if not table.schema.equals(schema, check_metadata=False):
+                    table = table.cast(schema)
+                writer.write_table(table.replace_schema_metadata(schema.metadata))
         finally:
             if writer is not None:
                 writer.close()

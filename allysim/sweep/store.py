@@ -107,7 +107,8 @@ def write_npz_stream(path: Path, entries: Iterable[tuple[str, np.dtype, tuple[in
                 with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
                     np.lib.format.write_array_header_2_0(f, _header(dtype, shape))
                     for piece in pieces():
-                        f.write(np.ascontiguousarray(piece, dtype=dtype).tobytes())
+                        block = np.ascontiguousarray(piece, dtype=dtype)
+                        f.write(memoryview(block.reshape(-1)).cast("B") if block.size else b"")
     atomic_write(path, write)
 
 
@@ -184,6 +185,16 @@ def compare_folders(expected: Path, actual: Path, optional: tuple[str, ...] = ()
         if (why := same_parquet(a_pq, b_pq)) is not None:
             diffs.append(f"{PARQUET}: {why}")
     return diffs
+
+
+def chunk_key_length(out: Path, k: int, key: str) -> int:
+    """``len`` of one array of one stored chunk, read from its header only."""
+    with zipfile.ZipFile(chunk_path(out, k)) as zf, zf.open(f"{key}.npy") as fh:
+        version = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape = read(fh)[0]
+    return int(shape[0]) if shape else 1
 
 
 def load_chunk_key(out: Path, k: int, key: str) -> np.ndarray:
