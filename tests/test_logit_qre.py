@@ -605,7 +605,7 @@ def test_sweep_qre_any_chunk_size_and_reproduce(tmp_path):
         out = tmp_path / f"c{size}"
         res = runner.invoke(main, ["sweep", "baseline-2018", "--solver", "qre", "--lambda", "1.5",
                                    "--vary", "abandonment_fear=0:10:6", "--chunk-size", str(size),
-                                   "-o", str(out)])
+                                   "--table", "csv", "-o", str(out)])
         assert res.exit_code == 0, res.output
         folders.append(out)
     with np.load(folders[0] / "results.npz") as a, np.load(folders[1] / "results.npz") as b:

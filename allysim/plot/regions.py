@@ -12,14 +12,12 @@ Figures from a sweep's results folder (:func:`load_sweep` reads any solver's):
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AllysimError, suggest
-from ..model import compile_model
 from ..sweep.design import Design
 
 #: Most categories drawn in their own colour; the rest are grouped as "other".
@@ -77,24 +75,11 @@ def solution_name(model, prob: np.ndarray) -> str:
 
 def load_sweep(folder: str | Path) -> SweepResults:
     """Read ``manifest.json`` and ``results.npz`` of a finished sweep (any solver)."""
-    from ..sweep.engine import SweepSpec
-    from ..concepts import get_concept
+    from ..sweep.results import open_folder
 
-    folder = Path(folder)
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except FileNotFoundError:
-        raise AllysimError(f"{folder}: no manifest.json; expected a finished sweep folder "
-                           "(allysim sweep ... -o DIR)") from None
-    except (OSError, ValueError) as exc:
-        raise AllysimError(f"{folder}/manifest.json: unreadable ({exc})") from None
-    try:
-        spec = SweepSpec.from_json(manifest["spec"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AllysimError(f"{folder}/manifest.json: unreadable ({exc})") from None
-    model = compile_model(spec.model_source, where=spec.model_where)
-    concept = get_concept(spec.solver)
-    layout = concept.sweep(concept, model, concept.resolve(spec.options, model.players), spec.store)
+    f = open_folder(folder)
+    folder, manifest, spec, model, layout = f.path, f.manifest, f.spec, f.model, f.layout
+    concept = layout.concept
     try:
         with np.load(folder / "results.npz", allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
