@@ -129,7 +129,7 @@ def test_resume_after_an_interruption(tmp_path, monkeypatch, reference):
     monkeypatch.setattr(engine, "run_chunk", interrupted)
     out = tmp_path / "out"
     args = ["sweep", "baseline-2018", "--sample", "sobol", "--n", 3000, "--seed", 7,
-            "--params", ",".join(PARAMS), "--chunk-size", 1000, "-o", out]
+            "--params", ",".join(PARAMS), "--chunk-size", 1000, "--table", "csv", "-o", out]
     res = cli(*args)
     assert res.exit_code == 130
     assert "--resume" in res.stderr
