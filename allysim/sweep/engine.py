@@ -156,7 +156,7 @@ def context(doc: dict[str, Any]) -> tuple[Any, Design, SweepLayout]:
         concept = get_concept(spec.solver)
         options = concept.resolve(spec.options, model.players)
         reducer = concept.sweep(concept, model, options, spec.store)
-        if spec.design.kind in ("sobol", "halton"):
+        if spec.design.kind == "halton":
             import scipy.stats.qmc  # noqa: F401  (a slow import: pay it here, not in a chunk)
         _CONTEXTS.clear()      # one sweep at a time per worker; keep memory flat
         _CONTEXTS[key] = (model, spec.design, reducer)
