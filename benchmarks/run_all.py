@@ -19,7 +19,7 @@ Workloads (four-power model unless said; ratios are peer time per point over all
    not make a single run slower.
 
 Before timing, one small sweep makes sure the generated kernel is compiled and cached
-(a one-time cost, printed). Timings depend on what else the machine runs: the load
+(a one-time cost, printed) and Python's bytecode is written, as after ``pip install``. Timings depend on what else the machine runs: the load
 average is printed first; quote numbers from a quiet machine (load average below 1).
 ``--markdown`` also prints the README's benchmark table.
 
@@ -50,6 +50,10 @@ import bench_sweep  # noqa: E402
 from allysim import load_model  # noqa: E402
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+# As an installed package does (pip compiles bytecode at install), let Python keep the
+# compiled modules: a shell that sets PYTHONDONTWRITEBYTECODE would otherwise recompile
+# allysim's sources in every timed process.
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 HIDE_NUMBA = "import sys; sys.modules['numba'] = None; "
 
 

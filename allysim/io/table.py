@@ -60,17 +60,44 @@ def write_csv(path: Path, header: list[str], pieces: Iterable[list]) -> None:
     atomic_write(path, write)
 
 
+_ARROW_TYPES = {"f8": "float64", "i8": "int64", "i4": "int32", "i2": "int16", "i1": "int8",
+                "u1": "uint8", "b1": "bool_"}
+
+
+def _arrow_numbers(values: np.ndarray, valid: np.ndarray | None):
+    """An Arrow array over a NumPy array's buffer (no copy when contiguous). Built from
+    buffers: ``pyarrow.array`` would import pandas (half a second) to look for Series."""
+    import pyarrow as pa
+    values = np.ascontiguousarray(values)
+    if values.dtype == bool:
+        values = values.astype(np.uint8)
+    kind = _ARROW_TYPES[values.dtype.str.lstrip("<>|=")]
+    bitmap, nulls = None, 0
+    if valid is not None and not valid.all():
+        bitmap = pa.py_buffer(np.packbits(np.asarray(valid, dtype=bool), bitorder="little"))
+        nulls = int(len(valid) - np.count_nonzero(valid))
+    return pa.Array.from_buffers(getattr(pa, kind)(), len(values), [bitmap, pa.py_buffer(values)],
+                                 null_count=nulls)
+
+
+def _arrow_strings(labels) -> "pa.Array":
+    import pyarrow as pa
+    data = [s.encode() for s in labels]
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in data])]).astype(np.int32)
+    return pa.Array.from_buffers(pa.string(), len(data),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+
+
 def arrow_table(cols: list):
     """A ``pyarrow.Table`` of one piece (names and labels as dictionary columns)."""
     import pyarrow as pa
     arrays = []
     for c in cols:
-        mask = None if c.valid is None or c.valid.all() else ~np.asarray(c.valid, dtype=bool)
         if c.labels is not None:
-            codes = pa.array(np.asarray(c.values, dtype=np.int32), mask=mask)
-            arrays.append(pa.DictionaryArray.from_arrays(codes, pa.array(list(c.labels), pa.string())))
+            codes = _arrow_numbers(np.asarray(c.values, dtype=np.int32), c.valid)
+            arrays.append(pa.DictionaryArray.from_arrays(codes, _arrow_strings(c.labels)))
         else:
-            arrays.append(pa.array(np.asarray(c.values), mask=mask))
+            arrays.append(_arrow_numbers(c.values, c.valid))
     return pa.Table.from_arrays(arrays, names=[c.name for c in cols])
 
 
