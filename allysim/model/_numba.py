@@ -1,6 +1,13 @@
 """A compiled (numba) payoff and pure-equilibrium kernel, generated from a model's Expr trees.
 
 Models stay data: nothing here builds Python source text or calls ``eval``/``exec``.
+The kernel has one C-callable entry point (:func:`_make_entry`: counts, equilibrium
+rows, full payoffs) over raw pointers. Its machine code is compiled once per model and
+kept on disk (:func:`cache_dir`, ``~/.cache/allysim`` by default), keyed by the model's
+content, the versions of allysim, numba and llvmlite, this module's source and the
+host CPU (:func:`cache_key`); a later process maps it back with llvmlite's MCJIT and
+calls it through ctypes without importing numba (about 0.1 s instead of a 2 to 20 s
+compile), and a compile says so in one line (``notify``).
 The already validated :class:`~allysim.model.expr.Expr` trees of a model are
 emitted node by node as LLVM instructions inside a numba ``@intrinsic``
 (``fill(p, u)``: parameter vector in, flat payoff table out), which the generic
@@ -18,6 +25,13 @@ order as the NumPy reference (:meth:`allysim.model.Model.payoffs`), so they agre
 bitwise for models built from ``+ - * /``, comparisons, ``min max clip where
 abs``; ``**``, ``exp`` and ``log`` go through libm and can differ in the last bit
 from NumPy's own loops.
+
+The equilibrium rows (``rows``: each equilibrium's profile, every player's full payoff
+and the regret) come from a second generated intrinsic, ``deviations``: for the
+equilibrium profile e (a ``switch`` over all profiles) the full payoffs of every player's
+strategies against e, computed as the NumPy reference computes them, so rows agree with
+:func:`allysim.solve.pure_nash` on :meth:`allysim.model.Model.payoffs` bit for bit for
+``+ - * /`` models.
 
 numba is optional (the ``fast`` extra): callers check
 :func:`allysim.solve._backend.numba_available` and fall back to the NumPy path.
