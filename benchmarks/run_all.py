@@ -63,26 +63,12 @@ def allysim_cmd(args: list[str], prelude: str = "") -> list[str]:
 
 
 def sweep(args: list[str], watch_rss: bool = False) -> dict:
-    """One ``allysim sweep`` as a fresh process: wall time from outside, its summary line,
-    peak RSS of the process tree when asked."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(allysim_cmd(["sweep", *args]), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
-    peak = 0
-    if watch_rss:
-        while proc.poll() is None:
-            peak = max(peak, bench_sweep._tree_rss_kb(proc.pid)[0])
-            time.sleep(0.05)
-    out, err = proc.communicate()
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"sweep failed ({proc.returncode}): {' '.join(args)}\n{err}")
-    m = re.search(r"swept ([\d,]+) points in ([\d.]+) s .*?start-up ([\d.]+) s, compile ([\d.]+) s, "
-                  r"solve ([\d.]+) s, write ([\d.]+) s", out)
-    return {"points": int(m.group(1).replace(",", "")), "wall": wall,
-            "parts": {k: float(m.group(i)) for i, k in
-                      enumerate(("command", "start-up", "compile", "solve", "write"), 2)},
-            "peak_mb": peak / 1024, "out": out, "err": err}
+    """One ``allysim sweep`` as a fresh process (:func:`bench_sweep.run_sweep`): wall time
+    from outside, the parts of its summary line, peak RSS of the process tree when asked."""
+    r = bench_sweep.run_sweep(["sweep", *args], watch_rss=watch_rss, env=ENV, command=allysim_cmd([]))
+    r["parts"]["command"] = r["seconds"]
+    r["peak_mb"] = r["peak_sum_mb"]
+    return r
 
 
 def single_run(prelude: str, repeat: int) -> float:

@@ -1,6 +1,7 @@
 """Options and helpers shared by the commands (defined once, used by every command)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -61,15 +62,29 @@ def scenario_with_sets(name: str, sets: tuple[str, ...], force: bool):
     return scenario.with_overrides(parse_sets(sets), force=force) if sets else scenario
 
 
-def write_output(path: str | Path, write) -> None:
-    """Call ``write(fh)`` on a binary temporary file, then rename it to ``path``;
-    any failure leaves no file behind and is reported as one line."""
+def output_path(path: str | Path) -> Path:
+    """An ``-o FILE`` checked before anything is computed: its folder exists and it is
+    not itself a folder."""
     target = Path(path)
     if not target.parent.exists():
         raise AllysimError(f"-o {path}: folder {target.parent} does not exist")
     if target.is_dir():
         raise AllysimError(f"-o {path}: is a folder; expected a file name")
+    return target
+
+
+@contextmanager
+def writing(path: str | Path):
+    """Report a failure to write ``-o path`` (full disk, permissions) as one line."""
     try:
-        atomic_write(target, write)
+        yield
     except OSError as exc:
         raise AllysimError(f"-o {path}: cannot write: {exc.strerror or exc}") from None
+
+
+def write_output(path: str | Path, write) -> None:
+    """Call ``write(fh)`` on a binary temporary file, then rename it to ``path``;
+    any failure leaves no file behind and is reported as one line."""
+    target = output_path(path)
+    with writing(path):
+        atomic_write(target, write)

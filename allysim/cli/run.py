@@ -15,8 +15,8 @@ from ..model import is_model_file, load_model
 from ..scenario import list_scenarios, load_scenario
 from . import main
 from ..inputs import parse_fix
-from ._common import (concept_options, force_option, given_options, json_option,
-                      scenario_with_sets, set_option, solver_option, write_output)
+from ._common import (concept_options, force_option, given_options, json_option, output_path,
+                      scenario_with_sets, set_option, solver_option, write_output, writing)
 
 
 @main.command()
@@ -182,13 +182,7 @@ def _export_results(folder, sets, fmt, output):
     fmt = fmt or {"csv": "csv", "parquet": "parquet", "pq": "parquet"}.get(suffix)
     if fmt not in ("csv", "parquet"):
         raise AllysimError(f"export {folder}: expected --format csv or parquet for a results folder")
-    target = Path(output)
-    if not target.parent.exists():
-        raise AllysimError(f"-o {output}: folder {target.parent} does not exist")
-    if target.is_dir():
-        raise AllysimError(f"-o {output}: is a folder; expected a file name")
-    try:
+    target = output_path(output)
+    with writing(output):
         export_table(folder, target, fmt)
-    except OSError as exc:
-        raise AllysimError(f"-o {output}: cannot write: {exc.strerror or exc}") from None
     click.echo(f"wrote {output}", err=True)
