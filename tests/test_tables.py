@@ -176,3 +176,21 @@ def test_summary_rate_is_over_the_whole_command(grid, tmp_path):
     assert "over the whole command: start-up" in line
     for part in ("compile", "solve", "write"):
         assert f"{part} " in line
+
+
+def test_without_pyarrow_the_default_table_is_csv_and_parquet_is_one_line(monkeypatch, tmp_path):
+    import allysim.sweep.engine as engine
+    monkeypatch.setattr(engine, "pyarrow_available", lambda: False)
+    assert engine.default_table() == "csv"
+    import builtins
+    real = builtins.__import__
+
+    def no_pyarrow(name, *a, **k):
+        if name.startswith("pyarrow"):
+            raise ImportError("no pyarrow")
+        return real(name, *a, **k)
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    res = cli("sweep", "baseline-2018", "--vary", "abandonment_fear=0:10:3", "--table", "parquet",
+              "--quiet", "-o", tmp_path / "p")
+    assert res.exit_code == 2 and "pip install 'allysim[parquet]'" in res.output
+    assert not (tmp_path / "p").exists()
