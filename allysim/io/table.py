@@ -80,7 +80,7 @@ def _arrow_numbers(values: np.ndarray, valid: np.ndarray | None):
                                  null_count=nulls)
 
 
-def _arrow_strings(labels) -> "pa.Array":
+def _arrow_strings(labels):
     import pyarrow as pa
     data = [s.encode() for s in labels]
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in data])]).astype(np.int32)

@@ -506,7 +506,6 @@ def _make_entry(model):
 # -- the on-disk cache of compiled kernels ---------------------------------------------------
 #: Bump when the layout of a cache file or the entry point's signature changes.
 CACHE_FORMAT = 1
-_ARGTYPES = None
 
 
 def cache_dir() -> Path | None:

@@ -78,7 +78,7 @@ def load_sweep(folder: str | Path) -> SweepResults:
     from ..sweep.results import open_folder
 
     f = open_folder(folder)
-    folder, manifest, spec, model, layout = f.path, f.manifest, f.spec, f.model, f.layout
+    folder, manifest, model, layout = f.path, f.manifest, f.model, f.layout
     concept = layout.concept
     try:
         with np.load(folder / "results.npz", allow_pickle=False) as npz:
