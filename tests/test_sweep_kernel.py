@@ -205,3 +205,20 @@ def test_rows_equal_pure_nash_with_and_without_room():
     many = np.repeat(params[np.argmax(ref.count)][None], 50, axis=0)
     got = kern.rows(many, 1e-9, 0)
     assert len(got["eq_point"]) == 50 * ref.count.max()
+
+
+@pytest.mark.parametrize("solver", ["pure", "qre", "mixed"])
+def test_a_single_run_does_not_import_numba(solver):
+    """Installing the fast extra never slows a single run: ``auto`` takes NumPy for one game,
+    and numba is not even imported."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.argv[0] = 'allysim'\nfrom allysim.cli import main\ntry:\n"
+            f"    main(['run', 'singapore-summit', '--solver', {solver!r}])\nexcept SystemExit:\n"
+            "    pass\nprint('NUMBA', 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(root)), timeout=300)
+    assert "NUMBA False" in out.stdout, out.stdout + out.stderr
