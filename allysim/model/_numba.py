@@ -27,9 +27,9 @@ abs``; ``**``, ``exp`` and ``log`` go through libm and can differ in the last bi
 from NumPy's own loops.
 
 The equilibrium rows (``rows``: each equilibrium's profile, every player's full payoff
-and the regret) come from a second generated intrinsic, ``deviations``: for the
-equilibrium profile e (a ``switch`` over all profiles) the full payoffs of every player's
-strategies against e, computed as the NumPy reference computes them, so rows agree with
+and the regret) come from a second generated intrinsic, ``deviations``: for a player and
+the others' strategies in the equilibrium (a ``switch`` over both) the player's full
+payoffs for each of its strategies, computed as the NumPy reference computes them, so rows agree with
 :func:`allysim.solve.pure_nash` on :meth:`allysim.model.Model.payoffs` bit for bit for
 ``+ - * /`` models.
 
@@ -260,21 +260,22 @@ def _make_fill(graph: _Graph, reduced: bool):
 
 
 def _make_deviations(graph: _Graph):
-    """A numba intrinsic ``deviations(p, e, d)``: for the flat profile ``e`` (C order),
-    ``d[i * smax + a]`` = player i's full payoff when it plays ``a`` and the others play
-    as in ``e``, for every player i and strategy ``a``. One branch per profile (a
-    ``switch`` on ``e``), each computing only those ``s1 + ... + sn`` payoffs."""
+    """A numba intrinsic ``deviations(p, key, d)``: player i's full payoffs ``d[a]`` for
+    each of its strategies ``a`` against the others' strategies in a profile, where
+    ``key = i * S + c`` and c is the flat profile (C order) with i's own strategy set to
+    0. One branch per (player, others' profile) — a ``switch`` on ``key`` — each computing
+    only those ``s_i`` payoffs, with the sub-expressions they share computed once."""
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
 
     model = graph.model
     profiles = list(np.ndindex(*model.shape))
-    smax = max(model.shape)
+    size = len(profiles)
 
     @intrinsic
-    def deviations(typingctx, p, e, d):
-        if not (isinstance(e, types.Integer) and all(
+    def deviations(typingctx, p, key, d):
+        if not (isinstance(key, types.Integer) and all(
                 isinstance(a, types.Array) and a.ndim == 1 and a.dtype == types.float64
                 for a in (p, d))):
             return None
@@ -287,17 +288,18 @@ def _make_deviations(graph: _Graph):
             fn = builder.function
             done = fn.append_basic_block("deviations.done")
             switch = builder.switch(args[1], done)
-            for c, prof in enumerate(profiles):
-                block = fn.append_basic_block(f"deviations.{c}")
-                switch.add_case(ir.Constant(i64, c), block)
-                builder.position_at_end(block)
-                em = _Emitter(graph, context, builder, pa.data)   # values of this branch only
-                for i, si in enumerate(model.shape):
+            for i, si in enumerate(model.shape):
+                for c, prof in enumerate(profiles):
+                    if prof[i] != 0:
+                        continue
+                    block = fn.append_basic_block(f"deviations.{i}.{c}")
+                    switch.add_case(ir.Constant(i64, i * size + c), block)
+                    builder.position_at_end(block)
+                    em = _Emitter(graph, context, builder, pa.data)   # this branch's values
                     for a in range(si):
-                        dev = prof[:i] + (a,) + prof[i + 1:]
-                        v = em.value(graph.payoffs[i], dev)
-                        builder.store(v, builder.gep(da.data, [ir.Constant(i64, i * smax + a)]))
-                builder.branch(done)
+                        v = em.value(graph.payoffs[i], prof[:i] + (a,) + prof[i + 1:])
+                        builder.store(v, builder.gep(da.data, [ir.Constant(i64, a)]))
+                    builder.branch(done)
             builder.position_at_end(done)
             return context.get_dummy_value()
 
@@ -446,15 +448,14 @@ def _make_entry(model):
             bad = 0.0
             for j in range(ncand):
                 e = cand[j]
-                deviations(P[b], e, d)
                 regret = 0.0
                 for i in range(n):
-                    base = i * smax
-                    pay = d[base + own[i, e]]
-                    top = d[base]
+                    deviations(P[b], i * size + e - own[i, e] * stride_arr[i], d)
+                    pay = d[own[i, e]]
+                    top = d[0]
                     bad += top - top
                     for k in range(1, shape_arr[i]):
-                        v = d[base + k]
+                        v = d[k]
                         bad += v - v
                         top = v if v > top else top
                     gain = top - pay
@@ -498,7 +499,7 @@ def _make_entry(model):
             return 0
         return rows(P, tol, start, count, status, outcome, hist, carray(ep, (cap,)),
                     carray(prp, (cap, n)), carray(pap, (cap, n)), carray(rgp, (cap,)), u, cand,
-                    wk, carray(dp, (n * smax,)))
+                    wk, carray(dp, (smax,)))
 
     return kernel
 
@@ -639,7 +640,7 @@ class Kernel:
         u = np.empty(n * size)
         cand = np.empty(size, np.int64)
         wk = np.empty(size, np.uint8)
-        d = np.empty(n * self.smax)
+        d = np.empty(self.smax)
         return self._entry(mode, params.ctypes.data, params.shape[0], params.shape[1], float(tol),
                            int(start), int(cap), *ptr, u.ctypes.data, cand.ctypes.data,
                            wk.ctypes.data, d.ctypes.data,
