@@ -151,14 +151,14 @@ def test_a_missing_extra_is_one_line(monkeypatch):
 
 def test_chunk_size_gives_every_job_work():
     assert auto_chunk_size(2**21, 2, 16384) == 16384
-    assert auto_chunk_size(16384, 2, 2048) == 2048        # QRE: 8 chunks for 2 jobs
+    assert auto_chunk_size(16384, 2, 4096) == 4096        # QRE: 4 chunks for 2 jobs
     assert auto_chunk_size(3000, 2, 16384) == 750         # 4 chunks, not 1
     assert auto_chunk_size(3000, 1, 16384) == 3000
     for n in (100, 1000, 5000, 40000):
         for jobs in (2, 3, 4):
             size = auto_chunk_size(n, jobs, 16384)
             assert -(-n // size) >= jobs or size == 64
-    assert auto_chunk_size(40, 2, 2048) == 10               # costly points: small chunks
+    assert auto_chunk_size(40, 2, 4096) == 16               # costly points: small chunks
 
 
 def test_qre_sweep_with_two_jobs_cuts_several_chunks(tmp_path):

@@ -34,13 +34,13 @@ def _process_start() -> float:
     """``time.time()`` when this process started (Linux: /proc; elsewhere: when the
     allysim command line was imported)."""
     import os
-    try:
+    try:     # the process's age: seconds since boot now, less its start in ticks since boot
         with open("/proc/self/stat") as fh:
             ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
         return _IMPORTED
 
 

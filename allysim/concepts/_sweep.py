@@ -426,7 +426,7 @@ class LambdaLayout(SweepLayout):
     """
 
     payoff = False
-    chunk_points = 2048
+    chunk_points = 4096     # the batched continuation's cost per game levels off here
 
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)

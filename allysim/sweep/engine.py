@@ -60,11 +60,11 @@ def auto_chunk_size(n: int, jobs: int, cost_chunk: int) -> int:
     """Points per chunk for ``n`` points on ``jobs`` workers: the concept's own size
     (``cost_chunk``: large for cheap pure solves, small for QRE, mixed or dynamics), cut
     so that every worker gets at least two chunks whenever there are enough points, and
-    never below ``cost_chunk / 256`` points (per-chunk overhead: 64 for pure, 8 for QRE).
+    never below ``cost_chunk / 256`` points (per-chunk overhead: 64 for pure, 16 for QRE).
     Results never depend on it.
 
-    >>> auto_chunk_size(2**21, 2, 16384), auto_chunk_size(16384, 2, 2048), auto_chunk_size(100, 4, 16384)
-    (16384, 2048, 64)
+    >>> auto_chunk_size(2**21, 2, 16384), auto_chunk_size(16384, 2, 4096), auto_chunk_size(100, 4, 16384)
+    (16384, 4096, 64)
     """
     per_job = math.ceil(n / (2 * max(jobs, 1))) if jobs > 1 else n
     return int(max(1, cost_chunk // 256, min(cost_chunk, per_job)))
