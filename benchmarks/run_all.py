@@ -182,8 +182,11 @@ def main() -> None:
                      f"{rss['peak_mb']:,.0f} MB; {rss['points'] / rss['wall']:,.0f} points/s", "", None,
                      f"<= 1 GB: {'met' if rss['peak_mb'] <= 1024 else 'NOT met'}"))
     q = per_point(qre)
+    qp = qre["parts"]
     rows.append((f"QRE sweep lambda 1.5, {qre['points']:,} points, --jobs 2, whole command",
-                 f"{q * 1e6:.1f} us/point", f"pygambit logit_solve_lambda {g_qre * 1e3:.2f} ms",
+                 f"{q * 1e6:.1f} us/point ({qp['command']:.2f} s: start-up {qp['start-up']:.2f}, "
+                 f"compile {qp['compile']:.2f}, solve {qp['solve']:.2f}, write {qp['write']:.2f})",
+                 f"pygambit logit_solve_lambda {g_qre * 1e3:.2f} ms",
                  g_qre / q, f">= 600x: {'met' if g_qre / q >= 600 else 'NOT met'}"))
     rows.append(("trace to the limit (logit_trace, one process)", f"{trace * 1e6:.0f} us/point",
                  f"pygambit logit_solve {g_lim * 1e3:.2f} ms", g_lim / trace, ">= 100x: "
