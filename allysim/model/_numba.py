@@ -572,15 +572,25 @@ def _stub(name: str):
 def _load_entry(path: Path):
     """The entry point cached at ``path`` as a ctypes function, without importing numba;
     None if the file cannot be used (then the kernel is compiled again)."""
-    import ctypes
-
-    import llvmlite.binding as llvm
-
     try:
         with np.load(path, allow_pickle=False) as z:
             obj, bitcode, name = z["object"].tobytes(), z["bitcode"].tobytes(), str(z["name"])
     except (OSError, ValueError, KeyError):
         return None
+    try:
+        return _map_entry(obj, bitcode, name)
+    except Exception:      # e.g. a platform whose process symbols ctypes cannot look up
+        return None
+
+
+def _map_entry(obj: bytes, bitcode: bytes, name: str):
+    """Map cached machine code into this process with llvmlite's MCJIT (every symbol it
+    needs resolved first: an unresolved one would abort the process) and return its
+    entry point as a ctypes function; None if a symbol cannot be resolved."""
+    import ctypes
+
+    import llvmlite.binding as llvm
+
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     module = llvm.parse_bitcode(bitcode)
