@@ -194,3 +194,26 @@ def test_without_pyarrow_the_default_table_is_csv_and_parquet_is_one_line(monkey
               "--quiet", "-o", tmp_path / "p")
     assert res.exit_code == 2 and "pip install 'allysim[parquet]'" in res.output
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("broken", ["table", "results"])
+def test_a_failing_writer_stops_finalize_with_its_error(broken, tmp_path, monkeypatch):
+    """Either writer failing ends finalize with that error (no hang), and no manifest."""
+    import allysim.sweep.engine as engine
+    from allysim.sweep import store as st
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    if broken == "table":
+        monkeypatch.setattr(engine, "write_table", boom)
+    else:
+        monkeypatch.setattr(st, "write_npz_stream", boom)
+    res = cli("sweep", "baseline-2018", "--sample", "sobol", "--n", 64, "--chunk-size", 8,
+              "--quiet", "-o", tmp_path / "o")
+    assert res.exit_code == 2 and "No space left on device" in res.stderr
+    assert "allysim sweep --resume" in res.stderr and "Traceback" not in res.output
+    assert not (tmp_path / "o" / "manifest.json").exists()
+    monkeypatch.undo()
+    res = cli("sweep", "--resume", tmp_path / "o")         # the chunks were kept
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "manifest.json").exists()

@@ -26,6 +26,7 @@ import multiprocessing
 import platform
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -551,6 +552,35 @@ def table_file(fmt: str) -> str:
     return st.PARQUET if fmt == "parquet" else st.CSV
 
 
+class _Handoff:
+    """Blocks of parameters passed from the results.npz writer to the table writer, a few
+    at a time; when either side fails, :meth:`close` releases the other."""
+
+    def __init__(self, size: int = 4):
+        import queue
+        self._queue, self._empty, self._full = queue.Queue(size), queue.Empty, queue.Full
+        self._closed = threading.Event()
+
+    def put(self, block) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(block, timeout=0.1)
+                return
+            except self._full:
+                continue
+
+    def get(self):
+        while True:
+            try:
+                return self._queue.get(timeout=0.1)
+            except self._empty:
+                if self._closed.is_set():
+                    raise RuntimeError("finalize: the results.npz writer stopped") from None
+
+    def close(self) -> None:
+        self._closed.set()
+
+
 def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
              command: list[str] | None, started: str, resumed: bool) -> None:
     """Assemble results.npz and the tidy table from the chunk files, then write manifest.json.
@@ -560,15 +590,12 @@ def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
     parameters chunk by chunk from the design and handing each block to the second,
     which writes the table; each hashes its file when done.
     """
-    import queue
-    import threading
-
     t0 = time.perf_counter()
     design, n = spec.design, spec.design.n
     ks = range(spec.n_chunks)
     model, _, _ = context(spec.to_json())
     table = spec.table if spec.store == "full" else "none"
-    handoff: queue.Queue = queue.Queue(maxsize=4)
+    handoff = _Handoff()
 
     def pieces(key):
         return lambda: (st.load_chunk_key(out, k, key) for k in ks)
@@ -612,37 +639,30 @@ def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
             return {key[2:]: v for key, v in chunk.items() if key[:2] in ("p/", "r/")}
 
         def varied_of(k, start, stop):
-            block = handoff.get()
-            if isinstance(block, BaseException):
-                raise block
-            return block
+            return handoff.get()
 
         write_table(out / name, table, reducer, design, model, spec.chunks(), arrays_of, varied_of)
         hashes[name] = st.sha256_file(out / name)
 
-    def guarded(fn, on_error=None):
+    def guarded(fn):
         try:
             fn()
         except BaseException as exc:      # re-raised in the calling thread below
             errors.append(exc)
-            if on_error is not None:
-                on_error(exc)
+            handoff.close()               # the other writer must not wait forever
 
     if table != "none":
         files[table_file(table)] = out / table_file(table)
         tidy = threading.Thread(target=guarded, args=(write_tidy,), daemon=True)
         tidy.start()
-
-        def unblock(exc):                  # the table writer must not wait forever
-            for _ in spec.chunks():
-                try:
-                    handoff.put(exc, timeout=1)
-                except queue.Full:
-                    break
-        guarded(write_results, unblock)
+        guarded(write_results)
         tidy.join()
     else:
         guarded(write_results)
+    if errors and isinstance(errors[0], OSError):
+        exc = errors[0]
+        raise st.ResultsError(f"{out}: cannot write the results: {exc.strerror or exc}; the computed "
+                              f"chunks are kept: finish with allysim sweep --resume {out}") from None
     if errors:
         raise errors[0]
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
