@@ -1,4 +1,4 @@
-"""How a concept's result becomes a sweep's arrays, CSV rows and summary (private).
+"""How a concept's result becomes a sweep's arrays, tidy table and summary (private).
 
 The sweep engine cuts a design into chunks of points and, for each chunk, calls
 :meth:`SweepLayout.reduce`: parameters in, plain arrays out. A layout declares the
@@ -18,6 +18,12 @@ The default :meth:`SweepLayout.reduce` builds the chunk's payoffs, marks points
 with non-finite payoffs ``failed``, solves the rest with the concept's ``solve``
 and hands the result to :meth:`SweepLayout.fill`. A layout that needs randomness
 must derive it from the options' seed alone, so results do not depend on chunking.
+
+The tidy table (one row per point and solution) is declared as typed columns
+(:class:`Column`: numbers, or codes into labels for names, with a validity mask) by
+:meth:`SweepLayout.columns` and named by :meth:`SweepLayout.csv_header`; the same
+columns become ``equilibria.parquet``, ``equilibria.csv`` (:func:`csv_rows`, the text
+allysim 0.1.0 wrote) and the DataFrame of ``allysim.load``.
 """
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ solve, reduce — which returns plain arrays, so any executor can run it:
 A chunk's result depends only on the spec and its slice of points, and the
 design generates any slice bitwise identically (see :mod:`.design`), so results
 do not depend on the number of workers, the chunk size or the executor. A chunk
+holds typed arrays only; :func:`finalize` writes results.npz (the parameters
+generated again from the design, and the names that make the file readable alone)
+and the tidy table (``spec.table``: Parquet or CSV) from the stored chunks. A chunk
 that raises is stored with every point ``failed`` (and the error in the
 manifest); the sweep goes on. Only a bounded number of chunks is in flight, so
 memory stays flat however many points there are.
