@@ -330,7 +330,9 @@ def _make_entry(model):
     ok, no_pure, degenerate, failed = _OK, _NO_PURE, _DEGENERATE, _FAILED
     jit = njit(nogil=True, error_model="numpy")
 
-    @jit
+    inline = njit(nogil=True, error_model="numpy", inline="always")
+
+    @inline
     def find(u, tol, cand, wk):
         """Pure equilibria of one point's reduced payoffs ``u``: their flat indices in
         ``cand[:k]`` (ascending) and whether any is weak; k = -1 if a payoff is not finite."""
@@ -379,7 +381,7 @@ def _make_entry(model):
                 for k in range(si):
                     c = base + k * st + q
                     cand[ncand] = c
-                    wk[ncand] = 1 if ties > 1 else 0
+                    wk[ncand] = ties > 1
                     ncand += u[c] >= thr
         for i in range(1, n):
             st = stride_arr[i]
@@ -398,7 +400,7 @@ def _make_entry(model):
                 for k in range(si):
                     ties += u[base + k * st] >= thr
                 cand[kept] = c
-                wk[kept] = 1 if (wk[j] != 0 or ties > 1) else 0
+                wk[kept] = wk[j] | (ties > 1)          # branch-free, as the candidates
                 kept += u[off + c] >= thr
             ncand = kept
         anyweak = False
@@ -412,7 +414,7 @@ def _make_entry(model):
             cand[k] = c
         return ncand, anyweak
 
-    @jit
+    @inline
     def point(b, ncand, anyweak, cand, count, status, outcome, hist):
         if ncand < 0:
             count[b] = 0
