@@ -22,6 +22,14 @@ from .scenario import Scenario, list_scenarios, load_scenario
 
 __version__ = "0.1.0"
 
+
+def load(folder, as_: str = "pandas"):
+    """A results folder as a pandas DataFrame or (``as_="xarray"``) an xarray Dataset:
+    :func:`allysim.sweep.results.load`."""
+    from .sweep.results import load as _load
+    return _load(folder, as_)
+
+
 __all__ = ["AllysimError", "DegenerateGameWarning", "GameFileError", "ModelError", "PayoffError",
            "ScenarioError", "Model", "compile_model", "list_models", "load_model", "Scenario", "list_scenarios",
-           "load_scenario", "__version__"]
+           "load_scenario", "load", "__version__"]

@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 
 __all__ = ["source_files", "source_hash", "git_commit", "git_dirty", "versions", "provenance",
-           "compare_provenance"]
+           "manifest_fields", "compare_provenance"]
 
 _PACKAGE = Path(__file__).resolve().parent
 _SUFFIXES = (".py", ".toml")
@@ -255,6 +255,13 @@ def provenance() -> dict:
 
     return {"allysim": __version__, "source_sha256": source_hash(), "git_commit": git_commit(),
             "git_dirty": git_dirty(), "versions": versions()}
+
+
+def manifest_fields() -> dict:
+    """The keys a manifest gives to provenance: ``provenance`` (:func:`provenance`), and
+    ``environment`` (its versions) and ``git_commit`` as allysim 0.1.0 wrote them."""
+    p = provenance()
+    return {"environment": p["versions"], "git_commit": p["git_commit"], "provenance": p}
 
 
 def compare_provenance(recorded: dict, current: dict | None = None) -> list[str]:

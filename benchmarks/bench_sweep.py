@@ -12,9 +12,9 @@ declared range, pure-equilibrium counts):
    (each including building the library's game object) on a sample of the same
    games, and the ratios to allysim. The answers are cross-checked on that sample.
 
-Each sweep runs as a fresh ``allysim`` process; its rate is the engine's own
-(chunk loop: excludes interpreter start-up and the one-off kernel compilation,
-which is printed separately), and the wall time of the whole command is shown too.
+Each sweep runs as a fresh ``allysim`` process; its rate is points over the whole
+command's time, as ``allysim sweep`` prints it (start-up, compile, solve, write), and
+the wall time measured from outside is shown too.
 Timings on a shared machine are noisy: rerun on a quiet one before quoting them.
 
     python benchmarks/bench_sweep.py                  # defaults below
@@ -72,11 +72,15 @@ def _tree_rss_kb(root: int) -> tuple[int, int]:
     return total, biggest
 
 
-def run_sweep(args: list[str], watch_rss: bool = False) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def run_sweep(args: list[str], watch_rss: bool = False, env: dict | None = None,
+              command: list[str] | None = None) -> dict:
+    """Run ``allysim`` with ``args`` as a fresh process (``command`` instead of the default
+    one); its wall time from outside, the summary's numbers, peak RSS when asked."""
+    if env is None:
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
-    proc = subprocess.Popen(ALLYSIM + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=ROOT)
+    proc = subprocess.Popen((command or ALLYSIM) + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     peak_sum = peak_one = 0
     if watch_rss:
         while proc.poll() is None:
@@ -89,10 +93,14 @@ def run_sweep(args: list[str], watch_rss: bool = False) -> dict:
         raise SystemExit(f"sweep failed ({proc.returncode}): {' '.join(args)}\n{err}")
     m = re.search(r"swept ([\d,]+) points in ([\d.]+) s \(([\d,]+) points/s", out)
     c = re.search(r"compiled in ([\d.]+) s", out)
+    parts = re.search(r"start-up ([\d.]+) s, compile ([\d.]+) s, solve ([\d.]+) s, write ([\d.]+) s",
+                      out)
     return {"points": int(m.group(1).replace(",", "")), "seconds": float(m.group(2)),
             "rate": float(m.group(3).replace(",", "")), "wall": wall,
             "compile": float(c.group(1)) if c else None, "peak_sum_mb": peak_sum / 1024,
-            "peak_one_mb": peak_one / 1024, "out": out}
+            "peak_one_mb": peak_one / 1024, "out": out, "err": err,
+            "parts": dict(zip(("start-up", "compile", "solve", "write"),
+                              map(float, parts.groups()))) if parts else {}}
 
 
 def peers(n_games: int, n_gambit: int, seed: int) -> dict:

@@ -96,7 +96,7 @@ def test_sensitivity_cli_folder_table_and_reproduce(tmp_path):
     assert {r["parameter"] for r in recs} == {"us_credibility", "seize_gain",
                                               "strike_support_multiplier"}
     names = {p.name for p in out.iterdir()}
-    assert {"manifest.json", "results.npz", "equilibria.csv", "sensitivity.json",
+    assert {"manifest.json", "results.npz", "equilibria.parquet", "sensitivity.json",
             "sensitivity.png", "sensitivity-request.json"} <= names
     assert "reproduced" in assert_ok(invoke("reproduce", out))
     latex = assert_ok(invoke("table", out, "--format", "latex"))

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PARAMS = "us_credibility,abandonment_fear,entrapment_fear,hawk_weight"
 #: 500 points in 5 chunks starting at points 0, 100, 200, 300, 400.
 DESIGN = ["baseline-2018", "--sample", "sobol", "--n", "500", "--params", PARAMS, "--seed", "7",
-          "--chunk-size", "100", "--solver", NAME, "--backend", "numpy", "--quiet"]
+          "--chunk-size", "100", "--solver", NAME, "--backend", "numpy", "--table", "csv", "--quiet"]
 
 
 def cli(*args):
@@ -169,7 +169,7 @@ def test_dask_retries_a_failed_chunk_and_times_out_a_hung_one(tmp_path, faults, 
     spec = SweepSpec(s.model.source, "four-power.toml", design, NAME,
                      {"tol": 1e-9, "backend": "numpy"}, "full", 100,
                      {"name": s.name, "path": s.path, "sha256": s.sha256, "source": s.source,
-                      "overrides": s.overrides, "force": False})
+                      "overrides": s.overrides, "force": False}, "csv")
     faults({"100": "raise-once", "300": "sleep-once:4"})
     out = tmp_path / "out"
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,

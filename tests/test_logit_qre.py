@@ -622,7 +622,7 @@ def test_sweep_qre_any_chunk_size_and_reproduce(tmp_path):
         out = tmp_path / f"c{size}"
         res = runner.invoke(main, ["sweep", "baseline-2018", "--solver", "qre", "--lambda", "1.5",
                                    "--vary", "abandonment_fear=0:10:6", "--chunk-size", str(size),
-                                   "-o", str(out)])
+                                   "--table", "csv", "-o", str(out)])
         assert res.exit_code == 0, res.output
         folders.append(out)
     with np.load(folders[0] / "results.npz") as a, np.load(folders[1] / "results.npz") as b:
@@ -678,7 +678,7 @@ def test_cli_qre_limit_says_where_the_selection_is_not_unique(tmp_path):
     assert [r["branch_points"] for r in qre] == [0, 1]
     folder = tmp_path / "limit"
     res = runner.invoke(main, ["sweep", "chicken", "--solver", "qre-limit", "--vary", "win=2:5:3",
-                               "--vary", "crash_cost=1:10:3", "-o", str(folder), "--quiet"])
+                               "--vary", "crash_cost=1:10:3", "--table", "csv", "-o", str(folder), "--quiet"])
     assert res.exit_code == 0, res.output
     assert "status bifurcation at" in res.output and "status: ok" in res.output
     rows = (folder / "equilibria.csv").read_text().splitlines()

@@ -402,7 +402,7 @@ def _sweep(folder, chunk, jobs=1, store="full"):
     s = load_scenario("singapore-summit")
     design = grid_design(s.model, s.point, ["deal_value=0:5:4", "abandonment_fear=0:10:3"], seed=0)
     spec = SweepSpec(s.model.source, "four-power.toml", design, "mixed", {}, store, chunk,
-                     {"name": s.name})
+                     {"name": s.name}, "csv")
     st.prepare(folder, overwrite=False)
     engine.write_plan(folder, spec, ["test"])
     run = run_sweep(spec, out=folder, jobs=jobs)

@@ -500,7 +500,10 @@ def test_sweep_spe_reducer_matches_direct_solve():
     np.testing.assert_array_equal(packed["p/status"], res.status)
     np.testing.assert_array_equal(packed["r/eq_path"], res.pure[res.valid])
     np.testing.assert_array_equal(packed["r/eq_choices"][:, 0], res.choices[0][res.valid][:, 0])
-    text = packed["csv"].tobytes().decode()
+    from allysim.sweep.engine import context
+    layout = context(spec.to_json())[2]
+    arrays = {k[2:]: v for k, v in packed.items() if k[:2] in ("p/", "r/")}
+    text = layout.csv_text(arrays, design.varied(0, design.n), 0)
     assert text.count("\n") == design.n and "SPE (pure; stages US>Japan>China,NorthKorea)" in text
     run = run_sweep(SweepSpec(s.model.source, "four-power.toml", design, solver="spe", store="counts",
                               options={"stages": "Japan>US>China,NorthKorea"}))

@@ -23,10 +23,11 @@ SCENARIO = load_scenario("baseline-2018")
 PARAMS = ["us_credibility", "abandonment_fear", "entrapment_fear", "hawk_weight"]
 
 
-def spec(n=3000, store="full", chunk=1000, kind="sobol", solver="pure", backend="auto"):
+def spec(n=3000, store="full", chunk=1000, kind="sobol", solver="pure", backend="auto",
+         table="csv"):
     design = sample_design(SCENARIO.model, SCENARIO.point, kind, n, params=PARAMS, seed=7)
     return SweepSpec(SCENARIO.model.source, "four-power.toml", design, solver,
-                     {"backend": backend}, store, chunk, {"name": SCENARIO.name})
+                     {"backend": backend}, store, chunk, {"name": SCENARIO.name}, table)
 
 
 def sweep_to(folder: Path, sp: SweepSpec, **kw) -> Path:
@@ -129,7 +130,7 @@ def test_resume_after_an_interruption(tmp_path, monkeypatch, reference):
     monkeypatch.setattr(engine, "run_chunk", interrupted)
     out = tmp_path / "out"
     args = ["sweep", "baseline-2018", "--sample", "sobol", "--n", 3000, "--seed", 7,
-            "--params", ",".join(PARAMS), "--chunk-size", 1000, "-o", out]
+            "--params", ",".join(PARAMS), "--chunk-size", 1000, "--table", "csv", "-o", out]
     res = cli(*args)
     assert res.exit_code == 130
     assert "--resume" in res.stderr
@@ -149,7 +150,7 @@ def test_resume_after_an_interruption(tmp_path, monkeypatch, reference):
 def test_reproduce_passes_then_fails_when_tampered(tmp_path):
     out = tmp_path / "out"
     res = cli("sweep", "baseline-2018", "--vary", "abandonment_fear=0:10:9", "--vary",
-              "hawk_weight=0:1:7", "-o", out, "--chunk-size", 20)
+              "hawk_weight=0:1:7", "-o", out, "--chunk-size", 20, "--table", "csv")
     assert res.exit_code == 0, res.output
     res = cli("reproduce", out)
     assert res.exit_code == 0 and "bit-for-bit identical" in res.output

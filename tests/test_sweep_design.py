@@ -143,3 +143,44 @@ def test_threads_sharing_a_design_get_the_right_points():
     with ThreadPoolExecutor(4) as pool:
         parts = list(pool.map(lambda k: d.points(k * 500, (k + 1) * 500), range(64)))
     assert np.concatenate(parts).tobytes() == whole.tobytes()
+
+
+def test_sobol_engine_is_bitwise_scipys_without_importing_scipy_stats():
+    import warnings
+
+    from scipy.stats import qmc
+
+    from allysim.sweep.design import sobol_engine
+    for d in (1, 3, 33):
+        for seed in (0, 11):
+            ours = sobol_engine(d, np.random.default_rng(seed))
+            theirs = qmc.Sobol(d, scramble=True, rng=np.random.default_rng(seed))
+            assert ours is not None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                for op, k in [("r", 1), ("r", 7), ("f", 100), ("r", 64), ("reset", 0), ("f", 37),
+                              ("r", 3), ("reset", 0), ("r", 1024)]:
+                    if op == "r":
+                        assert ours.random(k).tobytes() == theirs.random(k).tobytes()
+                    elif op == "f":
+                        ours.fast_forward(k)
+                        theirs.fast_forward(k)
+                    else:
+                        ours.reset()
+                        theirs.reset()
+                    assert ours.num_generated == theirs.num_generated
+
+
+def test_a_sobol_sweep_does_not_import_scipy_stats(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.argv[0] = 'allysim'\nfrom allysim.cli import main\ntry:\n"
+            f"    main(['sweep', 'baseline-2018', '--sample', 'sobol', '--n', '64', '--store', "
+            f"'counts', '--quiet', '-o', {str(tmp_path / 'o')!r}])\nexcept SystemExit:\n    pass\n"
+            "print('STATS', 'scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(root)), timeout=300)
+    assert "STATS False" in out.stdout, out.stdout + out.stderr

@@ -130,3 +130,95 @@ def test_numpy_fallback_when_numba_is_missing(monkeypatch):
     assert red.kernel is None and "numba is not installed" in red.note()
     out = red.reduce(model.defaults[None, :], 0)
     assert out["count"].tolist() == [1]
+
+
+# -- the on-disk cache of compiled kernels ---------------------------------------------------
+_RUN = """
+import sys, time, numpy as np
+from allysim import load_model
+from allysim.model import _numba
+m = load_model("{model}")
+k = _numba.build_kernel(m, notify=lambda line: print("NOTICE", line))
+P = np.repeat(m.defaults[None], 5, axis=0) * np.linspace(0.5, 1, 5)[:, None]
+r = k.rows(P, 1e-9, 0)
+print("RESULT", k.compiled, "numba" in sys.modules, r["count"].tolist(), r["eq_profile"].tolist(),
+      k.payoffs(P).sum().hex())
+"""
+
+
+def _run_kernel(cache, model="prisoners-dilemma"):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = dict(os.environ, ALLYSIM_CACHE_DIR=str(cache),
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    out = subprocess.run([sys.executable, "-c", _RUN.format(model=model)], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    notices = [ln for ln in out.stdout.splitlines() if ln.startswith("NOTICE")]
+    result = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")][0]
+    return notices, result
+
+
+def test_kernel_compiled_once_then_loaded_without_numba(tmp_path):
+    notices, first = _run_kernel(tmp_path)
+    assert len(notices) == 1 and "compiled the sweep kernel of model prisoners-dilemma" in notices[0]
+    assert f"cached in {tmp_path}" in notices[0]
+    assert first.startswith("RESULT True True")
+    notices, second = _run_kernel(tmp_path)
+    assert notices == []
+    assert second.startswith("RESULT False False")          # numba was not even imported
+    assert second.split()[3:] == first.split()[3:]           # the same numbers
+
+
+def test_a_broken_cache_file_is_compiled_again(tmp_path):
+    _run_kernel(tmp_path)
+    (path,) = tmp_path.glob("kernel-*.npz")
+    path.write_bytes(b"not a kernel")
+    notices, result = _run_kernel(tmp_path)
+    assert len(notices) == 1 and result.startswith("RESULT True")
+
+
+def test_cache_key_follows_the_model_and_versions(monkeypatch):
+    a, b = load_model("four-power"), load_model("chicken")
+    assert _kernel.cache_key(a) != _kernel.cache_key(b)
+    key = _kernel.cache_key(a)
+    monkeypatch.setattr(_kernel, "CACHE_FORMAT", _kernel.CACHE_FORMAT + 1)
+    assert _kernel.cache_key(a) != key
+    monkeypatch.setenv("ALLYSIM_CACHE_DIR", "")
+    assert _kernel.cache_dir() is None
+
+
+def test_rows_equal_pure_nash_with_and_without_room():
+    model = load_model("four-power")
+    params = random_points(model, 400, seed=5)
+    kern = _kernel.build_kernel(model)
+    ref = pure_nash(model.payoffs(params, check=False), tol=1e-9)
+    got = kern.rows(params, 1e-9, 7)
+    local, slot = np.nonzero(ref.pure[:, :, 0] >= 0)
+    assert np.array_equal(got["eq_point"], local + 7)
+    assert np.array_equal(got["eq_profile"], ref.pure[local, slot])
+    assert np.array_equal(got["eq_regret"], ref.regret[local, slot])
+    # the first call's room for rows (2 per point + 16) is too small here: it grows and retries
+    assert ref.count.max() >= 3
+    many = np.repeat(params[np.argmax(ref.count)][None], 50, axis=0)
+    got = kern.rows(many, 1e-9, 0)
+    assert len(got["eq_point"]) == 50 * ref.count.max()
+
+
+@pytest.mark.parametrize("solver", ["pure", "qre", "mixed"])
+def test_a_single_run_does_not_import_numba(solver):
+    """Installing the fast extra never slows a single run: ``auto`` takes NumPy for one game,
+    and numba is not even imported."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys; sys.argv[0] = 'allysim'\nfrom allysim.cli import main\ntry:\n"
+            f"    main(['run', 'singapore-summit', '--solver', {solver!r}])\nexcept SystemExit:\n"
+            "    pass\nprint('NUMBA', 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(root)), timeout=300)
+    assert "NUMBA False" in out.stdout, out.stdout + out.stderr

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import __version__
 from ..io.atomic import atomic_write, write_json
-from ..sweep.engine import _git_commit, _versions
+from ..provenance import manifest_fields
 from ..sweep.store import prepare, sha256_file
 
 MANIFEST = "manifest.json"
@@ -49,7 +49,7 @@ def write_folder(out: Path, kind: str, files: dict[str, bytes], *, scenario, req
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started, 3),
         "scenario": sc, "model": model, "request": request, "summary": list(summary),
-        "environment": _versions(), "git_commit": _git_commit(),
+        **manifest_fields(),
         "files": {name: {"sha256": sha256_file(out / name), "bytes": (out / name).stat().st_size}
                   for name in files},
     }

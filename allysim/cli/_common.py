@@ -7,7 +7,7 @@ import click
 
 from ..concepts import CONCEPTS, OPTIONS
 from ..inputs import parse_sets
-from ..io.atomic import write_file
+from ..io.atomic import check_target, reporting, write_file
 from ..scenario import load_scenario
 
 #: Version of every command's ``--json`` document (README, "JSON output"). Raised only when
@@ -70,6 +70,16 @@ def given_options(kwargs: dict) -> dict:
 def scenario_with_sets(name: str, sets: tuple[str, ...], force: bool):
     scenario = load_scenario(name, force=force)
     return scenario.with_overrides(parse_sets(sets), force=force) if sets else scenario
+
+
+def output_path(path: str | Path) -> Path:
+    """An ``-o FILE`` checked before anything is computed (:func:`~allysim.io.atomic.check_target`)."""
+    return check_target(path, f"-o {path}")
+
+
+def writing(path: str | Path):
+    """Report a failure to write ``-o path`` (full disk, permissions) as one line."""
+    return reporting(f"-o {path}")
 
 
 def write_output(path: str | Path, write) -> None:

@@ -16,7 +16,8 @@ from ..scenario import load_scenario, scenario_files
 from ..inputs import parse_fix
 from . import main
 from ._common import (concept_options, force_option, given_options, json_document, json_option,
-                      scenario_with_sets, set_option, solver_option, write_output)
+                      output_path, scenario_with_sets, set_option, solver_option, write_output,
+                      writing)
 
 
 @main.command()
@@ -214,14 +215,43 @@ def run(name, sets, force, solver, fix, as_json, game_file, plot_file, **kwargs)
 @click.argument("name")
 @set_option
 @force_option
-@click.option("--format", "fmt", type=click.Choice(["nfg"]), default="nfg", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["nfg", "csv", "parquet"]), default=None,
+              help="nfg: a scenario's game for Gambit (the default for a scenario); csv or "
+                   "parquet: the tidy table of a results folder (default: from -o's suffix).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="File to write.")
 def export(name, sets, force, fmt, output):
-    """Export a scenario's game in Gambit's .nfg format."""
+    """Export a scenario's game (.nfg) or a results folder's tidy table (CSV or Parquet).
+
+    \b
+    allysim export baseline-2018 --format nfg -o baseline.nfg
+    allysim export out/ --format parquet -o out.parquet
+    allysim export out/ -o table.csv
+    """
+    if Path(name).is_dir():
+        _export_results(name, sets, fmt, output)
+        return
+    if fmt not in (None, "nfg"):
+        raise AllysimError(f"--format {fmt}: {name} is a scenario; csv and parquet export a "
+                           "results folder (allysim export DIR --format csv -o FILE)")
     s = scenario_with_sets(name, sets, force)
     payoffs = s.model.payoffs(s.point)
     comment = f"allysim scenario {s.name}, model {s.model.name}; overrides: {json.dumps(s.overrides)}"
     text = to_nfg(payoffs[0], s.model.players, s.model.strategies,
                   title=f"{s.model.name}: {s.name}", comment=comment)
     write_output(output, lambda fh: fh.write(text.encode("utf-8")))
+    click.echo(f"wrote {output}", err=True)
+
+
+def _export_results(folder, sets, fmt, output):
+    from ..sweep.results import export_table
+
+    if sets:
+        raise AllysimError(f"--set: does not apply to a results folder ({folder})")
+    suffix = Path(output).suffix.lower().lstrip(".")
+    fmt = fmt or {"csv": "csv", "parquet": "parquet", "pq": "parquet"}.get(suffix)
+    if fmt not in ("csv", "parquet"):
+        raise AllysimError(f"export {folder}: expected --format csv or parquet for a results folder")
+    target = output_path(output)
+    with writing(output):
+        export_table(folder, target, fmt)
     click.echo(f"wrote {output}", err=True)

@@ -14,26 +14,56 @@ from ..concepts import OPTIONS, STORES, get_concept
 from ..errors import AllysimError
 from ..inputs import check_set_vs_design, parse_params
 from ..limits import check_points, format_bytes, max_batch, max_memory
+from ..provenance import compare_provenance
 from ..solve import STATUS_NAMES
 from ..sweep import store as st
 from ..sweep.design import SAMPLE_KINDS, DesignError, grid_design, sample_design, sobol_warning
 from ..sweep import integrity, lock
-from ..sweep.engine import (DEFAULT_CHUNK_SIZE, DEFAULT_RETRIES, SweepSpec, check_run_options,
-                            check_scheduler, context, read_plan, run_sweep, write_plan)
+from ..sweep.engine import (DEFAULT_RETRIES, DESCRIPTIVE, TABLES, SweepSpec, auto_chunk_size,
+                            check_run_options, check_scheduler, context, read_plan, run_sweep,
+                            write_plan)
 from . import EXIT_DIFFERENT, EXIT_FAILED_POINTS, main
 from ._common import (concept_options, force_option, given_options, parse_sets, set_option,
                       solver_option)
+
+_IMPORTED = time.time()
 
 #: Options of the solvers a sweep takes as flags (``--seed`` is the sweep's own: it seeds
 #: the design and the solver's random starts alike).
 _SOLVER_OPTIONS = tuple(name for name in OPTIONS if name != "seed")
 
 
-def _format_run(run) -> list[str]:
-    lines = [f"swept {run.n_points:,} points in {run.seconds:.2f} s "
-             f"({run.rate:,.0f} points/s; {run.executor}; {run.spec.solver} solver, "
-             f"--store {run.spec.store})",
-             f"kernel: {run.note}"]
+def _process_start() -> float:
+    """``time.time()`` when this process started (Linux: /proc; elsewhere: when the
+    allysim command line was imported)."""
+    import os
+    try:     # the process's age: seconds since boot now, less its start in ticks since boot
+        with open("/proc/self/stat") as fh:
+            ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return _IMPORTED
+
+
+def _timing_line(run, started_at: float, write_extra: float = 0.0) -> str:
+    """The whole command's wall time split into start-up, compile, solve and write, and
+    the rate over all of it."""
+    total = max(time.time() - started_at, 1e-9)
+    t = run.timings
+    solve, compile_, write = t["solve"], t["compile"], t["write"] + write_extra
+    startup = max(total - solve - compile_ - write, 0.0)
+    return (f"swept {run.n_points:,} points in {total:.2f} s "
+            f"({run.n_points / total:,.0f} points/s over the whole command: start-up "
+            f"{startup:.2f} s, compile {compile_:.2f} s, solve {solve:.2f} s, write {write:.2f} s; "
+            f"{run.executor}; {run.spec.solver} solver, --store {run.spec.store})")
+
+
+def _format_run(run, started_at: float) -> list[str]:
+    lines = [_timing_line(run, started_at),
+             f"kernel: {run.note}; chunks of {run.spec.chunk_size:,} points "
+             f"({run.spec.n_chunks:,} chunks); solve alone {run.rate:,.0f} points/s"]
     lines += run.summary
     counts = run.totals["status_counts"]
     n = max(int(counts.sum()), 1)
@@ -48,9 +78,11 @@ def _format_run(run) -> list[str]:
                      f"failed or timeout after {first.get('attempts', 1)} attempt(s); first: chunk "
                      f"{first['chunk']}: {first['error']}{again}")
     if run.out is not None:
-        files = ", ".join(p for p in (st.MANIFEST, st.RESULTS, st.CSV) if (run.out / p).exists())
+        files = ", ".join(p for p in (st.MANIFEST, st.RESULTS, st.PARQUET, st.CSV)
+                          if (run.out / p).exists())
         lines.append(f"wrote {run.out}/ ({files}) in {run.finalize_seconds:.2f} s; "
-                     f"check it with: allysim reproduce {run.out}")
+                     f"load it with allysim.load('{run.out}'); check it with: "
+                     f"allysim reproduce {run.out}")
     return lines
 
 
@@ -80,17 +112,18 @@ def _run(spec, out, jobs, scheduler, quiet, *, resume, command, started, chunk_t
         raise st.ResultsError(f"-o {out}: cannot write: {exc.strerror or exc}{hint}") from None
 
 
-def _finish(run) -> None:
+def _finish(run, started_at: float) -> None:
     """Print a run's summary; exit 3 when some chunks could not be computed."""
-    click.echo("\n".join(_format_run(run)))
+    click.echo("\n".join(_format_run(run, started_at)))
     if run.failed_chunks:
         sys.exit(EXIT_FAILED_POINTS)
 
 
 def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, given, store,
-               chunk_size, sets=None) -> SweepSpec:
+               chunk_size, sets=None, jobs: int = 1, table: str | None = None) -> SweepSpec:
     """The spec of a sweep of scenario ``s`` from its flags and its ``[sweep]`` table
     (flags win)."""
+    tidy = table
     table = dict(s.sweep)     # checked by load_scenario (allysim.scenario.validate_sweep_table)
     if vary and sample_kind:
         raise AllysimError("--vary and --sample: give one design, a grid or a sample")
@@ -129,7 +162,11 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
              and given.get(name) is None}
     options = concept.resolve(merged, s.model.players, flags)
     store = store or table.get("store", "full")
-    chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size", DEFAULT_CHUNK_SIZE)
+    chunk_size = chunk_size if chunk_size is not None else table.get("chunk_size")
+    if chunk_size is None:
+        layout = concept.sweep
+        chunk_size = auto_chunk_size(design.n, jobs if isinstance(jobs, int) else 1,
+                                     getattr(layout, "chunk_points", 16384))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise AllysimError(f"--chunk-size {chunk_size!r}: expected a whole number >= 1")
     most = max_batch(s.model.shape)
@@ -138,7 +175,7 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
                    f"more would pass ALLYSIM_MAX_MEMORY ({format_bytes(max_memory())})", err=True)
         chunk_size = most
     return SweepSpec.of_scenario(s, design, concept.name, options, store=store,
-                                 chunk_size=chunk_size, force=force)
+                                 chunk_size=chunk_size, force=force, table=tidy)
 
 
 @main.command("sweep")
@@ -157,12 +194,18 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
 @concept_options(_SOLVER_OPTIONS)
 @click.option("--store", type=click.Choice(STORES), default=None,
               help="counts: per-point counts/status/outcome; full (default): also "
-                   "parameters, one row per equilibrium and equilibria.csv.")
+                   "parameters, one row per equilibrium and the tidy table.")
+@click.option("--table", "table_format", type=click.Choice(TABLES), default=None,
+              help="Format of the tidy table of --store full: parquet (equilibria.parquet; the "
+                   "default when pyarrow is installed), csv (equilibria.csv; the default "
+                   "otherwise) or none (results.npz only; allysim export makes either later).")
 @click.option("--jobs", type=int, default=1, show_default=True,
               help="Worker processes (at most one per chunk and per CPU).")
 @click.option("--scheduler", default=None, metavar="local|tcp://HOST:PORT",
               help="Run on Dask distributed (needs allysim[dask]).")
-@click.option("--chunk-size", type=int, default=None, help=f"Points per chunk [default: {DEFAULT_CHUNK_SIZE}].")
+@click.option("--chunk-size", type=int, default=None,
+              help="Points per chunk [default: by concept (16384 for pure) and cut so that every "
+                   "job gets at least two chunks].")
 @click.option("--chunk-timeout", type=float, default=None, metavar="SECONDS",
               help="Stop a chunk that runs longer (its points get status timeout after the "
                    "retries) [default: no limit].")
@@ -176,9 +219,9 @@ def build_spec(s, *, vary, sample_kind, n_points, params, seed, force, solver, g
               help="Compute the failed chunks of a finished sweep again.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--yes", is_flag=True, help="Run a design larger than ALLYSIM_MAX_POINTS.")
-def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, store, jobs,
-          scheduler, chunk_size, chunk_timeout, retries, output, overwrite, resume, retry_failed,
-          quiet, yes, **kwargs):
+def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, store, table_format,
+          jobs, scheduler, chunk_size, chunk_timeout, retries, output, overwrite, resume,
+          retry_failed, quiet, yes, **kwargs):
     """Sweep a scenario over a grid (--vary) or a sample (--sample) of parameter points.
 
     \b
@@ -191,6 +234,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
     stored failed or timeout and listed in manifest.json; --retry-failed computes them
     again), 130 interrupted (--resume finishes).
     """
+    started_at = _process_start()
     given = given_options(kwargs)
     command = list(sys.argv)
     check_run_options(jobs, chunk_timeout, retries)
@@ -201,14 +245,16 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
         typed = [f for f, v in (("NAME", name), ("--vary", vary), ("--sample", sample_kind),
                                 ("--n", n_points), ("--params", params), ("--seed", seed),
                                 ("--set", sets), ("--force", force), ("--solver", solver),
-                                ("--store", store), ("--chunk-size", chunk_size), ("-o", output),
+                                ("--store", store), ("--table", table_format),
+                                ("--chunk-size", chunk_size), ("-o", output),
                                 ("--overwrite", overwrite),
                                 *((OPTIONS[k].flag, v) for k, v in given.items()))
                  if v is not None and v is not False and v != ()]       # --seed 0 is typed too
         if typed:
             raise AllysimError(f"{flag} {folder}: takes everything from {folder}/plan.json; "
                                f"drop {', '.join(typed)}")
-        _finish(_continue(Path(folder), flag, jobs, scheduler, quiet, yes, chunk_timeout, retries))
+        _finish(_continue(Path(folder), flag, jobs, scheduler, quiet, yes, chunk_timeout, retries),
+                started_at)
         return
     if name is None:
         raise AllysimError("sweep: expected a scenario NAME (or --resume DIR)")
@@ -219,7 +265,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
         s = s.with_overrides(overrides, force=force)
     spec = build_spec(s, vary=vary, sample_kind=sample_kind, n_points=n_points, params=params,
                       seed=seed, force=force, solver=solver, given=given, store=store,
-                      chunk_size=chunk_size, sets=overrides)
+                      chunk_size=chunk_size, sets=overrides, jobs=jobs, table=table_format)
     flag = " ".join(f"--vary {v}" for v in vary) if vary else f"--sample {spec.design.kind} --n {spec.design.n}"
     size = check_points(spec.design.n, flag, yes=yes)
     if spec.design.n >= 1_000_000:
@@ -232,10 +278,10 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
     context(spec.to_json())
     if output is None:
         _finish(_run(spec, None, jobs, scheduler, quiet, resume=False, command=command,
-                     started=None, chunk_timeout=chunk_timeout, retries=retries))
+                     started=None, chunk_timeout=chunk_timeout, retries=retries), started_at)
         return
     _finish(_new_folder(spec, Path(output), overwrite, command, jobs, scheduler, quiet,
-                        chunk_timeout, retries))
+                        chunk_timeout, retries), started_at)
 
 
 def _new_folder(spec, out, overwrite, command, jobs, scheduler, quiet, chunk_timeout, retries):
@@ -344,7 +390,7 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
                 _not_reproduced(folder, diffs + [f"not re-run: {exc}"], check.notes)
             raise
         seconds = time.perf_counter() - t0
-        diffs += st.compare_folders(out, fresh)
+        diffs += st.compare_folders(out, fresh, optional=DESCRIPTIVE)
         fresh_manifest = json.loads((fresh / st.MANIFEST).read_text())
         diffs += integrity.compare_manifests(manifest, fresh_manifest, legacy=check.legacy)
     finally:
@@ -353,7 +399,9 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         _not_reproduced(folder, diffs, check.notes)
     for note in check.notes:
         click.echo(f"note: {note}")
-    files = " and ".join(f for f in (st.RESULTS, st.CSV) if (out / f).exists())
+    for warning in compare_provenance(manifest.get("provenance")) if "provenance" in manifest else ():
+        click.echo(f"warning: {warning}")
+    files = " and ".join(f for f in (st.RESULTS, st.PARQUET, st.CSV) if (out / f).exists())
     click.echo(f"reproduced: {files} in {folder} are bit-for-bit identical to a fresh run "
                f"({run.n_points:,} points in {seconds:.2f} s, {run.executor})")
 

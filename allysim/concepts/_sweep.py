@@ -1,4 +1,4 @@
-"""How a concept's result becomes a sweep's arrays, CSV rows and summary (private).
+"""How a concept's result becomes a sweep's arrays, tidy table and summary (private).
 
 The sweep engine cuts a design into chunks of points and, for each chunk, calls
 :meth:`SweepLayout.reduce`: parameters in, plain arrays out. A layout declares the
@@ -18,6 +18,12 @@ The default :meth:`SweepLayout.reduce` builds the chunk's payoffs, marks points
 with non-finite payoffs ``failed``, solves the rest with the concept's ``solve``
 and hands the result to :meth:`SweepLayout.fill`. A layout that needs randomness
 must derive it from the options' seed alone, so results do not depend on chunking.
+
+The tidy table (one row per point and solution) is declared as typed columns
+(:class:`Column`: numbers, or codes into labels for names, with a validity mask) by
+:meth:`SweepLayout.columns` and named by :meth:`SweepLayout.csv_header`; the same
+columns become ``equilibria.parquet``, ``equilibria.csv`` (:func:`csv_rows`, the text
+allysim 0.1.0 wrote) and the DataFrame of ``allysim.load``.
 """
 from __future__ import annotations
 
@@ -45,9 +51,10 @@ class Field:
     fill: Any = 0
 
 
-def payoffs_of(model, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Payoffs ``(B, n, s1..sn)`` of a chunk (unchecked) and a ``(B,)`` mask of finite points."""
-    payoffs = model.payoffs(params, check=False)
+def payoffs_of(model, params: np.ndarray, kernel=None) -> tuple[np.ndarray, np.ndarray]:
+    """Payoffs ``(B, n, s1..sn)`` of a chunk (unchecked) and a ``(B,)`` mask of finite points;
+    from the model's generated ``kernel`` when given (:mod:`allysim.model._numba`)."""
+    payoffs = model.payoffs(params, check=False) if kernel is None else kernel.payoffs(params)
     finite = np.isfinite(payoffs.reshape(len(params), -1)).all(axis=1)
     return payoffs, finite
 
@@ -84,50 +91,110 @@ def profile_shares(model, counts: np.ndarray, n_points: int, what: str,
     return lines, width
 
 
-def equilibrium_csv(concept: str, count: np.ndarray, status: np.ndarray, eq_point: np.ndarray,
-                    start: int, varied: np.ndarray, eq_columns: list) -> str:
-    """CSV rows of a chunk: one per (point, equilibrium), one blank-tailed row per point
+@dataclass(frozen=True)
+class Column:
+    """One column of a tidy table: typed values, written as CSV text or an Arrow column.
+
+    ``values`` are numbers (int or float), or, with ``labels``, codes into ``labels``
+    (strategy, status and concept names: a categorical column). Where ``valid`` is
+    False the cell is empty (CSV) or null (Parquet, pandas).
+    """
+
+    name: str
+    values: np.ndarray
+    labels: tuple[str, ...] | None = None
+    valid: np.ndarray | None = None
+
+
+def text_cells(col: Column) -> list[str]:
+    """The CSV cells of a column: floats as Python's shortest round-trip ``repr``,
+    integers in decimal, labels by name, invalid cells empty."""
+    v = col.values
+    if col.labels is not None:
+        cells = np.asarray(col.labels, dtype=object)[np.asarray(v, dtype=np.intp)].tolist()
+    elif v.dtype.kind == "f":
+        cells = floats(v)
+    else:
+        cells = [str(x) for x in v.tolist()]
+    if col.valid is not None:
+        cells = blank_where(cells, col.valid.tolist())
+    return cells
+
+
+def csv_rows(columns: list[Column]) -> str:
+    """CSV text (no header) of equal-length columns."""
+    if not columns or not len(columns[0].values):
+        return ""
+    return "\n".join(map(",".join, zip(*(text_cells(c) for c in columns)))) + "\n"
+
+
+def name_columns(names: list[str], columns: list[Column]) -> list[Column]:
+    """``columns`` renamed to ``names`` (a layout's CSV header), in order."""
+    if len(names) != len(columns):
+        raise ValueError(f"table: {len(columns)} columns for a header of {len(names)}")
+    return [Column(n, c.values, c.labels, c.valid) for n, c in zip(names, columns)]
+
+
+def equilibrium_columns(concept: str, count: np.ndarray, status: np.ndarray, eq_point: np.ndarray,
+                        start: int, varied: np.ndarray, eq_columns: list[Column]) -> list[Column]:
+    """Table rows of a chunk: one per (point, equilibrium), one blank-tailed row per point
     without equilibria, sorted by point then by the equilibria's canonical order.
 
     count, status: (m,) per point; eq_point: (k,) global point index of each
     equilibrium, ascending; varied: (m, d) swept values; eq_columns: per-equilibrium
-    columns, each k strings (strategies, probabilities, payoffs, regret).
+    columns, each of k values (strategies, probabilities, payoffs, regret).
     """
     points = eq_point - start
     k = len(points)
     empty = np.nonzero(count == 0)[0]
-    row_point = np.concatenate([points, empty])
+    row_point = np.concatenate([points, empty]).astype(np.intp)
     row_eq = np.concatenate([np.arange(k), np.full(len(empty), k)])   # k: the blank row
-    if not len(row_point):
-        return ""
     order = np.lexsort((row_eq, row_point))
     row_point, row_eq = row_point[order], row_eq[order]
     kth = np.arange(k) - np.searchsorted(points, points) + 1          # k-th equilibrium of its point
+    has = row_eq < k
+    at = np.minimum(row_eq, max(k - 1, 0))
 
-    def per_row(column) -> list[str]:
-        return np.asarray(list(column) + [""], dtype=object)[row_eq].tolist()
+    def per_row(col: Column) -> Column:
+        values = col.values[at] if k else np.zeros(len(row_eq), col.values.dtype)
+        valid = has if col.valid is None else has & (col.valid[at] if k else has)
+        return Column(col.name, values, col.labels, valid)
 
-    names = np.asarray(STATUS_NAMES, dtype=object)
-    cols = [[str(p + start) for p in row_point.tolist()], [concept] * len(row_point),
-            names[status[row_point]].tolist(), [str(c) for c in count[row_point].tolist()],
-            per_row(str(e) for e in kth.tolist())]
-    cols += [floats(varied[row_point, j]) for j in range(varied.shape[1])]
+    cols = [Column("point", (row_point + start).astype(np.int64)),
+            Column("solution_concept", np.zeros(len(row_point), np.int8), (concept,)),
+            Column("status", status[row_point], tuple(STATUS_NAMES)),
+            Column("n_equilibria", count[row_point].astype(np.int64)),
+            per_row(Column("equilibrium", kth.astype(np.int64)))]
+    cols += varied_columns(varied, row_point)
     cols += [per_row(c) for c in eq_columns]
-    return "\n".join(map(",".join, zip(*cols))) + "\n"
+    return cols
 
 
-def point_csv(start: int, labels: list[str], status: np.ndarray, varied: np.ndarray,
-              columns: list[list[str]]) -> str:
-    """CSV rows, one per point: point, solution concept, status, the varied values,
-    then ``columns`` (each m strings)."""
+def varied_columns(varied: np.ndarray, rows: np.ndarray | None = None) -> list[Column]:
+    """One column per varied parameter (``varied: (m, d)``), at the points ``rows``
+    (default: every point once), each contiguous."""
+    by_column = np.ascontiguousarray(varied.T)
+    if rows is not None and not (len(rows) == varied.shape[0]
+                                 and np.array_equal(rows, np.arange(len(rows)))):
+        by_column = np.take(by_column, rows, axis=1)
+    return [Column("", by_column[j]) for j in range(varied.shape[1])]
+
+
+def point_columns(start: int, concept: Column, status: np.ndarray, varied: np.ndarray,
+                  columns: list[Column]) -> list[Column]:
+    """Table rows, one per point: point, solution concept, status, the varied values,
+    then ``columns`` (each m values)."""
     m = len(status)
-    if not m:
-        return ""
-    names = np.asarray(STATUS_NAMES, dtype=object)
-    cols = [[str(start + i) for i in range(m)], labels, names[status].tolist()]
-    cols += [floats(varied[:, j]) for j in range(varied.shape[1])]
-    cols += columns
-    return "\n".join(map(",".join, zip(*cols))) + "\n"
+    cols = [Column("point", np.arange(start, start + m, dtype=np.int64)), concept,
+            Column("status", status, tuple(STATUS_NAMES))]
+    return cols + varied_columns(varied) + columns
+
+
+def label_column(values: list[str]) -> Column:
+    """A categorical column of arbitrary strings (codes into the sorted distinct values)."""
+    labels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True) if len(values) \
+        else (np.zeros(0, dtype=str), np.zeros(0, np.intp))
+    return Column("", codes.astype(np.int32), tuple(labels.tolist()))
 
 
 def blank_where(values: list[str], keep) -> list[str]:
@@ -153,9 +220,14 @@ class SweepLayout:
     payoffs alone: ``nash`` (max regret <= tol x payoff scale), ``qre`` (logit residual
     <= residual_tol), ``rest`` (a rest point of the replicator), or ``resolve`` (the
     sampled points are solved again and must give the stored arrays bit for bit).
+    ``chunk_points`` is the largest chunk the concept's cost suits (the engine cuts chunks
+    smaller so that every job gets work: :func:`allysim.sweep.engine.auto_chunk_size`).
     """
 
     certificate = "nash"
+    chunk_points = 16384
+    payoff_kernel = None
+    _prepared = False
 
     def __init__(self, concept, model, options: dict, store: str):
         self.concept, self.model, self.options, self.store = concept, model, options, store
@@ -198,7 +270,7 @@ class SweepLayout:
 
         Returns every point field, row field and total field by name.
         """
-        payoffs, finite = payoffs_of(self.model, params)
+        payoffs, finite = payoffs_of(self.model, params, self.payoff_kernel)
         out = self.empty(len(params))
         idx = np.flatnonzero(finite)
         if idx.size:
@@ -217,7 +289,21 @@ class SweepLayout:
         return {}
 
     def prepare(self) -> None:
-        """Build what chunks share (compiled kernels) once, before workers start."""
+        """Build what chunks share once, before workers start (and fork): when the sweep
+        runs the compiled backend, the model's generated payoff kernel (bitwise the NumPy
+        payoffs for ``+ - * /`` models, five times faster) and the solver's own numba
+        kernels, warmed on one point. A compile says so in one line on stderr."""
+        if self._prepared:
+            return
+        self._prepared = True
+        if self.solve_options.get("backend") != "numba":
+            return
+        from .._notice import notice
+        from ..limits import kernel_too_large
+        if not kernel_too_large(self.model):
+            from ..model._numba import build_kernel
+            self.payoff_kernel = build_kernel(self.model, notify=notice)
+        warm_solver(self, notice)
 
     # -- reading back --------------------------------------------------------------------
     def solutions(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -267,26 +353,21 @@ class SweepLayout:
     row_prob: str | None = None
     row_payoff: bool = True
 
-    def row_extra(self, arrays: dict[str, np.ndarray]) -> dict[str, list[str]]:
-        """Extra CSV columns of a one-row-per-solution layout, by header."""
-        return {}
+    #: Extra columns of a one-row-per-solution layout, by header (see :meth:`row_extra`).
+    row_extra_names: tuple[str, ...] = ()
+
+    def row_extra(self, arrays: dict[str, np.ndarray]) -> list[Column]:
+        """The :attr:`row_extra_names` columns of a chunk's rows."""
+        return []
 
     def csv_header(self, varied: tuple[str, ...]) -> list[str]:
         if self.row_pure is None and self.row_prob is None:
             return []
         return self.solution_header(varied, pure=self.row_pure is not None,
-                                    payoff=self.row_payoff, extra=tuple(self.row_extra({})))
-
-    def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
-        """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
-        if self.row_pure is None and self.row_prob is None:
-            return ""
-        return self.solution_csv(arrays, varied, start, pure_key=self.row_pure,
-                                 prob_key=self.row_prob, payoff=self.row_payoff,
-                                 extra=tuple(self.row_extra(arrays).values()))
+                                    payoff=self.row_payoff, extra=self.row_extra_names)
 
     def solution_header(self, varied, *, pure: bool, payoff: bool = True, extra=()) -> list[str]:
-        """Header of a CSV with one row per solution: point, concept, status, the number of
+        """Header of a table with one row per solution: point, concept, status, the number of
         solutions and which this is, the varied values, the strategies (``pure``) or
         ``P(Player=STRATEGY)``, payoffs, max regret and ``extra``."""
         players = self.model.players
@@ -294,22 +375,40 @@ class SweepLayout:
                 *(players if pure else probability_labels(self.model)),
                 *((f"payoff_{p}" for p in players) if payoff else ()), "max_regret", *extra]
 
-    def solution_csv(self, arrays, varied, start, *, pure_key=None, prob_key=None,
-                     payoff: bool = True, extra=()) -> str:
-        """Rows of :meth:`solution_header` from the row arrays ``eq_*``: strategy names from
+    def solution_columns(self, arrays, varied, start, *, pure_key=None, prob_key=None,
+                         payoff: bool = True, extra=()) -> list[Column]:
+        """Columns of :meth:`solution_header` from the row arrays ``eq_*``: strategy names from
         ``pure_key`` (strategy indices, ``(E, n)``) or probabilities from ``prob_key``."""
-        columns: list = []
+        columns: list[Column] = []
         if pure_key is not None:
-            columns += [np.asarray(ss, dtype=object)[arrays[pure_key][:, i]]
+            columns += [Column("", arrays[pure_key][:, i], tuple(ss))
                         for i, ss in enumerate(self.model.strategies)]
         if prob_key is not None:
-            columns += [floats(arrays[prob_key][:, j]) for j in range(self.size)]
+            columns += [Column("", arrays[prob_key][:, j]) for j in range(self.size)]
         if payoff:
-            columns += [floats(arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
-        columns.append(floats(arrays["eq_regret"]))
+            columns += [Column("", arrays["eq_payoff"][:, i]) for i in range(self.model.n_players)]
+        columns.append(Column("", arrays["eq_regret"]))
         columns += list(extra)
-        return equilibrium_csv(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
-                               start, varied, columns)
+        return equilibrium_columns(self.label, arrays["count"], arrays["status"], arrays["eq_point"],
+                                   start, varied, columns)
+
+    def columns(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> list[Column]:
+        """The tidy table of one chunk (``arrays``: its point and row fields; varied: (B, d)
+        values of the varied parameters), unnamed; :meth:`table` names them."""
+        if self.row_pure is None and self.row_prob is None:
+            return []
+        return self.solution_columns(arrays, varied, start, pure_key=self.row_pure,
+                                     prob_key=self.row_prob, payoff=self.row_payoff,
+                                     extra=tuple(self.row_extra(arrays)))
+
+    def table(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int,
+              names: tuple[str, ...]) -> list[Column]:
+        """The tidy table of one chunk, its columns named by :meth:`csv_header`."""
+        return name_columns(self.csv_header(names), self.columns(arrays, varied, start))
+
+    def csv_text(self, arrays: dict[str, np.ndarray], varied: np.ndarray, start: int) -> str:
+        """CSV rows (no header) for one chunk; varied: (B, d) values of the varied parameters."""
+        return csv_rows(self.columns(arrays, varied, start))
 
     def summary(self, totals: dict[str, np.ndarray], n_points: int) -> list[str]:
         """Summary lines; ``totals`` also holds ``status_counts`` (per status code)."""
@@ -317,6 +416,39 @@ class SweepLayout:
 
 
 FAILED = int(STATUS["failed"])
+
+
+def _numba_compiles() -> int:
+    """How many times allysim's numba solver kernels have been compiled (not loaded
+    from numba's cache) in this process so far."""
+    import sys
+    total = 0
+    for name, module in list(sys.modules.items()):
+        if name.startswith("allysim.solve._") and name.endswith("_numba") and module is not None:
+            for obj in vars(module).values():
+                stats = getattr(obj, "stats", None)
+                misses = getattr(stats, "cache_misses", None)
+                if misses is not None:
+                    total += sum(misses.values())
+    return total
+
+
+def warm_solver(layout: SweepLayout, notice) -> None:
+    """Run the layout's solver on one point (the model's defaults), so its compiled
+    kernels are loaded, or compiled and cached, in this process before workers fork."""
+    import time
+    start = time.perf_counter()
+    before = _numba_compiles()
+    payoffs = layout.model.payoffs(layout.model.defaults[None], check=False)
+    if not np.isfinite(payoffs).all():
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layout.concept.solve(payoffs, layout.solve_options, layout.model)
+    if _numba_compiles() > before:
+        notice(f"compiled the {layout.concept.name} solver's numba kernels in "
+               f"{time.perf_counter() - start:.1f} s (once: numba caches them beside allysim's "
+               "modules)")
 
 
 class LambdaLayout(SweepLayout):
@@ -332,6 +464,7 @@ class LambdaLayout(SweepLayout):
 
     payoff = False
     certificate = "qre"
+    chunk_points = 4096     # the batched continuation's cost per game levels off here
 
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)
@@ -373,25 +506,23 @@ class LambdaLayout(SweepLayout):
         return ["point", "solution_concept", "status", *varied, *probability_labels(self.model),
                 *((f"payoff_{p}" for p in self.model.players) if self.payoff else ()), "max_regret"]
 
-    def csv_text(self, arrays, varied, start):
+    def columns(self, arrays, varied, start):
         m, lanes = len(arrays["status"]), len(self.lams)
-        if not m:
-            return ""
         prob = arrays["prob"].reshape(m * lanes, self.size)
-        ok = np.isfinite(prob).all(axis=1).tolist()
+        ok = np.isfinite(prob).all(axis=1)
         status = (arrays["lambda_status"] if self.axis else arrays["status"]).reshape(-1)
-        names = np.asarray(STATUS_NAMES, dtype=object)
         rows = np.repeat(np.arange(m), lanes)
-        cols = [[str(start + p) for p in rows.tolist()],
-                [self.concept.label(self.options, li) for li in range(lanes)] * m,
-                names[status].tolist()]
-        cols += [floats(varied[rows, j]) for j in range(varied.shape[1])]
-        cols += [blank_where(floats(prob[:, c]), ok) for c in range(self.size)]
+        labels = tuple(self.concept.label(self.options, li) for li in range(lanes))
+        cols = [Column("point", (start + rows).astype(np.int64)),
+                Column("solution_concept", np.tile(np.arange(lanes, dtype=np.int16), m), labels),
+                Column("status", status, tuple(STATUS_NAMES))]
+        cols += varied_columns(varied, rows)
+        cols += [Column("", prob[:, c], valid=ok) for c in range(self.size)]
         if self.payoff:
             pay = arrays["payoff"].reshape(m * lanes, -1)
-            cols += [blank_where(floats(pay[:, i]), ok) for i in range(self.model.n_players)]
-        cols.append(blank_where(floats(arrays["regret"].reshape(-1)), ok))
-        return "\n".join(map(",".join, zip(*cols))) + "\n"
+            cols += [Column("", pay[:, i], valid=ok) for i in range(self.model.n_players)]
+        cols.append(Column("", arrays["regret"].reshape(-1), valid=ok))
+        return cols
 
     def summary(self, totals, n_points):
         solved = np.atleast_1d(totals["solved"])

@@ -9,7 +9,7 @@ from ..solve import STATUS, rest_point_search
 from ..solve.dynamics import STABILITY_NAMES
 from ._base import Concept, register
 from ._report import base_report, solution_record, table
-from ._sweep import FAILED, Field, SweepLayout, count_lines
+from ._sweep import FAILED, Column, Field, SweepLayout, count_lines
 
 #: Count histogram bins: 0, 1, ..., 9, and "10 or more" rest points.
 _BINS = 11
@@ -91,7 +91,9 @@ class DynamicsLayout(SweepLayout):
 
     row_prob = "eq_prob"
     row_payoff = False
+    row_extra_names = ("stability", "basin")
     certificate = "rest"        # rest points of the replicator, Nash or not
+    chunk_points = 512
 
 
     def note(self) -> str:
@@ -130,10 +132,8 @@ class DynamicsLayout(SweepLayout):
                 "stable_points": np.int64(out.get("stable_points", 0))}
 
     def row_extra(self, arrays):
-        if not arrays:
-            return {"stability": [], "basin": []}
-        return {"stability": [STABILITY_NAMES[int(c)] for c in arrays["eq_stability"].tolist()],
-                "basin": [str(int(c)) for c in arrays["eq_basin"].tolist()]}
+        return [Column("", arrays["eq_stability"], tuple(STABILITY_NAMES)),
+                Column("", arrays["eq_basin"].astype(np.int64))]
 
     def summary(self, totals, n_points):
         if n_points == 0:

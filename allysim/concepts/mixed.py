@@ -95,6 +95,7 @@ class MixedLayout(SweepLayout):
     depend on chunking, workers or executor."""
 
     row_prob = "eq_prob"
+    chunk_points = 1024
 
 
     def note(self) -> str:

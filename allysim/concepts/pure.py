@@ -10,7 +10,8 @@ from ..solve import STATUS, iterated_dominance, pure_nash
 from ..solve._backend import numba_available, resolve_backend
 from ._base import Concept, register
 from ._report import solutions_report, solutions_table
-from ._sweep import FAILED, Field, SweepLayout, point_csv, profile_name, profile_shares
+from ._sweep import (FAILED, Column, Field, SweepLayout, label_column, point_columns, profile_name,
+                     profile_shares)
 
 
 # ----------------------------------------------------------------------------- pure
@@ -34,8 +35,9 @@ def _format_pure(report, game) -> str:
 class PureLayout(SweepLayout):
     """Per point: the number of pure equilibria, status and the unique outcome (flat
     profile index; -1 none, -2 several); with ``--store full`` one row per equilibrium.
-    With numba (the ``fast`` extra) ``--store counts`` runs a kernel generated from the
-    model (:mod:`allysim.model._numba`), which applies the same comparisons."""
+    With numba (the ``fast`` extra) both stores run a kernel generated from the model
+    (:mod:`allysim.model._numba`), which applies the same comparisons and emits the
+    equilibrium rows (profiles, full payoffs, regret) itself."""
 
     row_pure = "eq_profile"
 
@@ -56,13 +58,15 @@ class PureLayout(SweepLayout):
         if self.too_large:
             return
         if resolve_backend(self.backend, "sweep", batch=1, min_batch=1) == "numba":
+            from .._notice import notice
             from ..model._numba import build_kernel
-            self.kernel = build_kernel(self.model)
+            self.kernel = build_kernel(self.model, notify=notice)
 
     def note(self) -> str:
         if self.kernel is not None:
-            return (f"numba kernel generated from the model (compiled in "
-                    f"{self.kernel.compile_seconds:.1f} s)")
+            how = "compiled" if self.kernel.compiled else "loaded from the cache"
+            return (f"numba kernel generated from the model ({how} in "
+                    f"{self.kernel.compile_seconds:.2f} s)")
         if self.backend == "numpy":
             return "NumPy path (--backend numpy)"
         if self.too_large:
@@ -93,6 +97,9 @@ class PureLayout(SweepLayout):
         if self.kernel is not None and self.store == "counts":
             count, status, outcome, hist = self.kernel.counts(params, self.tol)
             out = {"count": count, "status": status, "outcome": outcome, "equilibrium_points": hist}
+        elif self.kernel is not None:
+            out = self.kernel.rows(params, self.tol, start)
+            out["equilibrium_points"] = out.pop("hist")
         else:
             payoffs = (self.kernel.payoffs(params) if self.kernel is not None
                        else self.model.payoffs(params, check=False))
@@ -207,15 +214,17 @@ class DominanceLayout(SweepLayout):
         return ["point", "solution_concept", "status", "rounds", "solved", *varied,
                 *(f"surviving_{p}" for p in self.model.players)]
 
-    def csv_text(self, arrays, varied, start):
+    def columns(self, arrays, varied, start):
         surv = arrays["surviving"]
         offsets = np.cumsum([0, *self.model.shape])
-        columns = [[str(int(r)) for r in arrays["rounds"].tolist()],
-                   [str(bool(c)).lower() for c in (arrays["count"] == 1).tolist()]]
+        columns = [Column("", arrays["rounds"].astype(np.int64)),
+                   Column("", (arrays["count"] == 1).astype(np.int8), ("false", "true"))]
         for i, ss in enumerate(self.model.strategies):
             block = surv[:, offsets[i]:offsets[i + 1]]
-            columns.append(["|".join(s for s, a in zip(ss, row) if a) for row in block.tolist()])
-        return point_csv(start, [self.label] * len(surv), arrays["status"], varied, columns)
+            columns.append(label_column(["|".join(s for s, a in zip(ss, row) if a)
+                                         for row in block.tolist()]))
+        concept = Column("", np.zeros(len(surv), np.int8), (self.label,))
+        return point_columns(start, concept, arrays["status"], varied, columns)
 
     def summary(self, totals, n_points):
         if n_points == 0:

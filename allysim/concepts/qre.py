@@ -15,8 +15,8 @@ import numpy as np
 from ..solve import STATUS, logit_qre, logit_trace
 from ._base import Concept, register
 from ._report import (base_report, outcome_probabilities, solution_record, status_name, table)
-from ._sweep import (FAILED, Field, LambdaLayout, SweepLayout, floats, mean_probability_lines,
-                     point_csv, probability_labels, profile_name)
+from ._sweep import (FAILED, Column, Field, LambdaLayout, SweepLayout, mean_probability_lines,
+                     point_columns, probability_labels, profile_name)
 
 
 def _player_table(report, game) -> str:
@@ -148,6 +148,8 @@ class LimitLayout(SweepLayout):
     status; the outcome is the flat profile index where the selection is pure (-1
     otherwise)."""
 
+    chunk_points = 1024
+
     def note(self) -> str:
         return f"logit trace to the limit, principal branch (backend {self.solve_options['backend']})"
 
@@ -187,12 +189,13 @@ class LimitLayout(SweepLayout):
         return ["point", "solution_concept", "status", *varied, *probability_labels(self.model),
                 "max_regret", "lambda_reached", "branch_points"]
 
-    def csv_text(self, arrays, varied, start):
+    def columns(self, arrays, varied, start):
         prob = arrays["prob"]
-        columns = [floats(prob[:, c]) for c in range(self.size)]
-        columns += [floats(arrays["regret"]), floats(arrays["lambda_reached"]),
-                    [str(x) for x in arrays["branch_points"].tolist()]]
-        return point_csv(start, [self.label] * len(prob), arrays["status"], varied, columns)
+        columns = [Column("", prob[:, c]) for c in range(self.size)]
+        columns += [Column("", arrays["regret"]), Column("", arrays["lambda_reached"]),
+                    Column("", arrays["branch_points"].astype(np.int64))]
+        concept = Column("", np.zeros(len(prob), np.int8), (self.label,))
+        return point_columns(start, concept, arrays["status"], varied, columns)
 
     def summary(self, totals, n_points):
         solved = int(totals["solved"])

@@ -121,6 +121,7 @@ class SPELayout(SweepLayout):
 
     row_pure = "eq_path"
     certificate = "resolve"     # an SPE's certificate needs the whole tree
+    chunk_points = 4096
 
 
     def __init__(self, concept, model, options, store):

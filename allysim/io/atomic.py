@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -41,12 +42,10 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], *, sync: b
         raise
 
 
-def write_file(path: str | Path, write: Callable[[BinaryIO], None], *, where: str | None = None,
-               sync: bool = True) -> None:
-    """:func:`atomic_write` to a file a user named, every failure one
-    :class:`~allysim.errors.AllysimError` line starting with ``where`` (default the path;
-    the CLI passes ``-o PATH``): the folder missing, a file where a folder should be, a
-    folder where the file should be, no permission, a read-only or full file system."""
+def check_target(path: str | Path, where: str | None = None) -> Path:
+    """``path`` checked before anything is computed: its folder exists and it is not
+    itself a folder; otherwise one :class:`~allysim.errors.AllysimError` line starting
+    with ``where`` (default the path; the CLI passes ``-o PATH``)."""
     from ..errors import AllysimError
     target = Path(path)
     where = str(path) if where is None else where
@@ -57,10 +56,28 @@ def write_file(path: str | Path, write: Callable[[BinaryIO], None], *, where: st
         raise AllysimError(f"{where}: folder {parent} {what}")
     if target.is_dir():
         raise AllysimError(f"{where}: is a folder; expected a file name")
+    return target
+
+
+@contextmanager
+def reporting(where: str):
+    """Report a failure to write (no permission, a read-only or full file system) as one
+    :class:`~allysim.errors.AllysimError` line starting with ``where``."""
+    from ..errors import AllysimError
     try:
-        atomic_write(target, write, sync=sync)
+        yield
     except OSError as exc:
         raise AllysimError(f"{where}: cannot write: {exc.strerror or exc}") from None
+
+
+def write_file(path: str | Path, write: Callable[[BinaryIO], None], *, where: str | None = None,
+               sync: bool = True) -> None:
+    """:func:`atomic_write` to a file a user named, every failure one
+    :class:`~allysim.errors.AllysimError` line starting with ``where``
+    (:func:`check_target`, :func:`reporting`)."""
+    target = check_target(path, where)
+    with reporting(str(path) if where is None else where):
+        atomic_write(target, write, sync=sync)
 
 
 def write_json(path: str | Path, doc: Any) -> None:

@@ -18,16 +18,13 @@ A strategy counts as *played* in a solution when its probability is at least
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AllysimError, suggest
-from ..model import compile_model
 from ..solve import STATUS
-from ..sweep.design import Design
 from . import style
 
 #: A strategy is played in a solution (and in a mixed solution's support name) when its
@@ -167,24 +164,15 @@ def solution_name(strategies, prob: np.ndarray) -> str:
 
 
 def _read(folder: Path):
-    from ..sweep.engine import SweepSpec
+    """The folder opened (:func:`allysim.sweep.results.open_folder`) and its results.npz."""
+    from ..sweep.results import open_folder
+    f = open_folder(folder)
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except FileNotFoundError:
-        raise AllysimError(f"{folder}: no manifest.json; expected a finished sweep folder "
-                           "(allysim sweep ... -o DIR)") from None
-    except (OSError, ValueError) as exc:
-        raise AllysimError(f"{folder}/manifest.json: unreadable ({exc})") from None
-    try:
-        spec = SweepSpec.from_json(manifest["spec"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AllysimError(f"{folder}/manifest.json: unreadable ({exc})") from None
-    try:
-        with np.load(folder / "results.npz", allow_pickle=False) as npz:
+        with np.load(f.path / "results.npz", allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
     except Exception as exc:   # missing, truncated or tampered
         raise AllysimError(f"{folder}/results.npz: unreadable ({type(exc).__name__}: {exc})") from None
-    return manifest, spec, data
+    return f, data
 
 
 #: Appended to the name of a QRE limit past a branch point (not a unique selection).
@@ -193,13 +181,10 @@ BRANCH_MARK = " (past a branch point)"
 
 def load_sweep(folder: str | Path) -> SweepResults:
     """Read ``manifest.json`` and ``results.npz`` of a finished sweep (any solver)."""
-    from ..concepts import get_concept
-
     folder = Path(folder)
-    manifest, spec, data = _read(folder)
-    model = compile_model(spec.model_source, where=spec.model_where)
-    concept = get_concept(spec.solver)
-    layout = concept.sweep(concept, model, concept.resolve(spec.options, model.players), spec.store)
+    f, data = _read(folder)
+    manifest, spec, model, layout = f.manifest, f.spec, f.model, f.layout
+    concept = layout.concept
     names = tuple(str(n) for n in data["param_names"])
     n_points = len(data["status"])
     sol = layout.solutions(data)
@@ -230,7 +215,7 @@ def load_sweep(folder: str | Path) -> SweepResults:
     labels[~sol["known"]] = "several"
     if limit:
         labels[data["status"] == STATUS["not_converged"]] = "not converged"
-    design = Design.from_json(spec.design.to_json())
+    design = spec.design
     grid = tuple(design.counts) if design.kind == "grid" else None
     # --store counts keeps no parameter columns: regenerate them from the design (deterministic).
     params = data["params"] if "params" in data else design.varied(0, n_points)

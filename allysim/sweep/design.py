@@ -67,6 +67,7 @@ import math
 import threading
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -267,17 +268,18 @@ class Design:
             return self._qmc_locked(start, m)
 
     def _qmc_locked(self, start: int, m: int) -> np.ndarray:
-        from scipy.stats import qmc
-
         engine = self._cache.get("engine")
         if engine is None:
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_TAG_SCRAMBLE,)))
-            cls = qmc.Halton if self.kind == "halton" else qmc.Sobol
             dims = 2 * self.d if self.kind == "saltelli" else self.d
-            try:
-                engine = cls(dims, scramble=True, rng=rng)
-            except TypeError:     # scipy < 1.15 calls it seed
-                engine = cls(dims, scramble=True, seed=rng)
+            engine = sobol_engine(dims, rng) if self.kind != "halton" else None
+            if engine is None:
+                from scipy.stats import qmc
+                cls = qmc.Halton if self.kind == "halton" else qmc.Sobol
+                try:
+                    engine = cls(dims, scramble=True, rng=rng)
+                except TypeError:     # scipy < 1.15 calls it seed
+                    engine = cls(dims, scramble=True, seed=rng)
             self._cache["engine"] = engine
         with warnings.catch_warnings():
             # The balance warning of Sobol' is given once, up front (sobol_warning).
@@ -294,6 +296,102 @@ class Design:
                 if start > engine.num_generated:    # (scipy fails on a skip of 0)
                     engine.fast_forward(start - engine.num_generated)
             return engine.random(m)
+
+
+def _sobol_routines():
+    """scipy's compiled Sobol' routines (``scipy.stats._sobol``), loaded without running
+    ``scipy/stats/__init__.py``, which imports all of scipy.stats (about a second of
+    every sweep's start-up); None if that fails (then scipy.stats.qmc is used)."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    name = "scipy.stats._sobol"
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        spec = importlib.util.find_spec("scipy")
+        folder = Path(spec.submodule_search_locations[0]) / "stats"
+        path = next(p for p in folder.iterdir()
+                    if p.name.startswith("_sobol.") and p.suffix in (".so", ".pyd"))
+        loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+        module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+        loader.exec_module(module)
+        # The direction numbers, which the routines would fetch through scipy.stats.
+        with np.load(folder / "_sobol_direction_numbers.npz") as z:
+            module._poly_dict.setdefault(np.uint32, np.ascontiguousarray(z["poly"], np.uint32))
+            module._vinit_dict.setdefault(np.uint32, np.ascontiguousarray(z["vinit"], np.uint32))
+    except Exception:      # any layout other than the one this was written against
+        return None
+    sys.modules[name] = module
+    return module
+
+
+class _ScrambledSobol:
+    """``scipy.stats.qmc.Sobol(d, scramble=True, rng=rng)`` — the same compiled routines
+    (direction numbers, LMS scrambling, Gray-code draws) driven by the same calls and the
+    same random draws, so the points are bitwise scipy's (``tests/test_sweep_design.py``
+    checks it) — without importing scipy.stats. Only what :class:`Design` uses:
+    ``random``, ``reset``, ``fast_forward``, ``num_generated``."""
+
+    bits = 30
+
+    def __init__(self, d: int, rng: np.random.Generator, routines):
+        self.d, self._r = d, routines
+        bits, dtype = self.bits, np.uint32
+        # scipy's engine owns a child of the Generator it is given (scipy._lib._util._rng_spawn)
+        bg = rng.bit_generator
+        seed_seq = getattr(bg, "seed_seq", None) or bg._seed_seq
+        rng = np.random.Generator(type(bg)(seed_seq.spawn(1)[0]))
+        self._sv = np.zeros((d, bits), dtype=dtype)
+        routines._initialize_v(self._sv, dim=d, bits=bits)
+        self._shift = np.dot(rng.integers(2, size=(d, bits), dtype=dtype),
+                             2 ** np.arange(bits, dtype=dtype))
+        ltm = np.tril(rng.integers(2, size=(d, bits, bits), dtype=dtype))
+        routines._cscramble(dim=d, bits=bits, ltm=ltm, sv=self._sv)
+        self._scale = 1.0 / 2 ** bits
+        self._first = (self._shift * self._scale).reshape(1, -1).astype(np.float64)
+        self.reset()
+
+    def reset(self) -> None:
+        self._quasi = self._shift.copy()
+        self.num_generated = 0
+
+    def random(self, n: int) -> np.ndarray:
+        if self.num_generated + n > 2 ** self.bits:
+            raise ValueError(f"Sobol': at most 2**{self.bits} points")
+        sample = np.empty((n, self.d), dtype=np.float64)
+        if n == 0:
+            return sample
+        if self.num_generated == 0:
+            if n == 1:
+                sample = self._first
+            else:
+                self._r._draw(n=n - 1, num_gen=0, dim=self.d, scale=self._scale, sv=self._sv,
+                              quasi=self._quasi, sample=sample)
+                sample = np.concatenate([self._first, sample])[:n]
+        else:
+            self._r._draw(n=n, num_gen=self.num_generated - 1, dim=self.d, scale=self._scale,
+                          sv=self._sv, quasi=self._quasi, sample=sample)
+        self.num_generated += n
+        return sample
+
+    def fast_forward(self, n: int) -> None:
+        if self.num_generated == 0:
+            self._r._fast_forward(n=n - 1, num_gen=0, dim=self.d, sv=self._sv, quasi=self._quasi)
+        else:
+            self._r._fast_forward(n=n, num_gen=self.num_generated - 1, dim=self.d, sv=self._sv,
+                                  quasi=self._quasi)
+        self.num_generated += n
+
+
+def sobol_engine(d: int, rng: np.random.Generator):
+    """A scrambled Sobol' engine bitwise equal to scipy's, without importing
+    scipy.stats; None when scipy's routines cannot be loaded that way."""
+    routines = _sobol_routines()
+    if routines is None or d > getattr(routines, "_MAXDIM", 0):
+        return None
+    return _ScrambledSobol(d, rng, routines)
 
 
 def linspace_at(lo: float, hi: float, count: int, idx: np.ndarray) -> np.ndarray:

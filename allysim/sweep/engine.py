@@ -13,7 +13,10 @@ A chunk's result depends only on the spec and its slice of points, and the
 design generates any slice bitwise identically (see :mod:`.design`), so results
 do not depend on the number of workers, the chunk size or the executor. Chunks
 are generated lazily (:meth:`SweepSpec.chunks`) and only a bounded number is in
-flight, so memory stays flat however many points there are.
+flight, so memory stays flat however many points there are. A chunk holds typed
+arrays only; :func:`finalize` writes results.npz (the parameters generated again
+from the design, and the names that make the file readable alone) and the tidy
+table (``spec.table``: Parquet or CSV) from the stored chunks.
 
 A chunk that fails — raises, loses its worker, runs past ``chunk_timeout`` — is
 computed again up to ``retries`` times (:mod:`.executors`); one that still fails
@@ -27,9 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import subprocess
+import math
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,8 +45,10 @@ import numpy as np
 from .. import __version__
 from ..concepts import STORES, SweepLayout, get_concept
 from ..errors import AllysimError, quote
+from ..io.table import pyarrow_available, require_pyarrow
 from ..limits import max_batch
 from ..model import compile_model
+from ..provenance import manifest_fields
 from ..solve import STATUS, STATUS_NAMES
 from . import executors, integrity, lock
 from . import resume as resume_mod
@@ -52,6 +57,28 @@ from .design import Design
 
 #: Default points per chunk: enough to amortise per-chunk overhead, small enough to stay in cache.
 DEFAULT_CHUNK_SIZE = 16384
+#: Formats of the tidy table a ``--store full`` sweep writes (``none``: results.npz only;
+#: ``allysim export DIR --format csv|parquet`` makes either later).
+TABLES = ("parquet", "csv", "none")
+
+
+def default_table() -> str:
+    """``parquet`` when pyarrow is installed, else ``csv``."""
+    return "parquet" if pyarrow_available() else "csv"
+
+
+def auto_chunk_size(n: int, jobs: int, cost_chunk: int) -> int:
+    """Points per chunk for ``n`` points on ``jobs`` workers: the concept's own size
+    (``cost_chunk``: large for cheap pure solves, small for QRE, mixed or dynamics), cut
+    so that every worker gets at least two chunks whenever there are enough points, and
+    never below ``cost_chunk / 256`` points (per-chunk overhead: 64 for pure, 16 for QRE).
+    Results never depend on it.
+
+    >>> auto_chunk_size(2**21, 2, 16384), auto_chunk_size(16384, 2, 4096), auto_chunk_size(100, 4, 16384)
+    (16384, 4096, 64)
+    """
+    per_job = math.ceil(n / (2 * max(jobs, 1))) if jobs > 1 else n
+    return int(max(1, cost_chunk // 256, min(cost_chunk, per_job)))
 
 
 @dataclass(frozen=True)
@@ -71,11 +98,13 @@ class SweepSpec:
     store: str = "full"
     chunk_size: int = DEFAULT_CHUNK_SIZE
     scenario: dict[str, Any] = field(default_factory=dict)   # provenance only
+    table: str = field(default_factory=lambda: default_table())   # output only: see TABLES
 
     def to_json(self) -> dict[str, Any]:
         return {"model_source": self.model_source, "model_where": self.model_where,
                 "design": self.design.to_json(), "solver": self.solver, "options": self.options,
-                "store": self.store, "chunk_size": self.chunk_size, "scenario": self.scenario}
+                "store": self.store, "chunk_size": self.chunk_size, "scenario": self.scenario,
+                "table": self.table}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> SweepSpec:
@@ -83,19 +112,21 @@ class SweepSpec:
         hand) is an :class:`~allysim.errors.AllysimError` naming the key."""
         _check_spec_doc(doc)
         options = _upgrade_options(doc["solver"], dict(doc["options"]), doc.get("backend"))
+        # allysim 0.1.0 wrote no "table": its full store wrote equilibria.csv.
         return cls(doc["model_source"], doc["model_where"], Design.from_json(doc["design"]),
                    doc["solver"], options, doc["store"], int(doc["chunk_size"]),
-                   dict(doc.get("scenario", {})))
+                   dict(doc.get("scenario", {})), doc.get("table", "csv"))
 
     @classmethod
     def of_scenario(cls, s, design: Design, solver: str, options: dict[str, Any], *,
                     store: str = "full", chunk_size: int = DEFAULT_CHUNK_SIZE,
-                    force: bool = False) -> SweepSpec:
+                    force: bool = False, table: str | None = None) -> SweepSpec:
         """The spec of a sweep of scenario ``s`` (its model text and provenance)."""
         scenario = {"name": s.name, "path": s.path, "sha256": s.sha256, "source": s.source,
                     "overrides": s.overrides, "force": force}
         return cls(s.model.source, Path(s.model.path).name if s.model.path else s.model.name,
-                   design, solver, options, store, chunk_size, scenario)
+                   design, solver, options, store, chunk_size, scenario,
+                   default_table() if table is None else table)
 
     @property
     def n_chunks(self) -> int:
@@ -113,12 +144,19 @@ class SweepSpec:
 
     def sha256(self) -> str:
         """Digest of everything that determines the results (the plan and every stored chunk
-        carry it, so ``--resume`` can tell chunks of another spec)."""
-        return _key(self.to_json())
+        carry it, so ``--resume`` can tell chunks of another spec); the output format
+        ``table`` is left out: it does not change a chunk."""
+        doc = self.to_json()
+        del doc["table"]
+        return _key(doc)
 
     def validate(self) -> None:
         if self.store not in STORES:
             raise AllysimError(f"--store {self.store!r}: expected one of {', '.join(STORES)}")
+        if self.table not in TABLES:
+            raise AllysimError(f"--table {self.table!r}: expected one of {', '.join(TABLES)}")
+        if self.table == "parquet" and self.store == "full":
+            require_pyarrow("--table parquet")
         if isinstance(self.chunk_size, bool) or self.chunk_size < 1:
             raise AllysimError(f"--chunk-size {self.chunk_size}: expected a whole number >= 1")
 
@@ -136,6 +174,8 @@ def _check_spec_doc(doc) -> None:
         raise AllysimError(f"spec chunk_size {quote(size, 40)}: expected a whole number >= 1")
     if not isinstance(doc.get("scenario", {}), dict):
         raise AllysimError(f"spec scenario {quote(doc.get('scenario'), 40)}: expected a table")
+    if doc.get("table", "csv") not in TABLES:
+        raise AllysimError(f"spec table {quote(doc.get('table'), 40)}: expected one of {', '.join(TABLES)}")
 
 
 def _upgrade_options(solver: str, options: dict[str, Any], backend: str | None) -> dict[str, Any]:
@@ -171,7 +211,7 @@ def context(doc: dict[str, Any]) -> tuple[Any, Design, SweepLayout]:
         concept = get_concept(spec.solver)
         options = concept.resolve(spec.options, model.players)
         reducer = concept.sweep(concept, model, options, spec.store)
-        if spec.design.kind in ("sobol", "halton", "saltelli"):
+        if spec.design.kind == "halton":
             import scipy.stats.qmc  # noqa: F401  (a slow import: pay it here, not in a chunk)
         _CONTEXTS.clear()      # one sweep at a time per worker; keep memory flat
         _CONTEXTS[key] = (model, spec.design, reducer)
@@ -207,31 +247,18 @@ def failed_chunk(reducer: SweepLayout, m: int, error: str, status: str = "failed
     return out
 
 
-def _csv_bytes(reducer, packed, varied, start) -> np.ndarray:
-    arrays = {k.split("/", 1)[1]: v for k, v in packed.items() if k[:2] in ("p/", "r/")}
-    text = reducer.csv_text(arrays, varied, start)
-    return np.frombuffer(text.encode(), dtype=np.uint8).copy()
-
-
 def run_chunk(doc: dict[str, Any], k: int, start: int, stop: int) -> dict[str, np.ndarray]:
-    """Compute chunk ``k`` (points ``[start, stop)``) of the sweep ``doc``; plain arrays out."""
+    """Compute chunk ``k`` (points ``[start, stop)``) of the sweep ``doc``; plain typed
+    arrays out (point, row and total fields). The parameters are not returned: the design
+    regenerates any slice bitwise (:func:`finalize` writes them), and the tidy table is
+    made from these arrays when the folder is finalized."""
     model, design, reducer = context(doc)
     m = stop - start
     params = design.points(start, stop)
     try:
-        packed = _pack(reducer, reduce_in_batches(reducer, params, start), m)
+        return _pack(reducer, reduce_in_batches(reducer, params, start), m)
     except Exception as exc:  # the sweep goes on; these points are marked failed
-        packed = failed_chunk(reducer, m, f"{type(exc).__name__}: {exc}")
-    if reducer.store == "full":
-        varied = np.ascontiguousarray(params[:, list(design.columns)])
-        packed["varied"] = varied
-        try:
-            packed["csv"] = _csv_bytes(reducer, packed, varied, start)
-        except Exception as exc:
-            packed = failed_chunk(reducer, m, f"writing CSV rows: {type(exc).__name__}: {exc}")
-            packed["varied"] = varied
-            packed["csv"] = np.zeros(0, np.uint8)
-    return packed
+        return failed_chunk(reducer, m, f"{type(exc).__name__}: {exc}")
 
 
 def reduce_in_batches(reducer: SweepLayout, params: np.ndarray, start: int) -> dict[str, np.ndarray]:
@@ -346,10 +373,19 @@ class SweepRun:
     summary: list[str]
     out: Path | None = None
     finalize_seconds: float = 0.0
+    compile_seconds: float = 0.0     # building the layout: compiling or loading kernels
+    setup_seconds: float = 0.0       # the spec's model, design and layout (before compiling)
 
     @property
     def rate(self) -> float:
+        """Points per second of the chunk loop alone (the manifest's ``points_per_second``)."""
         return self.n_points / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent by :func:`run_sweep`: ``setup``, ``compile``, ``solve``, ``write``."""
+        return {"setup": self.setup_seconds, "compile": self.compile_seconds,
+                "solve": self.seconds, "write": self.finalize_seconds}
 
 
 #: Times a chunk that fails (raises, loses its worker, times out) is computed again
@@ -391,20 +427,15 @@ def check_run_options(jobs, chunk_timeout, retries) -> None:
         raise AllysimError(f"--retries {retries}: expected a whole number from 0 to 100")
 
 
-def _failure(reducer: SweepLayout, design: Design, spec: SweepSpec, start: int, stop: int,
-             result) -> dict[str, np.ndarray]:
-    """The arrays stored for a chunk that failed every attempt (its points ``failed`` or
-    ``timeout``)."""
+def _failure(reducer: SweepLayout, m: int, result) -> dict[str, np.ndarray]:
+    """The arrays stored for a chunk of ``m`` points that failed every attempt (its points
+    ``failed`` or ``timeout``)."""
     if not isinstance(result, BaseException):
         return result                # run_chunk caught it: already a failed chunk
     status = getattr(result, "status", "failed")
     message = str(result) if isinstance(result, executors.ChunkFailure) else \
         f"{type(result).__name__}: {result}"
-    out = failed_chunk(reducer, stop - start, message, status)
-    if spec.store == "full":
-        out["varied"] = np.ascontiguousarray(design.points(start, stop)[:, list(design.columns)])
-        out["csv"] = _csv_bytes(reducer, out, out["varied"], start)
-    return out
+    return failed_chunk(reducer, m, message, status)
 
 
 def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, scheduler=None,
@@ -436,9 +467,13 @@ def run_sweep(spec: SweepSpec, *, out: str | Path | None = None, jobs: int = 1, 
 def _run_sweep(spec, out, jobs, scheduler, progress, resume, command, started, chunk_timeout,
                retries, log) -> SweepRun:
     doc = spec.to_json()
+    t_setup = time.perf_counter()
     model, design, reducer = context(doc)   # validates options
+    t_compile = time.perf_counter()
     reducer.prepare()                        # compiles kernels once, before workers fork
     digest = spec.sha256()
+    compile_seconds = time.perf_counter() - t_compile
+    setup_seconds = t_compile - t_setup
     keys = [f"t/{f.name}" for f in reducer.total_fields()] + ["t/status_counts"]
     stored: set[int] = set()
     if out is not None and resume:
@@ -482,7 +517,7 @@ def _run_sweep(spec, out, jobs, scheduler, progress, resume, command, started, c
                 if attempts[k] <= retries:
                     tasks.retry((k, start, stop))
                     continue
-                result = _failure(reducer, design, spec, start, stop, result)
+                result = _failure(reducer, stop - start, result)
                 failed.append({"chunk": k, "start": start, "stop": stop,
                                "status": STATUS_NAMES[int(result["p/status"][0])] if stop > start
                                else "failed", "attempts": attempts[k],
@@ -504,7 +539,8 @@ def _run_sweep(spec, out, jobs, scheduler, progress, resume, command, started, c
     named = {k[2:]: v for k, v in totals.totals.items()}
     summary = reducer.summary(named, design.n)
     run = SweepRun(spec, todo_points, seconds, named, failed,
-                   executor_name(used, scheduler), reducer.note(), summary)
+                   executor_name(used, scheduler), reducer.note(), summary,
+                   compile_seconds=compile_seconds, setup_seconds=setup_seconds)
     if out is not None:
         t1 = time.perf_counter()
         finalize(Path(out), spec, reducer, run, command=command, started=started, resumed=resume)
@@ -556,7 +592,7 @@ def read_plan(out: Path, flag: str = "--resume") -> tuple[SweepSpec, dict[str, A
     if not isinstance(digest, str):
         raise st.ResultsError(f"{flag} {out}: plan.json has no spec_sha256, so its chunks cannot be "
                               f"checked against it; start again with -o {out} --overwrite")
-    if _key(doc["spec"]) != digest or spec.sha256() != digest:
+    if spec.sha256() != digest:
         raise st.ResultsError(f"{flag} {out}: plan.json was changed after the sweep started (its "
                               "spec no longer matches its spec_sha256: a changed chunk_size, seed "
                               f"or design would mix chunks of two sweeps); start again with -o {out} "
@@ -564,64 +600,173 @@ def read_plan(out: Path, flag: str = "--resume") -> tuple[SweepSpec, dict[str, A
     return spec, doc
 
 
-def _versions() -> dict[str, str]:
-    import scipy
+def names_entries(model, reducer: SweepLayout) -> dict[str, np.ndarray]:
+    """The names that make results.npz readable without the model: ``player_names (n,)``,
+    ``strategy_names (n, max s_i)`` (padded with ""), ``solution_concept (L,)`` (the label
+    of each solution slot, e.g. one per lambda) and ``solver`` (the ``--solver`` name)."""
+    smax = max(len(ss) for ss in model.strategies)
+    strategies = [list(ss) + [""] * (smax - len(ss)) for ss in model.strategies]
+    slots = len(reducer.options.get("lambda", [0])) if "lambda" in reducer.options else 1
+    labels = [reducer.concept.label(reducer.options, i) for i in range(slots)]
+    return {"player_names": np.asarray(model.players, dtype=str),
+            "strategy_names": np.asarray(strategies, dtype=str),
+            "solution_concept": np.asarray(labels, dtype=str),
+            "solver": np.asarray(reducer.concept.name, dtype=str)}
 
-    out = {"python": platform.python_version(), "platform": platform.platform(),
-           "numpy": np.__version__, "scipy": scipy.__version__}
-    for mod in ("numba", "dask", "distributed"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except ImportError:
-            pass
-    return out
+
+#: Entries of results.npz that only describe the others (allysim 0.1.0 did not write them).
+DESCRIPTIVE = ("player_names", "strategy_names", "solution_concept", "solver")
 
 
-def _git_commit() -> str | None:
-    try:
-        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return res.stdout.strip() or None if res.returncode == 0 else None
+def table_pieces(reducer: SweepLayout, design: Design, chunks, arrays_of, varied_of=None):
+    """The tidy table of a sweep, piece by piece: for each ``(k, start, stop)`` of
+    ``chunks``, :meth:`SweepLayout.table` of the arrays ``arrays_of(k, start, stop)``
+    (point and row fields by name) with the varied values ``varied_of(k, start, stop)``
+    (default: generated by the design)."""
+    for k, start, stop in chunks:
+        varied = design.varied(start, stop) if varied_of is None else varied_of(k, start, stop)
+        yield reducer.table(arrays_of(k, start, stop), varied, start, design.names)
+
+
+def table_metadata(model, design: Design, reducer: SweepLayout) -> dict[str, Any]:
+    """What a table file says about itself (Parquet key-value metadata ``allysim``)."""
+    return {"allysim": __version__, "model": model.name, "solver": reducer.concept.name,
+            "solution_concept": names_entries(model, reducer)["solution_concept"].tolist(),
+            "players": {p: list(ss) for p, ss in zip(model.players, model.strategies)},
+            "parameters": list(design.names)}
+
+
+def write_table(path: Path, fmt: str, reducer: SweepLayout, design: Design, model, chunks,
+                arrays_of, varied_of=None) -> None:
+    """Write the tidy table as ``fmt`` (``parquet`` or ``csv``) to ``path``."""
+    from ..io.table import write_csv, write_parquet
+    pieces = table_pieces(reducer, design, chunks, arrays_of, varied_of)
+    if fmt == "parquet":
+        grid = tuple(design.names) if design.kind == "grid" else ()
+        write_parquet(path, pieces, table_metadata(model, design, reducer), dictionary=grid)
+    else:
+        write_csv(path, reducer.csv_header(design.names), pieces)
+
+
+def table_file(fmt: str) -> str:
+    return st.PARQUET if fmt == "parquet" else st.CSV
+
+
+class _Handoff:
+    """Blocks of parameters passed from the results.npz writer to the table writer, a few
+    at a time; when either side fails, :meth:`close` releases the other."""
+
+    def __init__(self, size: int = 4):
+        import queue
+        self._queue, self._empty, self._full = queue.Queue(size), queue.Empty, queue.Full
+        self._closed = threading.Event()
+
+    def put(self, block) -> None:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(block, timeout=0.1)
+                return
+            except self._full:
+                continue
+
+    def get(self):
+        while True:
+            try:
+                return self._queue.get(timeout=0.1)
+            except self._empty:
+                if self._closed.is_set():
+                    raise RuntimeError("finalize: the results.npz writer stopped") from None
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
              command: list[str] | None, started: str, resumed: bool) -> None:
-    """Assemble results.npz and equilibria.csv from the chunk files, then write manifest.json."""
+    """Assemble results.npz and the tidy table from the chunk files, then write manifest.json.
+
+    The two files are written by two threads at once (the zip and Parquet writers, the
+    copies and the sha256 release the GIL): the first writes results.npz, generating the
+    parameters chunk by chunk from the design and handing each block to the second,
+    which writes the table; each hashes its file when done.
+    """
+    t0 = time.perf_counter()
     design, n = spec.design, spec.design.n
     ks = range(spec.n_chunks)
+    model, _, _ = context(spec.to_json())
+    table = spec.table if spec.store == "full" else "none"
+    handoff = _Handoff()
 
     def pieces(key):
         return lambda: (st.load_chunk_key(out, k, key) for k in ks)
+
+    def varied():
+        for _, start, stop in spec.chunks():
+            block = design.varied(start, stop)
+            if table != "none":
+                handoff.put(block)
+            yield block
 
     entries = []
     for f in reducer.point_fields():
         entries.append((f.name, np.dtype(f.dtype), (n, *f.shape), pieces(f"p/{f.name}")))
     for f in reducer.row_fields():
-        rows = sum(len(st.load_chunk_key(out, k, f"r/{f.name}")) for k in ks)
+        rows = sum(st.chunk_key_length(out, k, f"r/{f.name}") for k in ks)
         entries.append((f.name, np.dtype(f.dtype), (rows, *f.shape), pieces(f"r/{f.name}")))
     if spec.store == "full":
-        entries.append(("params", np.dtype("float64"), (n, design.d), pieces("varied")))
+        entries.append(("params", np.dtype("float64"), (n, design.d), varied))
     for name, value in run.totals.items():
         entries.append((f"total_{name}", value.dtype, value.shape, lambda v=value: [v]))
     names = np.asarray(design.names, dtype=str) if design.d else np.zeros(0, dtype="<U1")
     entries.append(("param_names", names.dtype, names.shape, lambda: [names]))
     status = np.asarray(STATUS_NAMES)
     entries.append(("status_names", status.dtype, status.shape, lambda: [status]))
-    st.write_npz_stream(out / st.RESULTS, entries)
+    for name, value in names_entries(model, reducer).items():
+        entries.append((name, value.dtype, value.shape, lambda v=value: [v]))
     files = {st.RESULTS: out / st.RESULTS}
-    if spec.store == "full":
-        header = ",".join(reducer.csv_header(design.names)) + "\n"
+    hashes: dict[str, str] = {}
+    errors: list[BaseException] = []
 
-        def write_csv(fh):
-            fh.write(header.encode())
-            for k in ks:
-                fh.write(st.load_chunk_key(out, k, "csv").tobytes())
-        st.atomic_write(out / st.CSV, write_csv)
-        files[st.CSV] = out / st.CSV
-    model, _, _ = context(spec.to_json())
+    def write_results():
+        st.write_npz_stream(out / st.RESULTS, entries)
+        hashes[st.RESULTS] = st.sha256_file(out / st.RESULTS)
+
+    def write_tidy():
+        name = table_file(table)
+
+        def arrays_of(k, start, stop):
+            chunk = st.load_chunk(out, k)
+            return {key[2:]: v for key, v in chunk.items() if key[:2] in ("p/", "r/")}
+
+        def varied_of(k, start, stop):
+            return handoff.get()
+
+        write_table(out / name, table, reducer, design, model, spec.chunks(), arrays_of, varied_of)
+        hashes[name] = st.sha256_file(out / name)
+
+    def guarded(fn):
+        try:
+            fn()
+        except BaseException as exc:      # re-raised in the calling thread below
+            errors.append(exc)
+            handoff.close()               # the other writer must not wait forever
+
+    if table != "none":
+        files[table_file(table)] = out / table_file(table)
+        tidy = threading.Thread(target=guarded, args=(write_tidy,), daemon=True)
+        tidy.start()
+        guarded(write_results)
+        tidy.join()
+    else:
+        guarded(write_results)
+    if errors and isinstance(errors[0], OSError):
+        exc = errors[0]
+        raise st.ResultsError(f"{out}: cannot write the results: {exc.strerror or exc}; the computed "
+                              f"chunks are kept: finish with allysim sweep --resume {out}") from None
+    if errors:
+        raise errors[0]
     finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run.finalize_seconds = time.perf_counter() - t0
     manifest = {
         "allysim": __version__,
         "kind": "sweep",
@@ -640,17 +785,19 @@ def finalize(out: Path, spec: SweepSpec, reducer: SweepLayout, run: SweepRun, *,
         "solver": {"name": spec.solver, "solution_concept": reducer.label,
                    "options": reducer.options},
         "store": spec.store,
+        "table": {"format": spec.table, "file": table_file(spec.table)} if spec.store == "full"
+        and spec.table != "none" else None,
+        "timings": {k: round(v, 3) for k, v in run.timings.items()},
         "chunking": {"chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks,
                      "seed_block": design.to_json()["seed_block"]},
         "execution": {"executor": run.executor, "kernel": run.note},
-        "environment": _versions(),
-        "git_commit": _git_commit(),
+        **manifest_fields(),
         "failed_chunks": run.failed_chunks,
         "failed_points": sum(f["stop"] - f["start"] for f in run.failed_chunks),
         "status_counts": {name: int(c) for name, c in zip(STATUS_NAMES, run.totals["status_counts"])},
         "summary": run.summary,
         "spec": spec.to_json(),
-        "files": {name: {"sha256": st.sha256_file(p), "bytes": p.stat().st_size}
+        "files": {name: {"sha256": hashes[name], "bytes": p.stat().st_size}
                   for name, p in files.items()},
     }
     integrity.write_manifest(out, manifest)

@@ -8,8 +8,8 @@ seal covers); a manifest without that key and without a seal was written by ally
 
 :func:`check_folder` finds everything in a folder that does not hold together
 without re-running anything: the seal, the data files against the hashes the
-manifest lists (a manifest must list ``results.npz``, and ``equilibria.csv`` with
-``--store full``), and the manifest's copies of one fact against each other (the
+manifest lists (a manifest must list ``results.npz``, and with ``--store full`` the
+table its spec names, ``equilibria.csv`` or ``equilibria.parquet``), and the manifest's copies of one fact against each other (the
 model's and scenario's text against their sha256, the top-level ``seed``, ``design``,
 ``store``, ``solver`` and ``chunking`` against the spec the re-run uses). A scenario
 file on disk that no longer matches the manifest's copy is a note: the re-run uses
@@ -119,7 +119,8 @@ def check_folder(folder: Path, manifest: dict[str, Any], spec) -> FolderCheck:
                              "checked against a fresh run only where a run reproduces them")
     # data files against the hashes the manifest lists
     files = manifest.get("files")
-    needed = [st.RESULTS] + ([st.CSV] if spec.store == "full" else [])
+    table = {"csv": st.CSV, "parquet": st.PARQUET}.get(spec.table)
+    needed = [st.RESULTS] + ([table] if spec.store == "full" and table else [])
     if not isinstance(files, dict):
         out.differences.append(f"{st.MANIFEST}: 'files' is missing or not a table, so the data "
                                "files cannot be checked against their sha256")

@@ -5,8 +5,8 @@ Each chunk file carries the digest of the spec it was computed for
 ``(k, start, stop)``. Before a resume uses a stored chunk, :func:`check_chunk`
 reads every array (a truncated or altered file fails the zip's CRC check) and
 checks the keys, dtypes and shapes the concept's layout declares, the point
-range of its rows, its status codes and counts, and, with ``--store full``, that
-its parameter values are the design's. A chunk that fails any of these, or that
+range of its rows, and its status codes and counts (a chunk holds no parameter
+values: the design regenerates them when the folder is finalized). A chunk that fails any of these, or that
 failed when it was computed, is computed again; nothing in it is used.
 
 Totals (histograms, probability sums) are added in chunk order
@@ -40,7 +40,7 @@ def with_meta(arrays: dict[str, np.ndarray], digest: str, k: int, start: int,
 
 def expected_arrays(reducer, spec, m: int) -> dict[str, tuple[np.dtype, tuple]]:
     """The arrays a chunk of ``m`` points must hold: key -> (dtype, shape), None for a
-    free length (rows, CSV bytes)."""
+    free length (rows)."""
     want: dict[str, tuple[np.dtype, tuple]] = {}
     for f in reducer.point_fields():
         want[f"p/{f.name}"] = (np.dtype(f.dtype), (m, *f.shape))
@@ -49,9 +49,6 @@ def expected_arrays(reducer, spec, m: int) -> dict[str, tuple[np.dtype, tuple]]:
     for f in reducer.total_fields():
         want[f"t/{f.name}"] = (np.dtype(f.dtype), tuple(f.shape))
     want["t/status_counts"] = (np.dtype(np.int64), (len(STATUS_NAMES),))
-    if spec.store == "full":
-        want["varied"] = (np.dtype(np.float64), (m, spec.design.d))
-        want["csv"] = (np.dtype(np.uint8), (None,))
     return want
 
 
@@ -86,11 +83,6 @@ def check_chunk(arrays: dict[str, np.ndarray], reducer, spec, digest: str, k: in
         point = arrays["r/eq_point"]
         if len(point) and (point.min() < start or point.max() >= stop or (np.diff(point) < 0).any()):
             return f"r/eq_point holds points outside [{start}, {stop}) or out of order"
-    if "varied" in arrays:
-        design = spec.design
-        want = np.ascontiguousarray(design.points(start, stop)[:, list(design.columns)])
-        if want.tobytes() != np.ascontiguousarray(arrays["varied"]).tobytes():
-            return "its parameter values are not the design's"
     return None
 
 

@@ -3,13 +3,15 @@
 Layout while a sweep runs::
 
     DIR/plan.json                 what to compute (enough to resume)
-    DIR/chunks/chunk-000012.npz   one file per finished chunk (plus .csv with --store full)
+    DIR/chunks/chunk-000012.npz   one file per finished chunk (typed arrays)
 
 and once it has finished::
 
     DIR/manifest.json             provenance, design, timings, summary, file hashes
-    DIR/results.npz               arrays (allow_pickle=False), one entry per point / row
-    DIR/equilibria.csv            one row per point and equilibrium (--store full)
+    DIR/results.npz               arrays (allow_pickle=False), one entry per point / row,
+                                  with the player, strategy and parameter names
+    DIR/equilibria.parquet        the tidy table, one row per point and equilibrium
+      or equilibria.csv           (--store full; --table parquet|csv|none)
 
 Every file is written to a temporary name in DIR and renamed into place, so a
 file that exists is whole. ``manifest.json`` is written last: a folder without
@@ -29,8 +31,8 @@ from ..errors import AllysimError
 from ..io.atomic import atomic_write, write_json  # noqa: F401  (re-exported for the engine)
 
 PLAN, MANIFEST, RESULTS, CSV, CHUNKS = "plan.json", "manifest.json", "results.npz", "equilibria.csv", "chunks"
-SEAL, LOCK = "manifest.sha256", ".allysim.lock"
-OWN = (PLAN, MANIFEST, SEAL, RESULTS, CSV, CHUNKS)
+SEAL, LOCK, PARQUET = "manifest.sha256", ".allysim.lock", "equilibria.parquet"
+OWN = (PLAN, MANIFEST, SEAL, RESULTS, CSV, PARQUET, CHUNKS)
 
 
 class ResultsError(AllysimError):
@@ -145,7 +147,8 @@ def write_npz_stream(path: Path, entries: Iterable[tuple[str, np.dtype, tuple[in
                 with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
                     np.lib.format.write_array_header_2_0(f, _header(dtype, shape))
                     for piece in pieces():
-                        f.write(np.ascontiguousarray(piece, dtype=dtype).tobytes())
+                        block = np.ascontiguousarray(piece, dtype=dtype)
+                        f.write(memoryview(block.reshape(-1)).cast("B") if block.size else b"")
     atomic_write(path, write)
 
 
@@ -157,11 +160,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def compare_folders(expected: Path, actual: Path) -> list[str]:
-    """Bit-for-bit comparison of two results folders' data files.
+def compare_folders(expected: Path, actual: Path, optional: tuple[str, ...] = ()) -> list[str]:
+    """Bit-for-bit comparison of two results folders' data files: results.npz array by
+    array, equilibria.csv byte by byte, equilibria.parquet value by value (its bytes
+    depend on the pyarrow version that wrote it).
 
     Returns a list of human-readable differences (empty when equal). ``expected``
-    is the folder under test, ``actual`` the fresh re-run.
+    is the folder under test, ``actual`` the fresh re-run; arrays named in ``optional``
+    are compared only when ``expected`` has them.
     """
     diffs = []
     a_path, b_path = Path(expected) / RESULTS, Path(actual) / RESULTS
@@ -173,6 +179,8 @@ def compare_folders(expected: Path, actual: Path) -> list[str]:
         return [f"{RESULTS}: cannot be read ({exc})"]
     with a, np.load(b_path, allow_pickle=False) as b:
         for name in sorted(set(a.files) | set(b.files)):
+            if name not in a.files and name in optional:
+                continue      # names that older folders do not carry
             if name not in a.files:
                 diffs.append(f"{RESULTS}: array '{name}' is missing")
                 continue
@@ -214,7 +222,24 @@ def compare_folders(expected: Path, actual: Path) -> list[str]:
                     break
             else:
                 diffs.append(f"{CSV}: files differ in length")
+    a_pq, b_pq = Path(expected) / PARQUET, Path(actual) / PARQUET
+    if a_pq.exists() != b_pq.exists():
+        diffs.append(f"{PARQUET}: present in only one of the folders")
+    elif a_pq.exists():
+        from ..io.table import same_parquet
+        if (why := same_parquet(a_pq, b_pq)) is not None:
+            diffs.append(f"{PARQUET}: {why}")
     return diffs
+
+
+def chunk_key_length(out: Path, k: int, key: str) -> int:
+    """``len`` of one array of one stored chunk, read from its header only."""
+    with zipfile.ZipFile(chunk_path(out, k)) as zf, zf.open(f"{key}.npy") as fh:
+        version = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape = read(fh)[0]
+    return int(shape[0]) if shape else 1
 
 
 def load_chunk_key(out: Path, k: int, key: str) -> np.ndarray:
