@@ -11,9 +11,11 @@ Workloads (four-power model unless said; ratios are peer time per point over all
 4. QRE sweep at lambda 1.5 (``--solver qre --jobs 2``, whole command) against pygambit
    ``logit_solve_lambda`` per point;
 5. trace to the limit (``logit_trace``, in process) against pygambit ``logit_solve``;
-6. two-player support enumeration (4x4, all equilibria) against quantecon and the n-player
-   search on the ten scenarios against pygambit ``enumpoly_solve``: supenum's bench function
-   when ``benchmarks/bench_mixed.py`` has one (``two_player_ratios``), else its output;
+6. two-player support enumeration (4x4, all equilibria; and by size, 2x2 to 7x7) against
+   quantecon, Nashpy's degenerate 9x9 game against random 9x9 games, and the n-player
+   search on the ten scenarios against pygambit ``enumpoly_solve``
+   (``benchmarks/bench_mixed.py``), and on QuantEcon's big_polym.gam against pygambit
+   ``gnm_solve`` (``benchmarks/bench_nplayer.py``);
 7. single-run latency, ``allysim run singapore-summit --solver qre``, with numba importable
    and with numba hidden (median of 5 fresh processes each): installing the fast extra must
    not make a single run slower.
@@ -91,12 +93,8 @@ def numba_imported_by_run() -> bool:
 
 
 def mixed_ratios(quick: bool) -> dict:
-    """Two-player enumeration and n-player search ratios: supenum's function when there is
-    one, else the output of bench_mixed.py."""
-    import bench_mixed
-    fn = getattr(bench_mixed, "two_player_ratios", None)
-    if fn is not None:
-        return fn(quick=quick)
+    """Two-player enumeration (4x4, by size, degenerate 9x9) and n-player search ratios,
+    from the output of bench_mixed.py."""
     args = ["--n", "5000", "--peers", "200", "--repeat", "2"] if quick else []
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_mixed.py"), *args],
                          env=ENV, cwd=ROOT, capture_output=True, text=True, check=True).stdout
@@ -106,10 +104,27 @@ def mixed_ratios(quick: bool) -> dict:
     npl = re.search(r"allysim mixed_nash ([\d.]+) ms/game, pygambit enumpoly_solve ([\d.]+) ms/game "
                     r"\(ratio ([\d.]+)", out)
     found = re.search(r"equilibria: allysim (\d+), pygambit (\d+)", out)
-    return {"two_player": float(two.group(1)), "two_player_threads2": float(two.group(2)),
+    sizes = re.findall(r"^\s+(\d)x\d\s+\d+\s+([\d.]+) us\s+([\d.]+) us\s+([\d.]+)x", out, re.M)
+    deg = {(b, g): (float(t), float(s), float(rss)) for b, g, t, s, rss in re.findall(
+        r"^\s+(numpy|numba)\s+(degenerate \(Nashpy\)|random #\d)\s+([\d.]+) ms\s+[\d.]+ MB\s+"
+        r"([\d.]+) s\s+(\d+) MB", out, re.M)}
+    return {"sizes": sizes, "degenerate": deg,"two_player": float(two.group(1)), "two_player_threads2": float(two.group(2)),
             "two_player_us": float(us.group(1)), "quantecon_us": float(qe.group(1)),
             "nplayer_ms": float(npl.group(1)), "enumpoly_ms": float(npl.group(2)),
             "nplayer": float(npl.group(3)), "found": found.group(0) if found else ""}
+
+
+def nplayer_vs_gnm() -> dict:
+    """The n-player search on QuantEcon's big_polym.gam against pygambit's gnm_solve
+    (``benchmarks/bench_nplayer.py``): ms per game and equilibria found."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_nplayer.py")],
+                         env=ENV, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    block = out.split("big_polym.gam", 1)[1].split("triggers_back_case.gam", 1)[0]
+    ours = re.search(r"allysim mixed_nash \(defaults\)\s+([\d.]+) ms/game\s+(\d+) found\s+of gnm's "
+                     r"(\d+)/(\d+)", block)
+    gnm = re.search(r"pygambit gnm_solve[^\n]*?([\d.]+) ms/game\s+(\d+) found", block)
+    return {"ms": float(ours.group(1)), "found": int(ours.group(2)), "of_gnm": int(ours.group(3)),
+            "gnm_found": int(gnm.group(2)), "gnm_ms": float(gnm.group(1))}
 
 
 def main() -> None:
@@ -160,6 +175,7 @@ def main() -> None:
     logit_trace(ut)
     trace = (time.process_time() - t) / n_trace
     mixed = mixed_ratios(opts.quick)
+    polym = nplayer_vs_gnm()
     with_numba = single_run("", 5)
     without = single_run(HIDE_NUMBA, 5)
     imported = numba_imported_by_run()
@@ -195,6 +211,27 @@ def main() -> None:
                  f"{mixed['two_player_us']:.1f} us/game", f"quantecon {mixed['quantecon_us']:.1f} us",
                  mixed["two_player"], f">= 20x: {'met' if mixed['two_player'] >= 20 else 'NOT met'} "
                  f"(threads=2: {mixed['two_player_threads2']:.1f}x)"))
+    if mixed["sizes"]:
+        rows.append(("the same by size: " + ", ".join(f"{s}x{s}" for s, *_ in mixed["sizes"]),
+                     ", ".join(f"{float(a):g}" for _, a, _, _ in mixed["sizes"]) + " us/game",
+                     "quantecon " + ", ".join(f"{float(q):g}" for _, _, q, _ in mixed["sizes"]) + " us",
+                     None, "ratio " + ", ".join(f"{float(r):g}x" for *_, r in mixed["sizes"])))
+    deg = mixed["degenerate"]
+    if ("numba", "degenerate (Nashpy)") in deg:
+        t, s, rss = deg[("numba", "degenerate (Nashpy)")]
+        rand = [v for (b, g), v in deg.items() if b == "numba" and g.startswith("random")]
+        worst_t, worst_rss = max(v[1] for v in rand), max(v[2] for v in rand)
+        rows.append(("Nashpy's degenerate 9x9 game, all equilibria (fresh process)",
+                     f"{s:.2f} s, {rss:.0f} MB peak RSS (warm: {t:.0f} ms)",
+                     f"random 9x9 games: up to {worst_t:.2f} s, {worst_rss:.0f} MB", None,
+                     "bounded, like a few random games: " + ("met" if s <= 3 * worst_t + 0.5 and
+                                                            rss <= 2 * worst_rss else "NOT met")
+                     + " (was 20-39 s, 18 GB)"))
+    rows.append(("n-player search, QuantEcon big_polym.gam (5 players x 4 strategies)",
+                 f"{polym['ms']:.0f} ms, {polym['found']} equilibria ({polym['of_gnm']} of gnm's)",
+                 f"pygambit gnm_solve {polym['gnm_ms']:.0f} ms, {polym['gnm_found']} equilibria", None,
+                 f"at least gnm's {polym['gnm_found']}: "
+                 + ("met" if polym["of_gnm"] >= polym["gnm_found"] else "NOT met")))
     rows.append(("n-player search, ten scenarios", f"{mixed['nplayer_ms']:.0f} ms/game",
                  f"pygambit enumpoly_solve {mixed['enumpoly_ms']:.0f} ms", mixed["nplayer"],
                  mixed["found"]))

@@ -336,10 +336,9 @@ def sensitivity(name, outcome, method, params, n, levels, resamples, confidence,
     allysim sensitivity baseline-2018 --outcome China=SEIZE --solver qre --lambda 1.5 --n 1024
     """
     from ..analysis.sensitivity import REQUEST, RESULT, sensitivity_design
-    from ..limits import check_points
     from ..sweep import store as st
     from ..sweep.design import nearest_power_of_two
-    from ..sweep.engine import DEFAULT_CHUNK_SIZE, SweepSpec, context, read_plan, write_plan
+    from ..sweep.engine import DEFAULT_CHUNK_SIZE, SweepSpec, check_size, read_plan, write_plan
     from .sweep import _run
     given = given_options(kwargs)
     command = list(sys.argv)
@@ -359,7 +358,7 @@ def sensitivity(name, outcome, method, params, n, levels, resamples, confidence,
                                f"folder ({exc})") from None
         if not (out / st.MANIFEST).exists():
             spec, plan = read_plan(out)
-            check_points(spec.design.n, f"--resume {resume}", yes=yes)
+            check_size(spec, f"--resume {resume}", jobs=jobs, yes=yes)
             run = _run(spec, out, jobs, scheduler, quiet, resume=True,
                        command=plan.get("command"), started=plan.get("started"))
             swept = f"finished {run.n_points:,} points in {run.seconds:.1f} s ({run.executor})"
@@ -394,7 +393,6 @@ def sensitivity(name, outcome, method, params, n, levels, resamples, confidence,
         p = nearest_power_of_two(n)
         click.echo(f"warning: --n {n} is not a power of two; the Saltelli design's Sobol' "
                    f"points keep their balance only for N = 2^m (nearest: {p})", err=True)
-    check_points(design.n, f"--method {method} --n {n}", yes=yes)
     # Concepts with one solution per point keep it per point (``prob``): no need for the
     # per-equilibrium rows and CSV of --store full, which the others need.
     layout = concept.sweep(concept, s.model, options, "counts")
@@ -402,7 +400,7 @@ def sensitivity(name, outcome, method, params, n, levels, resamples, confidence,
     spec = SweepSpec.of_scenario(s, design, concept.name, options, store=store,
                                  chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, force=force)
     spec.validate()
-    context(spec.to_json())
+    check_size(spec, f"--method {method} --n {n}", jobs=jobs, yes=yes)
     keep = output is not None
     out = Path(output) if keep else Path(tempfile.mkdtemp(prefix="allysim-sensitivity-")) / "run"
     request = {"method": method, "outcome": oc.text, "resamples": resamples,

@@ -13,14 +13,14 @@ import click
 from ..concepts import OPTIONS, STORES, get_concept
 from ..errors import AllysimError
 from ..inputs import check_set_vs_design, parse_params
-from ..limits import check_points, format_bytes, max_batch, max_memory
+from ..limits import format_bytes, max_batch, max_memory
 from ..provenance import compare_provenance
 from ..solve import STATUS_NAMES
 from ..sweep import store as st
 from ..sweep.design import SAMPLE_KINDS, DesignError, grid_design, sample_design, sobol_warning
 from ..sweep import integrity, lock
 from ..sweep.engine import (DEFAULT_RETRIES, DESCRIPTIVE, TABLES, SweepSpec, auto_chunk_size,
-                            check_run_options, check_scheduler, context, read_plan, run_sweep,
+                            check_run_options, check_size, check_scheduler, context, read_plan, run_sweep,
                             write_plan)
 from . import EXIT_DIFFERENT, EXIT_FAILED_POINTS, main
 from ._common import (concept_options, force_option, given_options, parse_sets, set_option,
@@ -267,7 +267,7 @@ def sweep(name, vary, sample_kind, n_points, params, seed, sets, force, solver, 
                       seed=seed, force=force, solver=solver, given=given, store=store,
                       chunk_size=chunk_size, sets=overrides, jobs=jobs, table=table_format)
     flag = " ".join(f"--vary {v}" for v in vary) if vary else f"--sample {spec.design.kind} --n {spec.design.n}"
-    size = check_points(spec.design.n, flag, yes=yes)
+    size = check_size(spec, flag, jobs=jobs, yes=yes)
     if spec.design.n >= 1_000_000:
         click.echo(f"design: {size}", err=True)
     if overwrite and output is None:
@@ -329,7 +329,7 @@ def _continue(out, flag, jobs, scheduler, quiet, yes, chunk_timeout, retries):
                 click.echo(f"{out}: no failed chunks; nothing to compute again", err=True)
                 sys.exit(0)
         spec, plan = read_plan(out, flag)
-        check_points(spec.design.n, f"{flag} {out}", yes=yes)
+        check_size(spec, f"{flag} {out}", jobs=jobs, yes=yes)
         if flag == "--retry-failed":
             # From here the folder is unfinished again: an interruption leaves it for --resume.
             (out / st.MANIFEST).unlink()
@@ -371,7 +371,7 @@ def reproduce(folder, jobs, scheduler, quiet, yes):
         raise
     check = integrity.check_folder(out, manifest, spec)
     try:
-        check_points(spec.design.n, f"reproduce {folder}", yes=yes)
+        check_size(spec, f"reproduce {folder}", jobs=jobs, yes=yes)
     except AllysimError as exc:
         if check.differences:   # e.g. a manifest edited to 1e15 points: say so, do not run it
             _not_reproduced(folder, check.differences + [f"not re-run: {exc}"], check.notes)

@@ -27,6 +27,7 @@ allysim 0.1.0 wrote) and the DataFrame of ``allysim.load``.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -222,10 +223,14 @@ class SweepLayout:
     sampled points are solved again and must give the stored arrays bit for bit).
     ``chunk_points`` is the largest chunk the concept's cost suits (the engine cuts chunks
     smaller so that every job gets work: :func:`allysim.sweep.engine.auto_chunk_size`).
+    ``points_per_second`` is a rough rate of one worker on a game of the four-power
+    model's size (4 players x 3 strategies), measured on the 2-core development machine;
+    it only feeds the estimate printed before a large sweep (:meth:`cost`).
     """
 
     certificate = "nash"
     chunk_points = 16384
+    points_per_second = 500_000.0
     payoff_kernel = None
     _prepared = False
 
@@ -258,6 +263,22 @@ class SweepLayout:
     def note(self) -> str:
         """One line on how a chunk is computed, for the summary and the manifest."""
         return ""
+
+    def cost(self, d: int, table: bool = True) -> tuple[float, float]:
+        """A rough ``(points per second of one worker, bytes of results per point)`` for a
+        sweep of ``d`` varied parameters: the rate scaled by the payoff entries per game
+        (four-power's: 324), the bytes from the declared fields (with ``--store full``,
+        the parameters and two rows per point, in results.npz and, with ``table``, in the
+        tidy table too)."""
+        entries = self.model.n_players * math.prod(self.model.shape)
+        rate = self.points_per_second * 324 / max(entries, 1)
+
+        def nbytes(fields):
+            return sum(np.dtype(f.dtype).itemsize * math.prod(f.shape) for f in fields)
+        size = nbytes(self.point_fields())
+        if self.store == "full":
+            size += (2 if table else 1) * (8 * d + 2 * nbytes(self.row_fields()))
+        return rate, float(size)
 
     # -- computing -----------------------------------------------------------------------
     def empty(self, batch: int) -> dict[str, np.ndarray]:
@@ -465,6 +486,11 @@ class LambdaLayout(SweepLayout):
     payoff = False
     certificate = "qre"
     chunk_points = 4096     # the batched continuation's cost per game levels off here
+    points_per_second = 25_000.0
+
+    def cost(self, d: int, table: bool = True) -> tuple[float, float]:
+        rate, size = super().cost(d, table)
+        return rate / max(len(self.options.get("lambda", [0])), 1), size
 
     def __init__(self, concept, model, options, store):
         super().__init__(concept, model, options, store)

@@ -89,6 +89,8 @@ class DynamicsLayout(SweepLayout):
     still moving, and the status; with ``--store full`` one row per rest point with its
     probabilities, regret, stability and basin (starts that reached it)."""
 
+    points_per_second = 6.0
+
     row_prob = "eq_prob"
     row_payoff = False
     row_extra_names = ("stability", "basin")

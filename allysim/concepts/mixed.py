@@ -94,6 +94,8 @@ class MixedLayout(SweepLayout):
     come from ``seed`` alone and are the same for every point, so the answers do not
     depend on chunking, workers or executor."""
 
+    points_per_second = 25.0
+
     row_prob = "eq_prob"
     chunk_points = 1024
 

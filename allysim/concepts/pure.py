@@ -183,6 +183,11 @@ class DominanceLayout(SweepLayout):
     """Per point: rounds of elimination, whether dominance solvable, which strategies
     survive, and the surviving profile (flat index, -1 unless solvable)."""
 
+    points_per_second = 10_000.0
+
+    def note(self) -> str:
+        return "iterated elimination of strictly dominated strategies (NumPy)"
+
     def point_fields(self):
         return [Field("count", "int32"), Field("status", "int8", (), FAILED),
                 Field("rounds", "int32"), Field("surviving", "bool", (self.size,)),

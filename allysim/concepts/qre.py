@@ -148,6 +148,8 @@ class LimitLayout(SweepLayout):
     status; the outcome is the flat profile index where the selection is pure (-1
     otherwise)."""
 
+    points_per_second = 7_500.0
+
     chunk_points = 1024
 
     def note(self) -> str:

@@ -119,6 +119,8 @@ class SPELayout(SweepLayout):
     (flat profile; -1 none, -2 several paths) and its payoffs; with ``--store full``
     one row per SPE with its path, payoffs, certificate and moves at every history."""
 
+    points_per_second = 20_000.0
+
     row_pure = "eq_path"
     certificate = "resolve"     # an SPE's certificate needs the whole tree
     chunk_points = 4096
@@ -269,6 +271,8 @@ class AQRELayout(LambdaLayout):
     """Per point and lambda (:class:`~allysim.concepts.LambdaLayout`): each player's move
     probabilities on the play of the game, expected payoffs, the residual and the agent
     regret."""
+
+    points_per_second = 2_500.0
 
     payoff = True
     certificate = "resolve"     # stored: marginals on the play; the behaviour is not kept

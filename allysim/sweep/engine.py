@@ -416,6 +416,21 @@ def plan_workers(jobs: int, chunks: int, scheduler=None) -> tuple[int, str | Non
                f"to compute, {cpus} CPU{'s' if cpus != 1 else ''})")
 
 
+def check_size(spec: SweepSpec, flag: str, *, jobs: int = 1, yes: bool = False) -> str:
+    """:func:`allysim.limits.check_points` of the spec's design, with the concept's own rough
+    rate (times the workers ``jobs`` gives, at most one per CPU) and bytes per point; the
+    estimate line."""
+    from ..limits import check_points
+    _, design, layout = context(spec.to_json())
+    rate, size = layout.cost(design.d, spec.table != "none")
+    workers = max(1, min(jobs if isinstance(jobs, int) and not isinstance(jobs, bool) else 1,
+                         executors.available_cpus()))
+    # Solving is shared by the workers; writing (chunks, results.npz, the table, their
+    # hashes) runs at about 300 MB/s on the development machine, whatever --jobs.
+    seconds_per_point = 1 / (rate * workers) + size / 3e8
+    return check_points(design.n, flag, yes=yes, rate=1 / seconds_per_point, bytes_per_point=size)
+
+
 def check_run_options(jobs, chunk_timeout, retries) -> None:
     """Refuse ``--jobs``, ``--chunk-timeout`` or ``--retries`` values that cannot be used."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:

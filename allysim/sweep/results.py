@@ -279,9 +279,12 @@ def load(folder: str | Path, as_: str = "pandas"):
     per parameter for a grid; a ``point`` dimension for a sample). Needs the ``pandas`` or
     ``xarray`` extra (``pip install 'allysim[pandas]'``); works on 0.1.0 folders too.
 
-    >>> import allysim                                              # doctest: +SKIP
-    >>> df = allysim.load("out/")                                   # doctest: +SKIP
-    >>> ds = allysim.load("grid/", as_="xarray")                    # doctest: +SKIP
+    Example (``out/`` and ``grid/`` made by ``allysim sweep ... -o``; tested in
+    tests/test_tables.py)::
+
+        import allysim
+        df = allysim.load("out/")
+        ds = allysim.load("grid/", as_="xarray")
     """
     if as_ not in ("pandas", "xarray"):
         raise AllysimError(f"allysim.load(): as_={as_!r}: expected 'pandas' or 'xarray'")
