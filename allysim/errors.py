@@ -98,13 +98,21 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     "'1 + 2'"
     >>> quote("(" * 100, limit=5)
     "'(((((…'"
+    >>> quote("\\x1f" * 100, limit=12)
+    "'\\\\x1f\\\\x1f\\\\x1f…'"
     >>> quote(list(range(100)), limit=10)
     '[0, 1, 2, …'
     """
     if isinstance(value, str):
-        if len(value) <= limit:
-            return repr(value)
-        shown = repr(value[:limit])
+        shown = repr(value)
+        if len(shown) <= limit + 2:
+            return shown
+        # cut the text, not its repr, so the quotes and escapes stay whole; an escape
+        # such as '\U000118f3' is ten characters, so the cut counts the repr's length
+        keep = min(len(value), limit)
+        while keep and len(repr(value[:keep])) > limit + 2:
+            keep -= 1
+        shown = repr(value[:keep])
         return shown[:-1] + "…" + shown[-1]
     try:
         shown = repr(value)

@@ -302,13 +302,17 @@ def compare_provenance(recorded: dict, current: dict | None = None) -> list[str]
         where = ""
         old_commit, new_commit = recorded.get("git_commit"), now.get("git_commit")
         if old_commit:
-            where = f" (recorded at git commit {old_commit[:12]}"
+            where = f" (recorded at git commit {str(old_commit)[:12]}"
             where += f"{', with uncommitted changes' if recorded.get('git_dirty') else ''}"
-            where += f"; now {new_commit[:12]})" if new_commit else ")"
+            where += f"; now {str(new_commit)[:12]})" if new_commit else ")"
         out.append(f"the allysim source differs from the one that wrote the results: "
-                        f"sha256 {old_hash[:12]}... recorded, {str(new_hash)[:12]}... now{where}")
+                        f"sha256 {str(old_hash)[:12]}... recorded, {str(new_hash)[:12]}... now{where}")
     old_versions = recorded.get("versions") or {}
     new_versions = now.get("versions") or {}
+    if not isinstance(old_versions, dict):  # a hand-edited manifest: say so, never a traceback
+        out.append(f"recorded library versions are not a table (got {type(old_versions).__name__}): "
+                   f"cannot compare them")
+        old_versions = {}
     changed = [f"{name} {new_versions.get(name, 'not installed')} (recorded {old})"
                for name, old in old_versions.items()
                if name != "platform" and new_versions.get(name, "not installed") != old]

@@ -17,14 +17,16 @@ sub-expression is computed once per distinct combination of the strategies it
 reads — a derived quantity such as ``kappa`` that depends on US and Japan is
 computed 9 times per point, not 81 — and everything stays in registers.
 
-For the best-response test each player's payoff is *reduced*: additive terms
-that do not depend on the player's own strategy are dropped, since adding a
-function of the others' strategies cannot change a best response. Full payoffs
-(``payoffs``) keep every term and apply the same IEEE operations in the same
-order as the NumPy reference (:meth:`allysim.model.Model.payoffs`), so they agree
-bitwise for models built from ``+ - * /``, comparisons, ``min max clip where
-abs``; ``**``, ``exp`` and ``log`` go through libm and can differ in the last bit
-from NumPy's own loops.
+Payoffs keep every term and apply the same IEEE operations in the same order as
+the NumPy reference (:meth:`allysim.model.Model.payoffs`), so they agree bitwise
+for models built from ``+ - * /``, comparisons, ``min max clip where abs``;
+``**``, ``exp`` and ``log`` go through libm and can differ in the last bit from
+NumPy's own loops. The best-response test and the finiteness check read these
+full payoffs, as :func:`allysim.solve.pure_nash` does. (An earlier version tested
+best replies on payoffs without the terms that do not depend on the player's own
+strategy: about 17% faster, but a NaN in a dropped term went unnoticed, and the
+rounding of the dropped terms could decide a tolerance tie differently from every
+other path; ``tests/test_store_consistency.py``.)
 
 The equilibrium rows (``rows``: each equilibrium's profile, every player's full payoff
 and the regret) come from a second generated intrinsic, ``deviations``: for a player and
@@ -89,26 +91,6 @@ class _Graph:
         self.nodes.append((expr.kind, expr.value, kids, tuple(sorted(deps))))
         self._ids[key] = len(self.nodes) - 1
         return len(self.nodes) - 1
-
-    def chain(self, i: int) -> list[tuple[int, int, tuple[int, ...]]]:
-        """Player i's additive payoff terms that depend on its own strategy, as
-        ``(sign, node, deps of the partial sum up to this term)``, fewest players first."""
-        kept = [(s, t) for s, t in self.terms(self.payoffs[i]) if i in self.nodes[t][3]]
-        kept.sort(key=lambda st: len(self.nodes[st[1]][3]))
-        out, seen = [], set()
-        for s, t in kept:
-            seen |= set(self.nodes[t][3])
-            out.append((s, t, tuple(sorted(seen))))
-        return out
-
-    def terms(self, nid: int, sign: int = 1) -> list[tuple[int, int]]:
-        """Top-level additive terms of a node as ``(sign, node)`` pairs, in order."""
-        kind, value, kids, _ = self.nodes[nid]
-        if kind == "op" and value in ("+", "-"):
-            return self.terms(kids[0], sign) + self.terms(kids[1], sign if value == "+" else -sign)
-        if kind == "neg":
-            return self.terms(kids[0], -sign)
-        return [(sign, nid)]
 
 
 class _Emitter:
@@ -199,34 +181,9 @@ class _Emitter:
         self.memo[key] = v
         return v
 
-    def reduced(self, i: int, prof: tuple[int, ...]):
-        """Player i's payoff without the additive terms that do not depend on its strategy.
-
-        The kept terms are summed in order of how many players they depend on, and
-        every partial sum is memoised on the strategies it reads, so the part of the
-        sum shared by many profiles is computed once.
-        """
-        chain = self.g.chain(i)
-        if not chain:
-            return self.const(0.0)
-        v = None
-        for j, (sign, t, deps) in enumerate(chain):
-            key = ("chain", i, j, tuple(prof[d] for d in deps))
-            hit = self.memo.get(key)
-            if hit is None:
-                x = self.value(t, prof)
-                if v is None:
-                    hit = self.b.fneg(x) if sign < 0 else x
-                else:
-                    hit = (self.b.fadd if sign > 0 else self.b.fsub)(v, x)
-                self.memo[key] = hit
-            v = hit
-        return v
-
-
-def _make_fill(graph: _Graph, reduced: bool):
-    """A numba intrinsic ``fill(p, u)`` writing ``u[i * S + c]`` for every player i and
-    flat profile c (C order): full payoffs, or reduced ones when ``reduced``."""
+def _make_fill(graph: _Graph):
+    """A numba intrinsic ``fill(p, u)`` writing ``u[i * S + c]``, player i's payoff at flat
+    profile c (C order), for every player and profile."""
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
@@ -250,7 +207,7 @@ def _make_fill(graph: _Graph, reduced: bool):
             i64 = ir.IntType(64)
             for i in range(model.n_players):
                 for c, prof in enumerate(profiles):
-                    v = em.reduced(i, prof) if reduced else em.value(graph.payoffs[i], prof)
+                    v = em.value(graph.payoffs[i], prof)
                     builder.store(v, builder.gep(ua.data, [ir.Constant(i64, i * size + c)]))
             return context.get_dummy_value()
 
@@ -324,8 +281,7 @@ def _make_entry(model):
     # own[i, c]: player i's strategy in flat profile c
     own = np.array(list(np.ndindex(*shape)), dtype=np.int64).T.copy().reshape(n, size)
     stride_arr = np.array(strides, dtype=np.int64)
-    fill_reduced = _make_fill(graph, reduced=True)
-    fill_full = _make_fill(graph, reduced=False)
+    fill = _make_fill(graph)
     deviations = _make_deviations(graph)
     ok, no_pure, degenerate, failed = _OK, _NO_PURE, _DEGENERATE, _FAILED
     jit = njit(nogil=True, error_model="numpy")
@@ -334,7 +290,7 @@ def _make_entry(model):
 
     @inline
     def find(u, tol, cand, wk):
-        """Pure equilibria of one point's reduced payoffs ``u``: their flat indices in
+        """Pure equilibria of one point's payoffs ``u``: their flat indices in
         ``cand[:k]`` (ascending) and whether any is weak; k = -1 if a payoff is not finite."""
         bad = 0.0
         for k in range(n * size):
@@ -342,8 +298,7 @@ def _make_entry(model):
         if bad != 0.0:
             return -1, False
         # The payoff scale (solve.payoff_scale): the largest own-strategy spread of
-        # any player against any profile of the others. Dropped terms depend only on
-        # the others' strategies, so the reduced payoffs have the same spreads.
+        # any player against any profile of the others.
         scale = 0.0
         for i in range(n):
             st = stride_arr[i]
@@ -434,7 +389,7 @@ def _make_entry(model):
     @jit
     def counts(P, tol, count, status, outcome, hist, u, cand, wk):
         for b in range(P.shape[0]):
-            fill_reduced(P[b], u)
+            fill(P[b], u)
             ncand, anyweak = find(u, tol, cand, wk)
             point(b, ncand, anyweak, cand, count, status, outcome, hist)
 
@@ -444,7 +399,7 @@ def _make_entry(model):
         cap = eq_point.shape[0]
         r = 0
         for b in range(P.shape[0]):
-            fill_reduced(P[b], u)
+            fill(P[b], u)
             ncand, anyweak = find(u, tol, cand, wk)
             r0 = r
             bad = 0.0
@@ -478,7 +433,7 @@ def _make_entry(model):
     @jit
     def payoffs(P, out):
         for b in range(P.shape[0]):
-            fill_full(P[b], out[b])
+            fill(P[b], out[b])
 
     f8p, i8 = types.CPointer(types.float64), types.int64
     sig = i8(i8, f8p, i8, i8, types.float64, i8, i8, types.CPointer(types.int32),
