@@ -9,7 +9,9 @@ the package no longer sits in a git checkout. So the record does not rely on git
   source checkout and ``pip install .`` of the same tree give the same hash.
 * :func:`git_commit` -- the commit, when the package is imported from a git
   checkout (the checkout's ``allysim/`` folder itself, not merely some folder
-  inside a repository, such as a virtual environment kept in one); else None.
+  inside a repository, such as a virtual environment kept in one); for a copy
+  installed from a checkout, the commit the build recorded (:func:`build_info`);
+  else None.
 * :func:`versions` -- Python, the platform and the versions of the libraries
   results depend on, read from the installed distributions' metadata (no
   imports: numba alone takes half a second to import).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -30,11 +33,12 @@ import sys
 import warnings
 from pathlib import Path
 
-__all__ = ["source_files", "source_hash", "git_commit", "git_dirty", "versions", "provenance",
-           "manifest_fields", "compare_provenance"]
+__all__ = ["source_files", "source_hash", "build_info", "git_commit", "git_dirty", "versions",
+           "provenance", "manifest_fields", "compare_provenance"]
 
 _PACKAGE = Path(__file__).resolve().parent
 _SUFFIXES = (".py", ".toml")
+BUILD_INFO = "_build.json"   # not a source file: the hash of a tree does not depend on its build
 #: Libraries whose versions are always recorded (allysim's dependencies).
 REQUIRED = ("numpy", "scipy", "click", "matplotlib")
 #: Optional libraries, recorded when installed.
@@ -168,6 +172,21 @@ def _git(root: Path, *args: str) -> str | None:
     return out.stdout
 
 
+def build_info(package: Path | None = None) -> dict:
+    """What the build recorded beside an installed package (``allysim/_build.json``,
+    written by setup.py's build hook when built from a git checkout):
+    ``{"git_commit", "git_dirty"}``, or ``{}`` (not built from a checkout, or unreadable).
+
+    >>> isinstance(build_info(), dict)
+    True
+    """
+    try:
+        doc = json.loads(((package or _PACKAGE) / BUILD_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def git_commit(package: Path | None = None) -> str | None:
     """The git commit of the checkout allysim is imported from, or None.
 
@@ -181,9 +200,11 @@ def git_commit(package: Path | None = None) -> str | None:
     >>> commit is None or len(commit) == 40
     True
     """
-    root = _git_root((package or _PACKAGE).resolve())
+    package = (package or _PACKAGE).resolve()
+    root = _git_root(package)
     if root is None:
-        return None
+        commit = build_info(package).get("git_commit")
+        return commit if isinstance(commit, str) and _SHA.match(commit) else None
     out = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
     if out is not None and _SHA.match(out.strip()):
         return out.strip()
@@ -195,9 +216,11 @@ def git_dirty(package: Path | None = None) -> bool | None:
     """Whether the checkout's tracked files differ from its commit (None: no
     checkout, or git not available). Untracked files are not counted; the
     source hash covers what actually runs either way."""
-    root = _git_root((package or _PACKAGE).resolve())
+    package = (package or _PACKAGE).resolve()
+    root = _git_root(package)
     if root is None:
-        return None
+        dirty = build_info(package).get("git_dirty")
+        return dirty if isinstance(dirty, bool) else None
     out = _git(root, "status", "--porcelain", "--untracked-files=no")
     return None if out is None else bool(out.strip())
 

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,91 @@ def test_library_and_platform_differences_are_reported():
 ])
 def test_missing_provenance_is_reported(recorded, expected):
     assert expected in prov.compare_provenance(recorded)
+
+
+# ----------------------------------------------------------------------------- installed copies
+
+def _setup_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("allysim_setup_py", REPO / "setup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("record,commit,dirty", [
+    ({"git_commit": SHA_B, "git_dirty": True}, SHA_B, True),
+    ({"git_commit": SHA_A, "git_dirty": False}, SHA_A, False),
+    ({"git_commit": "not-a-sha", "git_dirty": "yes"}, None, None),
+    ([SHA_A], None, None),
+    (None, None, None),        # no _build.json: not built from a checkout
+])
+def test_an_installed_copy_reports_the_commit_its_build_recorded(tmp_path, no_git, record, commit, dirty):
+    package = tmp_path / "site-packages" / "allysim"
+    package.mkdir(parents=True)
+    if record is not None:
+        (package / prov.BUILD_INFO).write_text(json.dumps(record), encoding="utf-8")
+    assert prov.git_commit(package) == commit
+    assert prov.git_dirty(package) is dirty
+
+
+def test_a_broken_build_record_is_ignored(tmp_path):
+    package = tmp_path / "allysim"
+    package.mkdir()
+    (package / prov.BUILD_INFO).write_text("{not json", encoding="utf-8")
+    assert prov.build_info(package) == {}
+
+
+def test_the_build_record_is_not_a_source_file(tmp_path):
+    package = install_copy(tmp_path / "site") / "allysim"
+    (package / prov.BUILD_INFO).write_text(json.dumps({"git_commit": SHA_A}), encoding="utf-8")
+    files = prov.source_files(package)
+    assert files and not any(name.endswith(prov.BUILD_INFO) for name in files)
+
+
+def _committed_copy(root: Path) -> Path:
+    """This working tree's package, scenarios and build files, committed to a new repository."""
+    checkout_copy(root)
+    for name in ("setup.py", "README.md"):
+        shutil.copyfile(REPO / name, root / name)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
+    return root
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git executable")
+def test_the_build_hook_records_the_checkouts_commit(tmp_path, monkeypatch):
+    setup_py = _setup_module()
+    root = _committed_copy(tmp_path / "repo")
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    monkeypatch.setattr(setup_py, "HERE", root.resolve())
+    target = setup_py.write_build_info(tmp_path / "build")
+    assert json.loads(target.read_text()) == {"git_commit": head, "git_dirty": False}
+    assert prov.git_commit(target.parent) == head
+    # a folder that is not the top of a work tree (e.g. an sdist unpacked inside some
+    # repository) records nothing, and a stale record of an earlier build goes
+    inner = root / "scenarios"
+    monkeypatch.setattr(setup_py, "HERE", inner.resolve())
+    assert setup_py.build_info() is None
+    assert not setup_py.write_build_info(tmp_path / "build").exists()
+
+
+@pytest.mark.slow
+def test_pip_install_from_a_clone_records_the_commit(tmp_path):
+    """End to end: the wheel pip builds from a clone carries the clone's commit."""
+    if shutil.which("git") is None:
+        pytest.fail("needs the git executable")
+    clone = _committed_copy(tmp_path / "clone")
+    head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                          str(tmp_path / "wheels"), str(clone)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    import zipfile
+    wheel, = (tmp_path / "wheels").glob("allysim-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        record = json.loads(zf.read("allysim/_build.json"))
+    assert record == {"git_commit": head, "git_dirty": False}
