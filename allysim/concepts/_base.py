@@ -148,7 +148,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
 )}
 
 
-#: The stage order of a model's own sequential variant, keyed by its players (MODEL.md).
+#: The stage order of a model's own sequential variant, keyed by its players
+#: (docs/model.md, "The sequential variant").
 DEFAULT_STAGES: dict[tuple[str, ...], list[list[str]]] = {
     ("US", "Japan", "China", "NorthKorea"): [["US"], ["Japan"], ["China", "NorthKorea"]],
 }

@@ -1,7 +1,7 @@
 """Concepts ``spe`` (pure subgame-perfect equilibria of a staged game) and ``agent-qre``
 (its agent logit QRE). Stage order: ``--stages``, else the model's own (four-power:
-``US > Japan > China, NorthKorea``, MODEL.md's sequential variant), else one player per
-stage in player order."""
+``US > Japan > China, NorthKorea``, the sequential variant in docs/model.md), else one
+player per stage in player order."""
 from __future__ import annotations
 
 import math

@@ -1,7 +1,7 @@
 """Sequential play over a normal-form game: subgame-perfect equilibria and agent logit QRE.
 
 A *stage order* splits the n players into stages, e.g. for the four-power model
-``[["US"], ["Japan"], ["China", "NorthKorea"]]`` (MODEL.md, "Sequential
+``[["US"], ["Japan"], ["China", "NorthKorea"]]`` (docs/model.md, "The sequential
 variant"): the players of a stage move simultaneously, and every stage observes
 all moves of the earlier stages. The payoffs of each terminal history are the
 normal-form payoffs ``payoffs[b, :, a1, ..., an]`` of the profile it spells out.
