@@ -82,3 +82,35 @@ def test_every_subpackage_is_shipped():
     listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(root).parts) for p in (root / "allysim").rglob("__init__.py")}
     assert found <= listed, f"add to pyproject packages: {sorted(found - listed)}"
+
+
+def test_dominance_maps_show_the_surviving_strategies(tmp_path):
+    """Where the game is not dominance solvable, each player's map shows what survives:
+    its only survivor, or 'X or Y (several surviving profiles)', never a blank."""
+    from allysim.plot.results import player_outcome, strategy_outcome
+    from allysim.solve import iterated_dominance
+    out = _sweep(tmp_path, "dom", "--solver", "dominance", "--vary", "abandonment_fear=0:10:6",
+                 "--vary", "entrapment_fear=0:10:5")
+    res = load_sweep(out)
+    s = load_scenario("baseline-2018")
+    points = np.repeat(s.point[None], len(res.params), axis=0)
+    for j, name in enumerate(res.names):
+        points[:, s.model.parameter_index(name)] = res.params[:, j]
+    direct = iterated_dominance(s.model.payoffs(points))
+    assert not direct.solved.all()          # the test needs points that are not solvable
+    for i, player in enumerate(s.model.players):
+        cat = player_outcome(res, player)
+        strategies = s.model.strategies[i]
+        for b in range(len(points)):
+            alive = [strategies[k] for k in np.flatnonzero(direct.surviving[i][b])]
+            label = cat.categories[cat.codes[b]].label
+            expected = alive[0] if len(alive) == 1 else f"{' or '.join(alive)} (several surviving profiles)"
+            assert label == expected, (player, b)
+    hold = strategy_outcome(res, "China=HOLD")
+    kinds = np.array([hold.categories[c].key[0] for c in hold.codes])
+    alive = direct.surviving[2][:, 0]
+    only = alive & (direct.surviving[2].sum(axis=1) == 1)
+    assert (kinds == np.where(only, "every", np.where(alive, "some", "no"))).all()
+    assert alive.any() and (~alive).any()
+    runner = CliRunner()
+    assert runner.invoke(main, ["plot", str(out), "-o", str(tmp_path / "dom.png")]).exit_code == 0

@@ -366,6 +366,13 @@ class SweepLayout:
             known = outcome != -2
         return {"point": point, "prob": prob, "slot": slot, "known": known}
 
+    def played(self, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+        """For figures, ``(played (N, K), stored (N,))`` when a concept's strategies are
+        not read off its :meth:`solutions` (a strategy is played in every solution of a
+        point where ``played == stored``, in some where ``0 < played < stored``); None:
+        count them from the solutions."""
+        return None
+
     # -- output --------------------------------------------------------------------------
     #: Layouts with one CSV row per solution name the row array holding each solution:
     #: strategy indices (``row_pure``, e.g. ``"eq_profile"``) or probabilities

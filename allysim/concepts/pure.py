@@ -209,6 +209,19 @@ class DominanceLayout(SweepLayout):
             flat[solved] = np.ravel_multi_index(tuple(pure[solved].T), self.model.shape)
         out["outcome"][idx] = flat
 
+    def played(self, data):
+        """The surviving strategies, not only the solvable points' profiles: on a scale of
+        2 per point, 2 for a player's only surviving strategy (in every surviving
+        profile), 1 for one that survives beside others (in some), 0 for one eliminated;
+        nothing at a failed point."""
+        surv = data["surviving"].astype(bool)
+        offsets = np.cumsum([0, *self.model.shape])
+        survivors = np.concatenate([np.repeat(surv[:, a:b].sum(axis=1, keepdims=True), b - a, axis=1)
+                                    for a, b in zip(offsets[:-1], offsets[1:])], axis=1)
+        ok = (data["status"] != FAILED)[:, None]
+        played = np.where(surv & ok, np.where(survivors == 1, 2, 1), 0).astype(np.int64)
+        return played, np.where(ok[:, 0], 2, 0).astype(np.int64)
+
     def totals(self, out):
         outcome = out["outcome"]
         return {"surviving_points": out["surviving"].sum(axis=0, dtype=np.int64),

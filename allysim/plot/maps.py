@@ -208,7 +208,7 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
                   for p in (players or results.players)}
     one, many = results.words()
     n_rows = sum(len(v) for v in groups.values()) + 1.3 * len(groups)
-    none = (results.count[order] == 0) & known
+    none = (stored == 0) & known
     unknown = ~known
     n_rows += bool(none.any()) + bool(unknown.any())
     if ax is None:
@@ -254,8 +254,9 @@ def outcome_bands(results: SweepResults, x: str | None = None, players=None, out
     labels = [f"played in every {one}", f"played in some {many}, not all"]
     from matplotlib.lines import Line2D
     handles.append(Line2D([], [], color="0.1", linestyle=":", linewidth=0.8))
-    labels.append("switch point (value midway between grid points)")
-    style.legend(ax, handles, labels, ncols=3, below=True)
+    labels.append("switch point (midway between grid points)")
+    # one row when it fits the axes' width (about 110 characters at this size), else two
+    style.legend(ax, handles, labels, ncols=3 if sum(map(len, labels)) <= 110 else 2, below=True)
     ax.set_title(f"{results.scenario}: where each strategy is played ({results.title})",
                  fontsize=10, pad=14)
     return ax

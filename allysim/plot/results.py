@@ -63,6 +63,7 @@ class SweepResults:
     grid_counts : per-axis sizes when the design is a grid, else None
     model : the compiled model (players, strategies, parameter descriptions)
     title : the concept in words (``pure Nash equilibria``); label : as rows name it
+    played : ``(played (N, K), stored (N,))`` when the concept gives them itself, else None
     """
 
     folder: str
@@ -88,6 +89,7 @@ class SweepResults:
     lambda_status: np.ndarray | None = None
     model: object = field(default=None, repr=False)
     title: str = ""
+    played: tuple | None = field(default=None, repr=False)
 
     @property
     def n_points(self) -> int:
@@ -233,7 +235,8 @@ def load_sweep(folder: str | Path) -> SweepResults:
                         model.players, model.strategies, sol, prob, lambdas,
                         status=data["status"], base=base, lows=np.array(design.lows, dtype=float),
                         highs=np.array(design.highs, dtype=float), kind=design.kind,
-                        lambda_status=lambda_status, model=model, title=concept.title or layout.label)
+                        lambda_status=lambda_status, model=model, title=concept.title or layout.label,
+                        played=layout.played(data))
 
 
 # ----------------------------------------------------------------------------- categories
@@ -275,7 +278,8 @@ def _special(results: SweepResults, keys: np.ndarray) -> np.ndarray:
     """``keys`` with failed points, points whose solutions were not stored and points
     without any solution overwritten by their special keys."""
     status = results.status if results.status is not None else np.zeros(results.n_points, np.int8)
-    keys = np.where(results.count == 0, _NONE, keys)
+    empty = results.count == 0 if results.played is None else results.played[1] == 0
+    keys = np.where(empty, _NONE, keys)
     keys = np.where(results.solutions["known"], keys, _UNKNOWN)
     return np.where(status == STATUS["failed"], _FAILED, keys)
 
@@ -303,7 +307,10 @@ def _finish(results: SweepResults, keys: np.ndarray, order, make, title: str) ->
 
 def played_counts(results: SweepResults) -> tuple[np.ndarray, np.ndarray]:
     """Per point and strategy column ``(N, K)``: in how many of the point's solutions the
-    strategy is played; and ``(N,)`` how many solutions each point has stored."""
+    strategy is played; and ``(N,)`` how many solutions each point has stored (a
+    concept may give them itself: :meth:`allysim.concepts.SweepLayout.played`)."""
+    if results.played is not None:
+        return results.played
     sol = results.solutions
     n, k = results.n_points, sum(map(len, results.strategies))
     played = np.zeros((n, k), dtype=np.int64)
