@@ -163,9 +163,10 @@ def sweep_table(folder) -> Table:
         rows.append([name, f"{100 * hit.mean():.2f}%", f"{100 * alone.mean():.2f}%",
                      f"{int(hit.sum()):,}"])
     none = res.count == 0
-    rows.append(["no solution", f"{100 * none.mean():.2f}%", "", f"{int(none.sum()):,}"])
+    rows.append([res.none_label, f"{100 * none.mean():.2f}%", "", f"{int(none.sum()):,}"])
     several = (res.count > 1) | (res.labels == "several")
-    rows.append(["several solutions", f"{100 * several.mean():.2f}%", "", f"{int(several.sum()):,}"])
+    rows.append([f"several {res.words()[1]}", f"{100 * several.mean():.2f}%", "",
+                 f"{int(several.sum()):,}"])
     headers = ["/".join(res.players), "share", "share as the only one", "points"]
     notes = [f"Share: the fraction of the {n:,} points of {over} of {varied} at which the "
              f"profile is a solution ({res.label}). A point with several solutions counts "
