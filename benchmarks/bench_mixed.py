@@ -49,22 +49,10 @@ from allysim import DegenerateGameWarning, list_scenarios, load_scenario  # noqa
 from allysim.solve import mixed_nash, support_enumeration  # noqa: E402
 from allysim.solve.support_enumeration import support_pairs  # noqa: E402
 
-#: Nashpy's degenerate 9x9 game (row player's payoffs; the column player's are 1 - A).
-NASHPY_9X9 = [
-    [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-    [0.711, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0],
-    [1.0, 0.672, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 1.0],
-    [1.0, 1.0, 0.667, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0],
-    [1.0, 1.0, 1.0, 0.579, 0.0, 0.0, 0.5, 1.0, 1.0],
-    [1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.5, 1.0],
-    [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 1.0],
-    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.333, 0.0, 0.5],
-    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]]
-
-
 def nashpy_9x9() -> np.ndarray:
-    a = np.array(NASHPY_9X9)
-    return np.stack([a, 1 - a])[None]
+    """Nashpy's degenerate 9x9 game (row payoffs A, column payoffs 1 - A), from tests/data."""
+    from allysim.io.nfg import read_nfg
+    return read_nfg((ROOT / "tests" / "data" / "nashpy_degenerate_9x9.nfg").read_text(encoding="utf-8")).payoffs
 
 
 #: Set by --cpu: time by the process's CPU time (time.process_time) instead of the wall

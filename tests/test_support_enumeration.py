@@ -408,18 +408,10 @@ def test_kernel_payoff_scale_is_the_shared_one():
 # ---------------------------------------------------------------------------
 
 def _nashpy_looping():
-    """Nashpy's test_lemke_howson_lex_degenerate_tie_breaking_looping game (9 x 9, B = 1 - A)."""
-    A = np.array([
-        [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-        [0.711, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0],
-        [1.0, 0.672, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 1.0],
-        [1.0, 1.0, 0.667, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0],
-        [1.0, 1.0, 1.0, 0.579, 0.0, 0.0, 0.5, 1.0, 1.0],
-        [1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.5, 1.0],
-        [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 1.0],
-        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.333, 0.0, 0.5],
-        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]])
-    return np.stack([A, 1 - A])
+    """Nashpy's test_lemke_howson_lex_degenerate_tie_breaking_looping game (9 x 9, B = 1 - A),
+    kept in tests/data (the benchmark reads the same file)."""
+    from allysim.io.nfg import read_nfg
+    return read_nfg((DATA / "nashpy_degenerate_9x9.nfg").read_text(encoding="utf-8")).payoffs[0]
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
