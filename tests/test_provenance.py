@@ -178,15 +178,20 @@ def test_a_virtual_environment_inside_a_repository_is_not_a_checkout(tmp_path, n
     assert prov.git_commit(package) is None and prov.git_dirty(package) is None
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git executable")
-def test_git_commit_of_a_real_repository(tmp_path):
-    root = checkout_copy(tmp_path / "repo")
+def _commit_all(root: Path) -> str:
+    """``git init`` in ``root`` and commit everything in it; returns the commit."""
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
     for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
         subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
-    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git executable")
+def test_git_commit_of_a_real_repository(tmp_path):
+    root = checkout_copy(tmp_path / "repo")
+    head = _commit_all(root)
     assert prov.git_commit(root / "allysim") == head
     assert prov.git_dirty(root / "allysim") is False
     (root / "allysim" / "game.py").write_text("# edited\n", encoding="utf-8")
@@ -309,24 +314,19 @@ def test_the_build_record_is_not_a_source_file(tmp_path):
     assert files and not any(name.endswith(prov.BUILD_INFO) for name in files)
 
 
-def _committed_copy(root: Path) -> Path:
-    """This working tree's package, scenarios and build files, committed to a new repository."""
+def _committed_copy(root: Path) -> tuple[Path, str]:
+    """This working tree's package, scenarios and build files, committed to a new repository:
+    its folder and the commit."""
     checkout_copy(root)
     for name in ("setup.py", "README.md"):
         shutil.copyfile(REPO / name, root / name)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
-    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
-        subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
-    return root
+    return root, _commit_all(root)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs the git executable")
 def test_the_build_hook_records_the_checkouts_commit(tmp_path, monkeypatch):
     setup_py = _setup_module()
-    root = _committed_copy(tmp_path / "repo")
-    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    root, head = _committed_copy(tmp_path / "repo")
     monkeypatch.setattr(setup_py, "HERE", root.resolve())
     target = setup_py.write_build_info(tmp_path / "build")
     assert json.loads(target.read_text()) == {"git_commit": head, "git_dirty": False}
@@ -344,9 +344,7 @@ def test_pip_install_from_a_clone_records_the_commit(tmp_path):
     """End to end: the wheel pip builds from a clone carries the clone's commit."""
     if shutil.which("git") is None:
         pytest.fail("needs the git executable")
-    clone = _committed_copy(tmp_path / "clone")
-    head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    clone, head = _committed_copy(tmp_path / "clone")
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
                           str(tmp_path / "wheels"), str(clone)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
