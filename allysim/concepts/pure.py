@@ -215,9 +215,10 @@ class DominanceLayout(SweepLayout):
         profile), 1 for one that survives beside others (in some), 0 for one eliminated;
         nothing at a failed point."""
         surv = data["surviving"].astype(bool)
-        offsets = np.cumsum([0, *self.model.shape])
-        survivors = np.concatenate([np.repeat(surv[:, a:b].sum(axis=1, keepdims=True), b - a, axis=1)
-                                    for a, b in zip(offsets[:-1], offsets[1:])], axis=1)
+        starts = np.cumsum([0, *self.model.shape[:-1]])
+        # each column: how many strategies of its player survive
+        survivors = np.repeat(np.add.reduceat(surv, starts, axis=1, dtype=np.int64), self.model.shape,
+                              axis=1)
         ok = (data["status"] != FAILED)[:, None]
         played = np.where(surv & ok, np.where(survivors == 1, 2, 1), 0).astype(np.int64)
         return played, np.where(ok[:, 0], 2, 0).astype(np.int64)
